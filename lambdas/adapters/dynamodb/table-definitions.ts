@@ -1,0 +1,202 @@
+/**
+ * DynamoDB table definitions: the one place both the CDK stateful stack and the local bootstrap read.
+ * docs/data-model.md maps every seed table onto these tables and item types, with each access pattern.
+ *
+ * Attribute and index names are part of the data contract; changing one is a migration.
+ */
+
+export type KeyType = 'S' | 'N';
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** ALL keeps the job that reads the index to one Query, at the cost of index storage. */
+  readonly projection: 'ALL' | 'KEYS_ONLY';
+  readonly purpose: string;
+}
+export interface TableDefinition {
+  /** Logical name: CDK construct id, local table name suffix, and the key of TableNames. */
+  readonly logicalName: LogicalTableName;
+  /** Which seed (relational) tables this DynamoDB table holds. */
+  readonly holds: readonly string[];
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry that DynamoDB TTL deletes after. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export type LogicalTableName = 'settlements' | 'accounts' | 'ledger' | 'reference' | 'reconciliation';
+
+/** Sparse GSIs used by jobs spread writes over this many partitions; a job queries every shard. */
+export const indexShardCount = 4;
+
+export const settlementsTable: TableDefinition = {
+  logicalName: 'settlements',
+  holds: ['settlement_transactions', 'fund_locks', 'settlement_operation_checkpoints', 'settlement_atomic_operations', 'compensation_transactions'],
+  // pk = settlement id; sk = RECORD | LOCK | EVENT#<seq> | OPERATION#<attempt> | COMPENSATION#<attempt>
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'inFlight',
+      partitionKey: { name: 'inFlightShard', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+      projection: 'KEYS_ONLY',
+      purpose: 'records in a non-terminal status, oldest update first: the recovery sweep',
+    },
+    {
+      indexName: 'retryQueue',
+      partitionKey: { name: 'retryShard', type: 'S' },
+      sortKey: { name: 'retryAt', type: 'S' },
+      projection: 'KEYS_ONLY',
+      purpose: 'FAILED records marked retryable, by next retry time: the retry job',
+    },
+    {
+      indexName: 'parked',
+      partitionKey: { name: 'parkedShard', type: 'S' },
+      sortKey: { name: 'parkedAt', type: 'S' },
+      projection: 'ALL',
+      purpose: 'settlements parked for an operator: the admin API',
+    },
+    {
+      indexName: 'pendingLocks',
+      partitionKey: { name: 'lockShard', type: 'S' },
+      sortKey: { name: 'expiresAt', type: 'S' },
+      projection: 'ALL',
+      purpose: 'fund locks still pending, by expiry: stale-lock detection and cleanup',
+    },
+    {
+      indexName: 'endedOperations',
+      partitionKey: { name: 'endedShard', type: 'S' },
+      sortKey: { name: 'endedAt', type: 'S' },
+      projection: 'KEYS_ONLY',
+      purpose: 'atomic operations that have ended, by end time: the cleanup job',
+    },
+    {
+      indexName: 'eventStream',
+      partitionKey: { name: 'eventBucket', type: 'S' },
+      sortKey: { name: 'eventKey', type: 'S' },
+      projection: 'ALL',
+      purpose: 'every settlement event in commit-time order per minute bucket: StreamSettlementEvents',
+    },
+  ],
+  timeToLiveAttribute: 'ttl',
+};
+
+export const accountsTable: TableDefinition = {
+  logicalName: 'accounts',
+  holds: ['nostro_accounts', 'vostro_accounts'],
+  // pk = accountId: NOSTRO#<BIC>#<CCY> or VOSTRO#<BIC>#<CCY>
+  partitionKey: { name: 'accountId', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'byType',
+      partitionKey: { name: 'accountType', type: 'S' },
+      sortKey: { name: 'bicCurrency', type: 'S' },
+      projection: 'ALL',
+      purpose: 'list nostro or vostro accounts, filtered by bank and currency, paginated',
+    },
+  ],
+};
+
+export const ledgerTable: TableDefinition = {
+  logicalName: 'ledger',
+  holds: ['ledger entries (every posting to a nostro or vostro balance)'],
+  // pk = accountId; sk = <postedAt ISO>#<settlement or movement id>#<leg>
+  partitionKey: { name: 'accountId', type: 'S' },
+  sortKey: { name: 'entryKey', type: 'S' },
+  globalSecondaryIndexes: [],
+};
+
+export const referenceTable: TableDefinition = {
+  logicalName: 'reference',
+  holds: ['banks', 'settlement_windows', 'payout routes', 'audit entries'],
+  // BANK#<BIC>/PROFILE, WINDOW#<CCY>/WINDOW, ROUTE#<payee BIC>#<CCY>/ROUTE, AUDIT#<day>/<at>#<id>
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+      projection: 'ALL',
+      purpose: 'secondary listings of reference items (banks by status, audit by entity)',
+    },
+  ],
+};
+
+export const reconciliationTable: TableDefinition = {
+  logicalName: 'reconciliation',
+  holds: ['reconciliation_reports'],
+  // REPORT#<id>/SUMMARY, REPORT#<id>/ITEM#<n>, RUN#<accountId>#<period>/RUN (mutual exclusion of runs)
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+      projection: 'ALL',
+      purpose: 'reports by account and by time',
+    },
+  ],
+  timeToLiveAttribute: 'ttl',
+};
+
+export const tableDefinitions: readonly TableDefinition[] = [settlementsTable, accountsTable, ledgerTable, referenceTable, reconciliationTable];
+
+/** Physical table names, resolved once at the edge (environment on Lambda, a prefix locally). */
+export type TableNames = Readonly<Record<LogicalTableName, string>>;
+
+/** Environment variable that carries each table's physical name into a Lambda function or the gRPC task. */
+export const tableNameEnvironmentVariables: Readonly<Record<LogicalTableName, string>> = {
+  settlements: 'SETTLEMENTS_TABLE',
+  accounts: 'ACCOUNTS_TABLE',
+  ledger: 'LEDGER_TABLE',
+  reference: 'REFERENCE_TABLE',
+  reconciliation: 'RECONCILIATION_TABLE',
+};
+
+export function tableNamesWithPrefix(prefix: string): TableNames {
+  return {
+    settlements: `${prefix}settlements`,
+    accounts: `${prefix}accounts`,
+    ledger: `${prefix}ledger`,
+    reference: `${prefix}reference`,
+    reconciliation: `${prefix}reconciliation`,
+  };
+}
+
+/** CreateTable input for one definition (on-demand billing), used by the local bootstrap. */
+export function createTableInput(definition: TableDefinition, tableName: string) {
+  const attributes = new Map<string, KeyType>();
+  const add = (key: KeyAttribute | undefined) => key && attributes.set(key.name, key.type);
+  add(definition.partitionKey);
+  add(definition.sortKey);
+  definition.globalSecondaryIndexes.forEach((index) => {
+    add(index.partitionKey);
+    add(index.sortKey);
+  });
+  const keySchema = (partitionKey: KeyAttribute, sortKey?: KeyAttribute) => [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(definition.globalSecondaryIndexes.length > 0 && {
+      GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(index.partitionKey, index.sortKey),
+        Projection: { ProjectionType: index.projection },
+      })),
+    }),
+  };
+}

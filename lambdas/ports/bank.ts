@@ -1,0 +1,93 @@
+/**
+ * The bank port: every call to a payment rail goes through one BankClient. The mock (adapters/banks/mock-bank.ts)
+ * implements it for local use and tests; SWIFT, SEPA and ACH adapters implement it in production.
+ */
+import type { Rail } from '../domain/settlement';
+
+/** What the bank says about a transfer. */
+export type TransferState =
+  /** Accepted for processing; not yet settled. */
+  | 'ACCEPTED'
+  /** Settled at the bank: money has left the nostro. */
+  | 'SETTLED'
+  /** Refused: no money left. */
+  | 'REJECTED'
+  /** Reversed at our request after it had been accepted or settled. */
+  | 'REVERSED';
+
+export interface TransferInstruction {
+  /** Idempotency key the bank deduplicates on: `<settlementId>:<attempt>`. */
+  readonly idempotencyKey: string;
+  readonly settlementId: string;
+  readonly rail: Rail;
+  /** Bank holding the nostro the payout leaves from. */
+  readonly debtorAgentBic: string;
+  readonly creditorAgentBic: string;
+  /** Decimal string in the currency's minor units. */
+  readonly amount: string;
+  readonly currency: string;
+  readonly valueDate: string;
+  readonly reference: string;
+}
+
+export interface TransferReceipt {
+  readonly idempotencyKey: string;
+  readonly bankReference: string;
+  readonly state: TransferState;
+  /** Bank's reason text when REJECTED. */
+  readonly reason?: string;
+}
+
+export interface ReversalReceipt {
+  readonly idempotencyKey: string;
+  readonly state: 'REVERSED' | 'PENDING' | 'REFUSED';
+  readonly reason?: string;
+}
+
+/** One entry of a bank statement for an account (ISO 20022 camt.053 Ntry, reduced). */
+export interface StatementEntry {
+  /** The bank's own entry reference. */
+  readonly entryReference: string;
+  /** End-to-end reference: the settlement id (or movement id) the engine sent. */
+  readonly endToEndId: string;
+  /** Signed decimal string: negative for a debit of the account. */
+  readonly amount: string;
+  readonly currency: string;
+  readonly bookingDate: string;
+  readonly valueDate: string;
+}
+
+export interface StatementRequest {
+  /** Engine account id the statement is for (NOSTRO#<BIC>#<CCY> or VOSTRO#<BIC>#<CCY>). */
+  readonly accountId: string;
+  readonly bic: string;
+  readonly currency: string;
+  /** Inclusive ISO timestamps. */
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface Statement {
+  readonly accountId: string;
+  readonly currency: string;
+  readonly openingBalance: string;
+  readonly closingBalance: string;
+  /** Streamed so a statement of any length is reconciled in bounded memory. */
+  readonly entries: AsyncIterable<StatementEntry>;
+}
+
+export interface BankClient {
+  readonly rail: Rail;
+  /** Idempotent on `idempotencyKey`: a repeated call returns the first call's receipt. */
+  initiateTransfer(instruction: TransferInstruction): Promise<TransferReceipt>;
+  /** The transfer's current state, or undefined when the bank never received this key. */
+  getTransfer(idempotencyKey: string): Promise<TransferReceipt | undefined>;
+  /** Asks for a reversal of an accepted or settled transfer. Idempotent on `idempotencyKey`. */
+  reverseTransfer(idempotencyKey: string, reason: string): Promise<ReversalReceipt>;
+  statement(request: StatementRequest): Promise<Statement>;
+}
+
+/** Picks the bank client for a rail. */
+export interface BankDirectory {
+  forRail(rail: Rail): BankClient;
+}
