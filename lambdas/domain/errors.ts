@@ -23,12 +23,16 @@ export const ErrorCode = {
   bankRejected: 'BANK.REJECTED',
   bankUnavailable: 'BANK.UNAVAILABLE',
   transferOutcomeUnknown: 'BANK.OUTCOME_UNKNOWN',
+  reversalPending: 'BANK.REVERSAL_PENDING',
+  reversalRefused: 'BANK.REVERSAL_REFUSED',
   transactionConflict: 'STORE.TRANSACTION_CONFLICT',
   throttled: 'STORE.THROTTLED',
   storeUnavailable: 'STORE.UNAVAILABLE',
   unauthenticated: 'AUTH.UNAUTHENTICATED',
   rateLimited: 'AUTH.RATE_LIMITED',
   invariantViolated: 'INTERNAL.INVARIANT_VIOLATED',
+  stageTimeout: 'INTERNAL.STAGE_TIMEOUT',
+  unexpected: 'INTERNAL.UNEXPECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -212,6 +216,18 @@ export class TransferOutcomeUnknownError extends SettlementEngineError {
   readonly kind = 'transient' as const;
 }
 
+/** The bank has a reversal request in progress. Retried by the Compensate state with its own backoff. */
+export class ReversalPendingError extends SettlementEngineError {
+  readonly code = ErrorCode.reversalPending;
+  readonly kind = 'transient' as const;
+}
+
+/** The bank refused to reverse a transfer that went out: an operator must act (the settlement is parked). */
+export class ReversalRefusedError extends SettlementEngineError {
+  readonly code = ErrorCode.reversalRefused;
+  readonly kind = 'business' as const;
+}
+
 /** DynamoDB cancelled a transaction because another one touched the same items. Transient. */
 export class TransactionConflictError extends SettlementEngineError {
   readonly code = ErrorCode.transactionConflict;
@@ -273,4 +289,37 @@ export function isBusinessOutcome(error: { name?: string }): boolean {
     PayoutRouteNotFoundError.name,
     ValidationError.name,
   ].includes(error.name ?? '');
+}
+
+/**
+ * Stable code for an error name as the workflow reports it (`$.error.Error`): how BeginRollback turns a caught
+ * error into the settlement's reason code.
+ */
+export const errorCodeByName: Readonly<Record<string, ErrorCode>> = {
+  ValidationError: ErrorCode.invalidField,
+  SettlementNotFoundError: ErrorCode.settlementNotFound,
+  InvalidTransitionError: ErrorCode.invalidTransition,
+  InsufficientFundsError: ErrorCode.insufficientFunds,
+  WindowClosedError: ErrorCode.windowClosed,
+  ConfirmationTimeoutError: ErrorCode.confirmationTimeout,
+  AccountNotFoundError: ErrorCode.accountNotFound,
+  AccountNotActiveError: ErrorCode.accountNotActive,
+  BankNotFoundError: ErrorCode.bankNotFound,
+  BankNotActiveError: ErrorCode.bankNotActive,
+  PayoutRouteNotFoundError: ErrorCode.routeNotFound,
+  BankRejectedError: ErrorCode.bankRejected,
+  BankUnavailableError: ErrorCode.bankUnavailable,
+  TransferOutcomeUnknownError: ErrorCode.transferOutcomeUnknown,
+  ReversalPendingError: ErrorCode.reversalPending,
+  ReversalRefusedError: ErrorCode.reversalRefused,
+  TransactionConflictError: ErrorCode.transactionConflict,
+  ThrottlingError: ErrorCode.throttled,
+  StoreUnavailableError: ErrorCode.storeUnavailable,
+  InvariantViolationError: ErrorCode.invariantViolated,
+  'States.Timeout': ErrorCode.stageTimeout,
+};
+
+/** Whether a later attempt may succeed after this error (transient infrastructure or bank trouble). */
+export function isRetryableErrorName(name: string): boolean {
+  return (transientErrorNames as readonly string[]).includes(name) || name === 'States.Timeout' || name.startsWith('Lambda.');
 }

@@ -124,6 +124,7 @@ export function parseSettlementRequest(input: unknown): SettlementRequest {
   const amount = formatAmount(parseAmount(body.amount, currency, 'amount'), currency);
   const rail = oneOf(body.rail, 'rail', rails);
   const kind = oneOf(body.kind, 'kind', settlementKinds);
+  if (rail === 'SEPA' && currency !== 'EUR') throw new ValidationError('currency', 'SEPA settles EUR only');
   const valueDate = parseIsoDate(body.valueDate, 'valueDate');
   const reference = requiredString(body.reference, 'reference', referenceLengthMax);
   if (!referencePattern.test(reference)) throw new ValidationError('reference', 'contains characters a payment rail cannot carry');

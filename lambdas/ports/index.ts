@@ -3,7 +3,7 @@
  * cases import these interfaces only, never an AWS SDK.
  */
 export type * from './bank';
-export type * from './metrics';
+export * from './metrics';
 
 /** Source of time, injectable so tests control windows, expiries and durations. */
 export interface Clock {

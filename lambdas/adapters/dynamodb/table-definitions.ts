@@ -45,9 +45,11 @@ export const settlementsTable: TableDefinition = {
     {
       indexName: 'inFlight',
       partitionKey: { name: 'inFlightShard', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
+      // Keyed on when the attempt started (set once, removed at a terminal status) so that intermediate
+      // transitions do not rewrite the index entry.
+      sortKey: { name: 'inFlightSince', type: 'S' },
       projection: 'KEYS_ONLY',
-      purpose: 'records in a non-terminal status, oldest update first: the recovery sweep',
+      purpose: 'records in a non-terminal status, oldest attempt first: the recovery sweep',
     },
     {
       indexName: 'retryQueue',

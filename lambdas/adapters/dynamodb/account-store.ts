@@ -1,0 +1,210 @@
+/**
+ * DynamoDB adapter for accounts (nostro and vostro) and payout routes.
+ */
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
+import type { Money } from '../../domain/money';
+import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
+import { cancellationReasons, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import type { TableNames } from './table-definitions';
+
+type Item = Record<string, unknown>;
+
+/** Ledger sort key: time first so a period is one range Query; reference and leg make it unique. */
+export function ledgerEntryKey(entry: Pick<LedgerEntry, 'postedAt' | 'reference' | 'leg'>): string {
+  return `${entry.postedAt}#${entry.reference}#${entry.leg}`;
+}
+
+export function accountFromItem(item: Item): Account {
+  return {
+    accountId: String(item.accountId),
+    accountType: item.accountType as AccountType,
+    bic: String(item.bic),
+    currency: String(item.currency),
+    balance: toMoney(item.balance),
+    locked: toMoney(item.locked),
+    available: toMoney(item.available),
+    floor: toMoney(item.floor),
+    status: item.accountStatus as Account['status'],
+    version: toInteger(item.version),
+    updatedAt: String(item.updatedAt),
+  };
+}
+
+export class DynamoAccountStore implements AccountStore {
+  constructor(
+    private readonly documentClient: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+  ) {}
+
+  async get(accountId: string): Promise<Account | undefined> {
+    try {
+      // Reads that gate money are strongly consistent.
+      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true }));
+      return result.Item ? accountFromItem(result.Item) : undefined;
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+
+  async list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }> {
+    const values: Record<string, unknown> = { ':type': query.accountType };
+    let keyCondition = 'accountType = :type';
+    if (query.bic && query.currency) {
+      keyCondition += ' AND bicCurrency = :bicCurrency';
+      values[':bicCurrency'] = `${query.bic}#${query.currency}`;
+    } else if (query.bic) {
+      keyCondition += ' AND begins_with(bicCurrency, :bicPrefix)';
+      values[':bicPrefix'] = `${query.bic}#`;
+    }
+    const filterByCurrencyOnly = query.currency !== undefined && query.bic === undefined;
+    if (filterByCurrencyOnly) values[':currency'] = query.currency;
+    try {
+      const result = await this.documentClient.send(
+        new QueryCommand({
+          TableName: this.tables.accounts,
+          IndexName: 'byType',
+          KeyConditionExpression: keyCondition,
+          ...(filterByCurrencyOnly && { FilterExpression: 'currency = :currency' }),
+          ExpressionAttributeValues: values,
+          Limit: query.limit,
+          ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor, query.accountType) : undefined,
+        }),
+      );
+      return { items: (result.Items ?? []).map(accountFromItem), nextCursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined };
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+
+  /**
+   * Opens an account with its opening balance posted as an OPENING ledger entry, in one transaction.
+   * Throws AccountConflictError when the account exists.
+   */
+  async open(account: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money }, at: string): Promise<Account> {
+    invariant(account.openingBalance.greaterThanOrEqualTo(0), 'open: opening balance must not be negative');
+    const id = `${account.accountType}#${account.bic}#${account.currency}`;
+    const item = {
+      accountId: id,
+      accountType: account.accountType,
+      bicCurrency: `${account.bic}#${account.currency}`,
+      bic: account.bic,
+      currency: account.currency,
+      balance: toNumberValue(account.openingBalance),
+      locked: toNumberValue('0'),
+      available: toNumberValue(account.openingBalance),
+      floor: toNumberValue(account.floor),
+      accountStatus: 'ACTIVE',
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const entry = { accountId: id, postedAt: at, reference: `OPENING-${id}`, leg: 'OPENING' };
+    try {
+      await this.documentClient.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tables.accounts, Item: item, ConditionExpression: 'attribute_not_exists(accountId)' } },
+            {
+              Put: {
+                TableName: this.tables.ledger,
+                Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue(account.openingBalance), currency: account.currency, kind: 'OPENING', valueDate: at.slice(0, 10) },
+                ConditionExpression: 'attribute_not_exists(accountId)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') throw new AccountConflictError(`account ${id} already exists`);
+      throw translateTransientError(error);
+    }
+    return accountFromItem({ ...item, balance: account.openingBalance.toFixed(), locked: '0', available: account.openingBalance.toFixed(), floor: account.floor.toFixed() });
+  }
+
+  /** Every account of one type, in BIC then currency order (paged internally; bounded by pagesMax). */
+  async listAll(accountType: AccountType, pagesMax = 1000): Promise<Account[]> {
+    const accounts: Account[] = [];
+    let startKey: Item | undefined;
+    for (let page = 0; page < pagesMax; page++) {
+      const result = await this.documentClient.send(
+        new QueryCommand({
+          TableName: this.tables.accounts,
+          IndexName: 'byType',
+          KeyConditionExpression: 'accountType = :type',
+          ExpressionAttributeValues: { ':type': accountType },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      accounts.push(...(result.Items ?? []).map(accountFromItem));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return accounts;
+  }
+}
+
+export class DynamoReferenceStore implements ReferenceStore {
+  constructor(
+    private readonly documentClient: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+  ) {}
+
+  async getBank(bic: string): Promise<Bank | undefined> {
+    const item = await this.getItem(`BANK#${bic}`, 'PROFILE');
+    return item ? { bic: String(item.bic), name: String(item.name), country: String(item.country), status: item.bankStatus as Bank['status'] } : undefined;
+  }
+
+  async getPayoutRoute(payeeBic: string, currency: string): Promise<{ nostroAccountId: string } | undefined> {
+    const item = await this.getItem(`ROUTE#${payeeBic}#${currency}`, 'ROUTE');
+    return item ? { nostroAccountId: String(item.nostroAccountId) } : undefined;
+  }
+
+  /** Registers a bank unless it exists; returns whether it was created. */
+  async registerBank(bank: Bank, at: string): Promise<boolean> {
+    return this.putIfAbsent({ pk: `BANK#${bank.bic}`, sk: 'PROFILE', itemType: 'BANK', bic: bank.bic, name: bank.name, country: bank.country, bankStatus: bank.status, gsi1pk: 'BANKS', gsi1sk: bank.bic, createdAt: at, updatedAt: at });
+  }
+
+  /** Routes payouts to `payeeBic` in `currency` through `nostroAccountId`, unless a route exists. */
+  async putPayoutRoute(route: { payeeBic: string; currency: string; nostroAccountId: string }, at: string): Promise<boolean> {
+    return this.putIfAbsent({ pk: `ROUTE#${route.payeeBic}#${route.currency}`, sk: 'ROUTE', itemType: 'ROUTE', ...route, createdAt: at });
+  }
+
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.documentClient.send(new PutCommand({ TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateTransientError(error);
+    }
+  }
+
+  private async getItem(pk: string, sk: string): Promise<Item | undefined> {
+    try {
+      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.reference, Key: { pk, sk }, ConsistentRead: true }));
+      return result.Item;
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+}
+
+const cursorKeys = ['accountId', 'accountType', 'bicCurrency'] as const;
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(cursorKeys.map((name) => key[name]))).toString('base64url');
+}
+
+/** A cursor is only ever one we issued for this listing: anything else is a client error, not a scan position. */
+function decodeCursor(cursor: string, accountType: AccountType): Item {
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(values) && values.length === 3 && values.every((value) => typeof value === 'string') && values[1] === accountType) {
+      return Object.fromEntries(cursorKeys.map((name, index) => [name, values[index]]));
+    }
+  } catch {
+    // falls through to the validation error
+  }
+  throw new ValidationError('cursor', 'is not a cursor returned by this listing');
+}

@@ -1,0 +1,42 @@
+/**
+ * Creates the tables from the shared definitions where they do not exist (DynamoDB Local, LocalStack).
+ * On AWS the CDK stateful stack owns the tables; this is never run there.
+ */
+import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput, tableDefinitions, type TableNames } from './table-definitions';
+
+export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
+  for (const definition of tableDefinitions) {
+    const tableName = tables[definition.logicalName];
+    if (await tableExists(client, tableName)) continue;
+    try {
+      await client.send(new CreateTableCommand(createTableInput(definition, tableName)));
+    } catch (error) {
+      // Another process created it between our check and our create.
+      if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+    }
+    if (definition.timeToLiveAttribute) {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true } })).catch(() => undefined);
+    }
+  }
+}
+
+async function tableExists(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
+}
+
+/** True when the settlements table answers: the health probe of both APIs. */
+export async function databaseAnswers(client: DynamoDBClient, tables: TableNames, timeoutMs = 1000): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tables.settlements }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * WorkflowPort on AWS: Step Functions StartExecution, execution name derived from the settlement id and attempt.
+ * On AWS a Standard execution name cannot be reused once closed, so every attempt gets its own name.
+ */
+import { createHash } from 'node:crypto';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WorkflowPort } from '../../ports';
+
+/** Step Functions execution names: 1–80 characters of [A-Za-z0-9-_]. */
+export function executionName(settlementId: string, attempt: number): string {
+  const safe = settlementId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 56);
+  // The hash keeps ids that differ only in replaced characters apart.
+  const hash = createHash('sha256').update(settlementId).digest('hex').slice(0, 12);
+  return `${safe}-${hash}-a${attempt}`;
+}
+
+export class StepFunctionsWorkflow implements WorkflowPort {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async startSettlement(input: { settlementId: string; attempt: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
+    const name = executionName(input.settlementId, input.attempt);
+    try {
+      await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));
+      return { executionName: name, alreadyStarted: false };
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return { executionName: name, alreadyStarted: true };
+      throw error;
+    }
+  }
+}

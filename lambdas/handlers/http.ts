@@ -1,0 +1,212 @@
+/**
+ * REST edge: API Gateway proxy events (REST API, payload 1.0) in, proxy results out. Routing, body parsing and
+ * the mapping of typed errors to HTTP statuses live here; routes call one use case each.
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { SettlementEngineError, UnauthenticatedError, ValidationError, type ErrorKind } from '../domain/errors';
+import type { EngineDeps } from '../usecases/deps';
+import { flushMetrics } from './middleware';
+
+/** Largest request body accepted (bytes); API Gateway enforces its own 10 MB cap before this. */
+export const requestBodyBytesMax = 64 * 1024;
+/** Deepest JSON nesting accepted in a body. */
+export const jsonDepthMax = 8;
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly pathParameters: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  /** The authenticated client, for audit entries; undefined on open routes. */
+  readonly principal?: string;
+}
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  readonly body?: unknown;
+  /** A non-JSON body (Prometheus text). */
+  readonly text?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface ApiDeps extends EngineDeps {
+  /** True when the database answers. */
+  checkDatabase(): Promise<boolean>;
+  /** Prometheus exposition text, where this process keeps a registry (local engine, gRPC task). */
+  metricsText?(): Promise<string>;
+  /** Resolves the caller from request headers, or undefined when credentials are missing or wrong. */
+  authenticate?(headers: Readonly<Record<string, string>>, route: Route): Promise<string | undefined>;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path template, `{name}` for a path parameter. */
+  readonly path: string;
+  /** Whether the caller must present credentials (everything but /health and /metrics). */
+  readonly authenticated: boolean;
+  handle(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse>;
+}
+
+const statusByKind: Readonly<Record<ErrorKind, number>> = {
+  validation: 400,
+  not_found: 404,
+  conflict: 409,
+  precondition: 422,
+  business: 422,
+  transient: 503,
+  auth: 401,
+  internal: 500,
+};
+
+export function errorResponse(error: unknown): ApiResponse {
+  if (error instanceof SettlementEngineError && error.kind !== 'internal') {
+    const statusCode = httpStatusOf(error) ?? (error.code === 'AUTH.RATE_LIMITED' ? 429 : statusByKind[error.kind]);
+    return {
+      statusCode,
+      body: { error: { code: error.code, message: error.message, ...(error instanceof ValidationError && { field: error.field }) } },
+      ...(statusCode === 503 && { headers: { 'retry-after': '1' } }),
+    };
+  }
+  // Never leak internals: the log has the detail.
+  console.error(JSON.stringify({ level: 'error', message: 'unhandled error in API', error: String(error), stack: (error as Error)?.stack }));
+  return { statusCode: 500, body: { error: { code: 'INTERNAL.UNEXPECTED', message: 'internal error' } } };
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly parameterNames: readonly string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const parameterNames: string[] = [];
+  const pattern = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
+    parameterNames.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${pattern}/?$`), parameterNames };
+}
+
+/** Routes with fixed segments win over parameterised ones (`/settlements/parked` before `/settlements/{id}`). */
+function specificity(route: Route): number {
+  return -(route.path.match(/\{/g)?.length ?? 0);
+}
+
+export function createRouter(routes: readonly Route[]) {
+  const compiled = [...routes].sort((a, b) => specificity(b) - specificity(a)).map(compile);
+  return async (event: APIGatewayProxyEvent, deps: ApiDeps): Promise<ApiResponse> => {
+    const path = event.path;
+    const candidates = compiled.flatMap((entry) => {
+      const match = entry.pattern.exec(path);
+      return match ? [{ entry, match }] : [];
+    });
+    if (candidates.length === 0) return { statusCode: 404, body: { error: { code: 'HTTP.NOT_FOUND', message: `no route for ${path}` } } };
+    const found = candidates.find(({ entry }) => entry.route.method === event.httpMethod);
+    if (!found) {
+      return { statusCode: 405, headers: { allow: [...new Set(candidates.map(({ entry }) => entry.route.method))].join(', ') }, body: { error: { code: 'HTTP.METHOD_NOT_ALLOWED', message: `${event.httpMethod} is not allowed on ${path}` } } };
+    }
+    const headers = lowerCaseHeaders(event.headers);
+    try {
+      const pathParameters = Object.fromEntries(found.entry.parameterNames.map((name, index) => [name, safeDecode(found.match[index + 1], name)]));
+      let principal: string | undefined;
+      if (found.entry.route.authenticated && deps.authenticate) {
+        principal = await deps.authenticate(headers, found.entry.route);
+        if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+      } else if (found.entry.route.authenticated) {
+        // On AWS, API Gateway's IAM authorizer has already authenticated the caller.
+        principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
+      }
+      const body = event.httpMethod === 'GET' || event.httpMethod === 'DELETE' ? undefined : parseBody(event, headers);
+      const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal }, deps);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
+  if (response.text !== undefined) {
+    return { statusCode: response.statusCode, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...response.headers }, body: response.text };
+  }
+  return {
+    statusCode: response.statusCode,
+    headers: { 'content-type': 'application/json', ...response.headers },
+    body: response.body === undefined ? '' : JSON.stringify(response.body),
+  };
+}
+
+export function createApiHandler(routes: readonly Route[], deps: () => ApiDeps) {
+  const route = createRouter(routes);
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(flushMetrics(() => deps().metrics))
+    .handler(async (event: APIGatewayProxyEvent, _context: Context) => toProxyResult(await route(event, deps())));
+}
+
+function parseBody(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>): unknown {
+  const raw = event.body ?? '';
+  if (raw === '') throw new ValidationError('body', 'a JSON body is required');
+  const contentType = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== 'application/json') throw new UnsupportedMediaTypeError();
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > requestBodyBytesMax) throw new PayloadTooLargeError();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError('body', 'is not valid JSON');
+  }
+  if (depthOf(parsed) > jsonDepthMax) throw new ValidationError('body', `nests deeper than ${jsonDepthMax} levels`);
+  return parsed;
+}
+
+/** JSON nesting depth, iteratively (no recursion on untrusted input). */
+function depthOf(value: unknown): number {
+  let depthMax = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    depthMax = Math.max(depthMax, depth);
+    if (depthMax > jsonDepthMax) return depthMax;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return depthMax;
+}
+
+function safeDecode(value: string, name: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new ValidationError(name, 'is not valid URL encoding');
+  }
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).flatMap(([name, value]) => (value === undefined ? [] : [[name.toLowerCase(), value]])));
+}
+
+/** 415: the body is not JSON. */
+export class UnsupportedMediaTypeError extends ValidationError {
+  constructor() {
+    super('content-type', 'must be application/json');
+  }
+}
+
+/** 413: the body is larger than requestBodyBytesMax. */
+export class PayloadTooLargeError extends ValidationError {
+  constructor() {
+    super('body', `is larger than ${requestBodyBytesMax} bytes`);
+  }
+}
+
+/** Status of a client error, refined for the two HTTP-specific cases. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof UnsupportedMediaTypeError) return 415;
+  if (error instanceof PayloadTooLargeError) return 413;
+  return undefined;
+}

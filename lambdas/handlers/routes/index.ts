@@ -1,0 +1,7 @@
+/**
+ * Every REST route the engine serves, on API Gateway and locally. Add a module's routes here.
+ */
+import type { Route } from '../http';
+import { coreRoutes } from './core-routes';
+
+export const apiRoutes: readonly Route[] = [...coreRoutes];

@@ -1,0 +1,206 @@
+/**
+ * Store ports: what the use cases read and the effects they ask to commit. The DynamoDB adapters turn one
+ * `transition` with its effects into ONE TransactWriteItems with conditions, so a status change and every
+ * money movement it implies commit together or not at all.
+ */
+import type { Money } from '../domain/money';
+import type { SettlementRequest, SettlementStatus } from '../domain/settlement';
+
+export type AccountType = 'NOSTRO' | 'VOSTRO';
+export type AccountStatus = 'ACTIVE' | 'FROZEN' | 'CLOSED';
+
+export interface Account {
+  readonly accountId: string;
+  readonly accountType: AccountType;
+  readonly bic: string;
+  readonly currency: string;
+  readonly balance: Money;
+  /** Sum of pending locks. */
+  readonly locked: Money;
+  /** balance − locked, stored so a ConditionExpression can guard it (DynamoDB conditions cannot do arithmetic). */
+  readonly available: Money;
+  /** Lowest `available` may go. */
+  readonly floor: Money;
+  readonly status: AccountStatus;
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
+export function accountId(accountType: AccountType, bic: string, currency: string): string {
+  return `${accountType}#${bic}#${currency}`;
+}
+
+/** A settlement as stored: the request plus its lifecycle state. */
+export interface SettlementRecord extends SettlementRequest {
+  readonly status: SettlementStatus;
+  /** Number of events written so far; the next event's seq is version + 1. */
+  readonly version: number;
+  /** Execution attempt, from 1; the retry job increments it. */
+  readonly attempt: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly attemptStartedAt: string;
+  readonly completedAt?: string;
+  readonly reasonCode?: string;
+  readonly reason?: string;
+  readonly retryable?: boolean;
+  readonly parked?: boolean;
+  readonly parkedAt?: string;
+  /** When the retry job may start the next attempt (set while FAILED and retryable). */
+  readonly retryAt?: string;
+  readonly payerAccountId?: string;
+  readonly nostroAccountId?: string;
+  /** Bank holding the nostro the payout leaves from. */
+  readonly nostroBic?: string;
+  readonly bankReference?: string;
+  readonly confirmationPolls?: number;
+  /** Stage that failed, recorded by BeginRollback. */
+  readonly failedStage?: string;
+}
+
+export type FundLockState = 'PENDING' | 'POSTED' | 'VOIDED';
+
+/** A hold on both legs of one settlement: ended exactly once, posted by Finalize or voided by rollback. */
+export interface FundLock {
+  readonly settlementId: string;
+  readonly state: FundLockState;
+  readonly amount: Money;
+  readonly currency: string;
+  readonly vostroAccountId: string;
+  readonly nostroAccountId: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly endedAt?: string;
+}
+
+/** One status change: the settlement's checkpoint and the event streamed to subscribers. */
+export interface SettlementEvent {
+  readonly settlementId: string;
+  readonly seq: number;
+  readonly status: SettlementStatus;
+  readonly previousStatus: SettlementStatus | null;
+  readonly stage: string;
+  readonly at: string;
+  readonly reasonCode?: string;
+  readonly detail?: string;
+  readonly payerBic: string;
+  readonly payeeBic: string;
+  readonly currency: string;
+  readonly amount: string;
+}
+
+export type LedgerEntryKind = 'SETTLEMENT' | 'FUND_IN' | 'FUND_OUT' | 'OPENING';
+
+/** A posting to one account's balance, written in the same transaction as the balance change. */
+export interface LedgerEntry {
+  readonly accountId: string;
+  /** Signed: negative decreases the balance. */
+  readonly amount: Money;
+  readonly currency: string;
+  readonly kind: LedgerEntryKind;
+  /** Settlement id or movement id: the end-to-end reference reconciliation matches on. */
+  readonly reference: string;
+  readonly leg: string;
+  readonly postedAt: string;
+  readonly valueDate: string;
+  readonly counterpartyAccountId?: string;
+}
+
+export type OperationState = 'STARTED' | 'COMMITTED' | 'ROLLED_BACK' | 'PARKED' | 'ABANDONED';
+
+/** Effects committed atomically with a settlement transition. */
+export type Effect =
+  /** locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor. */
+  | { readonly type: 'holdFunds'; readonly account: Account; readonly amount: Money }
+  /** locked −= amount, available += amount; requires locked ≥ amount. */
+  | { readonly type: 'releaseHold'; readonly accountId: string; readonly amount: Money }
+  /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount. */
+  | { readonly type: 'postHold'; readonly accountId: string; readonly amount: Money }
+  | { readonly type: 'createLock'; readonly lock: FundLock }
+  | { readonly type: 'endLock'; readonly settlementId: string; readonly amount: Money; readonly to: 'POSTED' | 'VOIDED'; readonly at: string }
+  | { readonly type: 'ledgerEntry'; readonly entry: LedgerEntry }
+  | { readonly type: 'startOperation'; readonly attempt: number; readonly at: string }
+  | { readonly type: 'endOperation'; readonly attempt: number; readonly state: OperationState; readonly at: string }
+  | { readonly type: 'putCompensation'; readonly compensation: CompensationRecord };
+
+export interface CompensationRecord {
+  readonly settlementId: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  readonly state: 'REVERSED' | 'NOT_REQUIRED' | 'ESCALATED';
+  readonly bankState?: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+/** Record fields a transition may set; `undefined` removes the attribute. */
+export type RecordPatch = { -readonly [K in keyof SettlementRecord]?: SettlementRecord[K] | undefined };
+
+export interface TransitionCommand {
+  /** The record as read: its status and version are the transition's condition. */
+  readonly record: SettlementRecord;
+  readonly to: SettlementStatus;
+  readonly stage: string;
+  readonly at: string;
+  readonly patch?: RecordPatch;
+  readonly reasonCode?: string;
+  readonly detail?: string;
+  readonly effects?: readonly Effect[];
+}
+
+export interface SettlementHistory {
+  readonly record: SettlementRecord;
+  readonly lock?: FundLock;
+  readonly events: readonly SettlementEvent[];
+  readonly compensations: readonly CompensationRecord[];
+}
+
+export interface SettlementStore {
+  /** Creates the record (PENDING, attempt 1) with its first event and operation, unless the id exists. */
+  create(request: SettlementRequest, at: string): Promise<{ created: boolean; record: SettlementRecord }>;
+  get(settlementId: string): Promise<SettlementRecord | undefined>;
+  getLock(settlementId: string): Promise<FundLock | undefined>;
+  history(settlementId: string): Promise<SettlementHistory | undefined>;
+  /**
+   * Moves the record from its current status (and version) to `to`, writing the event and every effect in one
+   * transaction. Throws StaleSettlementError when the record changed since it was read, and the effect's own
+   * error (InsufficientFundsError, AccountNotActiveError, ...) when an effect's condition fails.
+   */
+  transition(command: TransitionCommand): Promise<SettlementRecord>;
+}
+
+export interface AccountQuery {
+  readonly accountType: AccountType;
+  readonly bic?: string;
+  readonly currency?: string;
+  /** Opaque cursor from the previous page. */
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+export interface AccountStore {
+  get(accountId: string): Promise<Account | undefined>;
+  /** One page of accounts of a type, in BIC then currency order. Throws ValidationError('cursor') on a bad cursor. */
+  list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }>;
+}
+
+export interface Bank {
+  readonly bic: string;
+  readonly name: string;
+  readonly country: string;
+  readonly status: 'ACTIVE' | 'SUSPENDED' | 'CLOSED';
+}
+
+export interface ReferenceStore {
+  getBank(bic: string): Promise<Bank | undefined>;
+  /** The nostro configured to pay out to `payeeBic` in `currency`, if a route item exists. */
+  getPayoutRoute(payeeBic: string, currency: string): Promise<{ nostroAccountId: string } | undefined>;
+}
+
+/** The record moved since it was read (a concurrent or replayed step). The caller re-reads and decides. */
+export class StaleSettlementError extends Error {
+  override readonly name = 'StaleSettlementError';
+  constructor(readonly settlementId: string) {
+    super(`settlement ${settlementId} changed since it was read`);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The one way a stage changes a settlement: read it, decide, commit a conditional transition; on a concurrent
+ * change, read again and decide again. Replays are no-ops because the decision sees the newer status.
+ */
+import { InvalidTransitionError, SettlementNotFoundError } from '../domain/errors';
+import { canTransition, type SettlementStatus } from '../domain/settlement';
+import { StaleSettlementError, type SettlementRecord, type TransitionCommand } from '../ports/stores';
+import type { EngineDeps } from './deps';
+
+/** Times a stage re-reads after losing a race before giving up (each race means another writer progressed). */
+export const staleRetriesMax = 5;
+
+export type Decision = { readonly done: SettlementRecord } | { readonly command: TransitionCommand };
+
+export async function readRecord(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementRecord> {
+  const record = await deps.settlements.get(settlementId);
+  if (!record) throw new SettlementNotFoundError(settlementId);
+  return record;
+}
+
+/**
+ * Runs `decide` against the freshest record until its transition commits or it says the work is done.
+ * `decide` must be pure over the record (plus reads), so running it again after a race is safe.
+ */
+export async function advance(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<Decision>): Promise<SettlementRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const record = await readRecord(deps, settlementId);
+    const decision = await decide(record);
+    if ('done' in decision) return decision.done;
+    const { command } = decision;
+    if (command.to !== record.status && !canTransition(record.status, command.to)) {
+      throw new InvalidTransitionError(settlementId, record.status, command.to);
+    }
+    try {
+      return await deps.settlements.transition(command);
+    } catch (error) {
+      if (!(error instanceof StaleSettlementError) || attempt >= staleRetriesMax) throw error;
+    }
+  }
+}
+
+/** Refuses a stage that finds the settlement in a status it does not start from. */
+export function requireStatus(record: SettlementRecord, allowed: readonly SettlementStatus[], to: SettlementStatus): void {
+  if (!allowed.includes(record.status)) throw new InvalidTransitionError(record.settlementId, record.status, to);
+}

@@ -1,0 +1,190 @@
+/**
+ * The rollback branch of the workflow, in saga order: BeginRollback records why; Compensate reverses a transfer
+ * that may have left the bank; ReleaseLocks voids the lock; MarkFailed ends the settlement. ParkSettlement is the
+ * last resort when even these cannot finish: the lock is kept and an operator is told.
+ * Each is idempotent: a replay finds the settlement already past it and changes nothing.
+ */
+import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
+import type { SettlementStatus } from '../domain/settlement';
+import type { Effect } from '../ports/stores';
+import { advance } from './advance';
+import type { EngineDeps } from './deps';
+import { secondsBetween, transferKey, type StageInput, type StageResult } from './stages';
+
+/** Longest failure text kept on a record (the Cause of a caught error can be a stack trace). */
+export const reasonLengthMax = 500;
+
+const rollbackStatuses: readonly SettlementStatus[] = ['ROLLING_BACK', 'COMPENSATING', 'COMPENSATED', 'ROLLED_BACK'];
+
+/**
+ * BeginRollback: records the failure; → COMPENSATING when money may have left the bank (a transfer was or may
+ * have been initiated), else → ROLLING_BACK. A bank's definitive rejection at initiation means nothing left.
+ */
+export async function beginRollback(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const errorName = input.error?.Error ?? 'Unknown';
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (rollbackStatuses.includes(current.status) || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
+    const moneyMayHaveLeft =
+      current.status === 'TRANSFER_INITIATED' || current.status === 'CONFIRMED' || (current.status === 'LOCKED' && errorName !== 'BankRejectedError');
+    return {
+      command: {
+        record: current,
+        to: moneyMayHaveLeft ? 'COMPENSATING' : 'ROLLING_BACK',
+        stage: 'BeginRollback',
+        at: deps.clock.now().toISOString(),
+        reasonCode: reasonCodeOf(errorName),
+        detail: reasonOf(input),
+        patch: { reasonCode: reasonCodeOf(errorName), reason: reasonOf(input), retryable: isRetryableErrorName(errorName), failedStage: stageOf(current.status) },
+      },
+    };
+  });
+  return { status: record.status };
+}
+
+/**
+ * Compensate: asks the bank about the transfer with the same idempotency key before anything is voided; reverses
+ * it when it went out. COMPENSATING → COMPENSATED (reversed) or → ROLLING_BACK (nothing left the bank).
+ */
+export async function compensate(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (current.status !== 'COMPENSATING') return { done: current };
+    const bank = deps.banks.forRail(current.rail);
+    const key = transferKey(current);
+    const at = deps.clock.now().toISOString();
+    const receipt = await bank.getTransfer(key);
+    const compensation = (state: 'REVERSED' | 'NOT_REQUIRED', bankState: string, reason: string): Effect => ({
+      type: 'putCompensation',
+      compensation: { settlementId: current.settlementId, attempt: current.attempt, idempotencyKey: key, state, bankState, reason, at },
+    });
+    if (!receipt || receipt.state === 'REJECTED') {
+      const why = receipt ? 'the bank rejected the transfer' : 'the bank never received the transfer';
+      return {
+        command: { record: current, to: 'ROLLING_BACK', stage: 'Compensate', at, detail: why, effects: [compensation('NOT_REQUIRED', receipt?.state ?? 'NONE', why)] },
+      };
+    }
+    if (receipt.state !== 'REVERSED') {
+      const reversal = await bank.reverseTransfer(key, current.reason ?? 'settlement could not be finalized');
+      if (reversal.state === 'PENDING') throw new ReversalPendingError(`reversal of ${key} is pending at the bank`);
+      if (reversal.state === 'REFUSED') throw new ReversalRefusedError(`the bank refused to reverse ${key}: ${reversal.reason ?? 'no reason given'}`);
+    }
+    return {
+      command: { record: current, to: 'COMPENSATED', stage: 'Compensate', at, detail: `transfer ${key} reversed`, effects: [compensation('REVERSED', 'REVERSED', current.reason ?? 'rollback')] },
+    };
+  });
+  return { status: record.status };
+}
+
+/** ReleaseLocks: one transaction voids the pending lock and gives the held amount back on both legs; → ROLLED_BACK. */
+export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (current.status === 'ROLLED_BACK' || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
+    if (current.status !== 'ROLLING_BACK' && current.status !== 'COMPENSATED') return { done: current };
+    const at = deps.clock.now().toISOString();
+    const lock = await deps.settlements.getLock(current.settlementId);
+    const effects: Effect[] =
+      lock?.state === 'PENDING'
+        ? [
+            { type: 'endLock', settlementId: current.settlementId, amount: lock.amount, to: 'VOIDED', at },
+            { type: 'releaseHold', accountId: lock.vostroAccountId, amount: lock.amount },
+            { type: 'releaseHold', accountId: lock.nostroAccountId, amount: lock.amount },
+          ]
+        : [];
+    return { command: { record: current, to: 'ROLLED_BACK', stage: 'ReleaseLocks', at, effects } };
+  });
+  return { status: record.status };
+}
+
+/** MarkFailed: ROLLED_BACK → FAILED, with the reason and when the retry job may try again (if retryable). */
+export async function markFailed(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  let failedNow = false;
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (current.status !== 'ROLLED_BACK') return { done: current };
+    const now = deps.clock.now();
+    const retryable = current.retryable === true && current.attempt < deps.limits.retryAttemptsMax;
+    const retryAt = retryable ? new Date(now.getTime() + deps.limits.retryDelaySecondsBase * 1000 * 2 ** (current.attempt - 1)).toISOString() : undefined;
+    failedNow = true;
+    return {
+      command: {
+        record: current,
+        to: 'FAILED',
+        stage: 'MarkFailed',
+        at: now.toISOString(),
+        reasonCode: current.reasonCode,
+        patch: { retryable, retryAt },
+        effects: [{ type: 'endOperation', attempt: current.attempt, state: 'ROLLED_BACK', at: now.toISOString() }],
+      },
+    };
+  });
+  if (failedNow) {
+    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
+    deps.metrics.atomicOperation('ROLLED_BACK');
+  }
+  return { status: record.status };
+}
+
+/**
+ * ParkSettlement: the workflow could not finish on its own. Keeps the status and the lock (money may be in
+ * flight), marks the settlement parked with the reason, and tells operators through the dead-letter queue.
+ * The message goes first: a crash between the two repeats the message (consumers dedupe on the settlement id)
+ * rather than losing it.
+ */
+export async function parkSettlement(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const errorName = input.error?.Error ?? 'Unknown';
+  let parkedNow = false;
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (current.parked || current.status === 'COMPLETED' || current.status === 'FAILED') return { done: current };
+    const at = deps.clock.now().toISOString();
+    const reasonCode = reasonCodeOf(errorName);
+    const reason = reasonOf(input);
+    await deps.deadLetters.send({ settlementId: current.settlementId, status: current.status, reasonCode, reason, attempt: current.attempt, parkedAt: at });
+    parkedNow = true;
+    return {
+      command: {
+        record: current,
+        to: current.status,
+        stage: 'ParkSettlement',
+        at,
+        reasonCode,
+        detail: reason,
+        patch: { parked: true, parkedAt: at, reasonCode, reason },
+        effects: [{ type: 'endOperation', attempt: current.attempt, state: 'PARKED', at }],
+      },
+    };
+  });
+  if (parkedNow) deps.metrics.atomicOperation('PARKED');
+  return { status: record.status };
+}
+
+function reasonCodeOf(errorName: string): string {
+  return errorCodeByName[errorName] ?? (errorName.startsWith('Lambda.') ? ErrorCode.storeUnavailable : ErrorCode.unexpected);
+}
+
+function reasonOf(input: StageInput): string {
+  const cause = input.error?.Cause ?? input.error?.Error ?? 'unknown failure';
+  // Lambda reports Cause as a JSON string {errorType, errorMessage, trace}; keep the message only.
+  let message = cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    if (parsed && typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // a plain message
+  }
+  return message.length > reasonLengthMax ? `${message.slice(0, reasonLengthMax)}…` : message;
+}
+
+function stageOf(status: SettlementStatus): string {
+  switch (status) {
+    case 'PENDING':
+      return 'Validate';
+    case 'VALIDATED':
+      return 'LockFunds';
+    case 'LOCKED':
+      return 'InitiateTransfer';
+    case 'TRANSFER_INITIATED':
+      return 'CheckConfirmation';
+    case 'CONFIRMED':
+      return 'Finalize';
+    default:
+      return status;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Submitting and reading settlements: what the REST and gRPC edges call.
+ */
+import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError } from '../domain/errors';
+import { formatAmount } from '../domain/money';
+import { differingFields, isTerminal, parseSettlementRequest, type SettlementRequest } from '../domain/settlement';
+import type { Account, AccountType, SettlementHistory } from '../ports/stores';
+import { accountId } from '../ports/stores';
+import type { EngineDeps } from './deps';
+import type { AccountView, SettlementView } from './views';
+
+/** Poll interval of waitForSettlement. */
+export const waitPollIntervalMs = 25;
+
+/**
+ * Accepts a settlement request. New id: creates it (PENDING) and starts its workflow. Same id and same request:
+ * returns the current state, and starts the workflow again if it never started (idempotent by execution name).
+ * Same id, different request: IdempotencyConflictError. Invalid input: ValidationError, nothing written.
+ */
+export async function submitSettlement(deps: EngineDeps, body: unknown): Promise<{ created: boolean; settlement: SettlementView }> {
+  const request = parseSettlementRequest(body);
+  const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString());
+  if (!created) {
+    const differing = differingFields(request, record as SettlementRequest);
+    if (differing.length > 0) throw new IdempotencyConflictError(request.settlementId, differing);
+  }
+  if (created || record.status === 'PENDING') {
+    await deps.workflow.startSettlement({ settlementId: record.settlementId, attempt: record.attempt });
+    if (created) deps.metrics.atomicOperation('STARTED');
+  }
+  return { created, settlement: await getSettlement(deps, request.settlementId) };
+}
+
+export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {
+  const history = await deps.settlements.history(settlementId);
+  if (!history) throw new SettlementNotFoundError(settlementId);
+  return settlementView(history);
+}
+
+/** Resolves when the settlement is terminal or parked, or at the deadline with its current view. */
+export async function waitForSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, timeoutMs: number): Promise<SettlementView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await deps.settlements.get(settlementId);
+    if (!record) throw new SettlementNotFoundError(settlementId);
+    if (isTerminal(record.status) || record.parked || Date.now() >= deadline) return getSettlement(deps, settlementId);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(waitPollIntervalMs, Math.max(1, deadline - Date.now()))));
+  }
+}
+
+export async function getAccount(deps: Pick<EngineDeps, 'accounts'>, accountType: AccountType, bic: string, currency: string): Promise<AccountView> {
+  const id = accountId(accountType, bic, currency);
+  const account = await deps.accounts.get(id);
+  if (!account) throw new AccountNotFoundError(id);
+  return accountView(account);
+}
+
+export function accountView(account: Account): AccountView {
+  const money = (value: Account['balance']) => formatAmount(value, account.currency);
+  return {
+    accountId: account.accountId,
+    accountType: account.accountType,
+    bic: account.bic,
+    currency: account.currency,
+    balance: money(account.balance),
+    locked: money(account.locked),
+    available: money(account.available),
+    floor: money(account.floor),
+    status: account.status,
+    version: account.version,
+    updatedAt: account.updatedAt,
+  };
+}
+
+export function settlementView(history: SettlementHistory): SettlementView {
+  const { record, lock, events } = history;
+  return {
+    settlementId: record.settlementId,
+    payerBic: record.payerBic,
+    payeeBic: record.payeeBic,
+    amount: record.amount,
+    currency: record.currency,
+    rail: record.rail,
+    kind: record.kind,
+    valueDate: record.valueDate,
+    reference: record.reference,
+    status: record.status,
+    ...(record.reasonCode !== undefined && { reasonCode: record.reasonCode }),
+    ...(record.reason !== undefined && { reason: record.reason }),
+    ...(record.status === 'FAILED' && { retryable: record.retryable === true }),
+    ...(record.parked && { parked: true }),
+    attempt: record.attempt,
+    ...(record.payerAccountId && { payerAccountId: record.payerAccountId }),
+    ...(record.nostroAccountId && { nostroAccountId: record.nostroAccountId }),
+    ...(record.bankReference && { bankReference: record.bankReference }),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.completedAt && { completedAt: record.completedAt }),
+    ...(lock && {
+      lock: {
+        state: lock.state,
+        amount: formatAmount(lock.amount, lock.currency),
+        vostroAccountId: lock.vostroAccountId,
+        nostroAccountId: lock.nostroAccountId,
+        createdAt: lock.createdAt,
+        expiresAt: lock.expiresAt,
+        ...(lock.endedAt && { endedAt: lock.endedAt }),
+      },
+    }),
+    checkpoints: events.map((event) => ({
+      seq: event.seq,
+      status: event.status,
+      previousStatus: event.previousStatus,
+      stage: event.stage,
+      at: event.at,
+      ...(event.reasonCode && { reasonCode: event.reasonCode }),
+      ...(event.detail && { detail: event.detail }),
+    })),
+  };
+}

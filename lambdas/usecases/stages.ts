@@ -1,0 +1,251 @@
+/**
+ * The settlement stages, one plain function each, run by the state machine's Task states (see
+ * statemachines/settlement.asl.json). Every stage is idempotent keyed by the settlement id: it reads the record,
+ * returns at once when the settlement is already past it, and otherwise commits one conditional transition.
+ */
+import {
+  AccountNotActiveError,
+  AccountNotFoundError,
+  BankNotActiveError,
+  BankNotFoundError,
+  BankRejectedError,
+  ConfirmationTimeoutError,
+  InsufficientFundsError,
+  PayoutRouteNotFoundError,
+  TransferOutcomeUnknownError,
+  invariant,
+} from '../domain/errors';
+import { Money, formatAmount } from '../domain/money';
+import { forwardOrder, type SettlementStatus } from '../domain/settlement';
+import { accountId, type Account, type Effect, type SettlementRecord } from '../ports/stores';
+import type { TransferInstruction } from '../ports/bank';
+import { advance, requireStatus } from './advance';
+import type { EngineDeps } from './deps';
+
+/** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
+export interface StageInput {
+  readonly settlementId: string;
+  readonly confirmation?: { readonly polls?: number };
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}
+
+export interface StageResult {
+  readonly status: SettlementStatus;
+}
+
+const isAtOrPast = (record: SettlementRecord, status: SettlementStatus) =>
+  forwardOrder[record.status] !== undefined && forwardOrder[record.status]! >= forwardOrder[status]!;
+
+/** Idempotency key the bank deduplicates on: one per settlement attempt. */
+export function transferKey(record: Pick<SettlementRecord, 'settlementId' | 'attempt'>): string {
+  return `${record.settlementId}:${record.attempt}`;
+}
+
+/** Validate: banks, accounts, payout route and the settlement window; PENDING → VALIDATED. */
+export async function validate(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (isAtOrPast(current, 'VALIDATED')) return { done: current };
+    requireStatus(current, ['PENDING'], 'VALIDATED');
+    const now = deps.clock.now();
+    await deps.windows.assertOpen(current.currency, now);
+    await requireActiveBank(deps, current.payerBic);
+    await requireActiveBank(deps, current.payeeBic);
+    const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
+    const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
+    const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
+    const nostro = await deps.accounts.get(nostroAccountId);
+    if (!nostro) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
+    requireUsable(nostro);
+    // An early, clear answer; LockFunds' conditional transaction is what actually guarantees the funds.
+    requireAvailable(vostro, new Money(current.amount));
+    requireAvailable(nostro, new Money(current.amount));
+    return {
+      command: {
+        record: current,
+        to: 'VALIDATED',
+        stage: 'Validate',
+        at: now.toISOString(),
+        patch: { payerAccountId: vostro.accountId, nostroAccountId: nostro.accountId, nostroBic: nostro.bic },
+      },
+    };
+  });
+  return { status: record.status };
+}
+
+/** LockFunds: one transaction holds the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
+export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (isAtOrPast(current, 'LOCKED')) return { done: current };
+    requireStatus(current, ['VALIDATED'], 'LOCKED');
+    invariant(current.payerAccountId && current.nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
+    const vostro = await requireUsableAccount(deps, current.payerAccountId);
+    const nostro = await requireUsableAccount(deps, current.nostroAccountId);
+    const amount = new Money(current.amount);
+    const now = deps.clock.now();
+    const lock = {
+      settlementId: current.settlementId,
+      state: 'PENDING' as const,
+      amount,
+      currency: current.currency,
+      vostroAccountId: vostro.accountId,
+      nostroAccountId: nostro.accountId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + deps.limits.lockTtlSeconds * 1000).toISOString(),
+    };
+    invariant(lock.amount.equals(amount) && amount.greaterThan(0), 'lockFunds: lock amount must equal the positive settlement amount');
+    return {
+      command: {
+        record: current,
+        to: 'LOCKED',
+        stage: 'LockFunds',
+        at: lock.createdAt,
+        effects: [
+          { type: 'holdFunds', account: vostro, amount },
+          { type: 'holdFunds', account: nostro, amount },
+          { type: 'createLock', lock },
+        ],
+      },
+    };
+  });
+  return { status: record.status };
+}
+
+/** InitiateTransfer: sends the payout to the bank, idempotent on `<id>:<attempt>`; LOCKED → TRANSFER_INITIATED. */
+export async function initiateTransfer(deps: EngineDeps, input: StageInput): Promise<StageResult & { bankReference?: string }> {
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (isAtOrPast(current, 'TRANSFER_INITIATED')) return { done: current };
+    requireStatus(current, ['LOCKED'], 'TRANSFER_INITIATED');
+    invariant(current.nostroBic, `initiateTransfer: ${current.settlementId} has no payout nostro`);
+    const instruction: TransferInstruction = {
+      idempotencyKey: transferKey(current),
+      settlementId: current.settlementId,
+      rail: current.rail,
+      debtorAgentBic: current.nostroBic,
+      creditorAgentBic: current.payeeBic,
+      amount: current.amount,
+      currency: current.currency,
+      valueDate: current.valueDate,
+      reference: current.reference,
+    };
+    const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
+    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given');
+    return {
+      command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } },
+    };
+  });
+  return { status: record.status, bankReference: record.bankReference };
+}
+
+export interface ConfirmationResult {
+  readonly state: 'CONFIRMED' | 'PENDING';
+  readonly polls: number;
+  readonly waitSeconds: number;
+}
+
+/**
+ * CheckConfirmation: asks the bank; TRANSFER_INITIATED → CONFIRMED once settled. While pending, returns the
+ * wait before the next check (kept in the execution state: a pending check writes nothing). Bounded.
+ */
+export async function checkConfirmation(deps: EngineDeps, input: StageInput): Promise<ConfirmationResult> {
+  const polls = (input.confirmation?.polls ?? 0) + 1;
+  let pending = false;
+  await advance(deps, input.settlementId, async (current) => {
+    if (isAtOrPast(current, 'CONFIRMED')) return { done: current };
+    requireStatus(current, ['TRANSFER_INITIATED'], 'CONFIRMED');
+    const receipt = await deps.banks.forRail(current.rail).getTransfer(transferKey(current));
+    if (!receipt) throw new TransferOutcomeUnknownError(`bank has no record of transfer ${transferKey(current)}`);
+    switch (receipt.state) {
+      case 'SETTLED':
+        return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString() } };
+      case 'REJECTED':
+      case 'REVERSED':
+        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`);
+      case 'ACCEPTED':
+        if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
+        pending = true;
+        return { done: current };
+    }
+  });
+  if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
+  return { state: 'PENDING', polls, waitSeconds: Math.min(2 ** (polls - 1), deps.limits.confirmationWaitSecondsMax) };
+}
+
+/**
+ * Finalize: one transaction posts the lock, moves both balances as a balanced double entry with their ledger
+ * entries, and completes the settlement; CONFIRMED → COMPLETED.
+ */
+export async function finalize(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+  let completedNow = false;
+  const record = await advance(deps, input.settlementId, async (current) => {
+    if (current.status === 'COMPLETED') return { done: current };
+    requireStatus(current, ['CONFIRMED'], 'COMPLETED');
+    const lock = await deps.settlements.getLock(current.settlementId);
+    const amount = new Money(current.amount);
+    invariant(lock && lock.state === 'PENDING', `finalize: ${current.settlementId} has no pending lock`);
+    invariant(lock.amount.equals(amount), `finalize: lock ${lock.amount.toFixed()} differs from amount ${current.amount}`);
+    invariant(lock.vostroAccountId === current.payerAccountId && lock.nostroAccountId === current.nostroAccountId, 'finalize: lock accounts differ from the settlement');
+    const at = deps.clock.now().toISOString();
+    const debit = amount.negated();
+    const entry = (account: string, counterparty: string, leg: string) => ({
+      type: 'ledgerEntry' as const,
+      entry: { accountId: account, amount: debit, currency: current.currency, kind: 'SETTLEMENT' as const, reference: current.settlementId, leg, postedAt: at, valueDate: current.valueDate, counterpartyAccountId: counterparty },
+    });
+    const effects: Effect[] = [
+      { type: 'endLock', settlementId: current.settlementId, amount, to: 'POSTED', at },
+      { type: 'postHold', accountId: lock.vostroAccountId, amount },
+      { type: 'postHold', accountId: lock.nostroAccountId, amount },
+      entry(lock.vostroAccountId, lock.nostroAccountId, 'PAYER_VOSTRO'),
+      entry(lock.nostroAccountId, lock.vostroAccountId, 'PAYOUT_NOSTRO'),
+      { type: 'endOperation', attempt: current.attempt, state: 'COMMITTED', at },
+    ];
+    assertBalancedPosting(effects, amount);
+    completedNow = true;
+    return { command: { record: current, to: 'COMPLETED', stage: 'Finalize', at, patch: { completedAt: at }, effects } };
+  });
+  if (completedNow) {
+    deps.metrics.settlementEnded({ status: 'COMPLETED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.completedAt!) });
+    deps.metrics.atomicOperation('COMMITTED');
+  }
+  return { status: record.status };
+}
+
+/**
+ * Double entry: both legs fall by exactly the settlement amount, so Σ nostro − Σ vostro is unchanged, and each
+ * posted hold has its ledger entry.
+ */
+function assertBalancedPosting(effects: readonly Effect[], amount: Money): void {
+  const entries = effects.flatMap((effect) => (effect.type === 'ledgerEntry' ? [effect.entry] : []));
+  const posts = effects.flatMap((effect) => (effect.type === 'postHold' ? [effect] : []));
+  const nostroChange = entries.filter((entry) => entry.accountId.startsWith('NOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
+  const vostroChange = entries.filter((entry) => entry.accountId.startsWith('VOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
+  invariant(nostroChange.minus(vostroChange).isZero(), 'finalize: posting changes Σ nostro − Σ vostro');
+  invariant(nostroChange.equals(amount.negated()), 'finalize: nostro leg differs from the amount');
+  invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted hold has no matching ledger entry');
+}
+
+async function requireActiveBank(deps: EngineDeps, bic: string): Promise<void> {
+  const bank = await deps.reference.getBank(bic);
+  if (!bank) throw new BankNotFoundError(bic);
+  if (bank.status !== 'ACTIVE') throw new BankNotActiveError(bic, bank.status);
+}
+
+async function requireUsableAccount(deps: EngineDeps, id: string): Promise<Account> {
+  const account = await deps.accounts.get(id);
+  if (!account) throw new AccountNotFoundError(id);
+  requireUsable(account);
+  return account;
+}
+
+/** A FROZEN or CLOSED account accepts no new lock. */
+function requireUsable(account: Account): void {
+  if (account.status !== 'ACTIVE') throw new AccountNotActiveError(account.accountId, account.status);
+}
+
+function requireAvailable(account: Account, amount: Money): void {
+  if (account.available.minus(amount).lessThan(account.floor)) throw new InsufficientFundsError(account.accountId, formatAmount(amount, account.currency));
+}
+
+export function secondsBetween(fromIso: string, toIso: string): number {
+  return Math.max(0, (Date.parse(toIso) - Date.parse(fromIso)) / 1000);
+}
+
