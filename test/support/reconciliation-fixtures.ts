@@ -32,6 +32,7 @@ export function statementOf(openingBalance: string, entries: readonly StatementE
 export interface ReconcileFixture {
   ledger: readonly LedgerEntryView[];
   ledgerOpeningBalance?: string;
+  ledgerClosingBalance?: string;
   statement: Statement;
   locks?: readonly PendingLockView[];
   asOf?: string;
@@ -47,7 +48,7 @@ export async function runReconciliation(fixture: ReconcileFixture) {
     periodFrom: '2025-03-10T00:00:00.000Z',
     periodTo: '2025-03-10T23:59:59.999Z',
     asOf: fixture.asOf ?? '2025-03-11T00:00:00.000Z',
-    ledgerOpeningBalance: fixture.ledgerOpeningBalance ?? fixture.statement.openingBalance,
+    ...(fixture.ledgerClosingBalance !== undefined ? { ledgerClosingBalance: fixture.ledgerClosingBalance } : { ledgerOpeningBalance: fixture.ledgerOpeningBalance ?? fixture.statement.openingBalance }),
     ledger: stream(fixture.ledger),
     statement: fixture.statement,
     pendingLocks: fixture.locks ?? [],

@@ -3,7 +3,8 @@
  * compensations share one partition (pk = settlement id), so one Query returns its whole history.
  */
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
@@ -171,7 +172,8 @@ export class DynamoSettlementStore implements SettlementStore {
       if (reason?.Code !== 'ConditionalCheckFailed') continue;
       const effect = effects[index];
       if (effect.type === 'holdFunds') {
-        const old = reason.Item;
+        // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
+        const old = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
         if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(effect.account.accountId, String(old?.accountStatus ?? 'MISSING'));
         return new InsufficientFundsError(effect.account.accountId, formatAmount(effect.amount, effect.account.currency));
       }

@@ -1,0 +1,217 @@
+/**
+ * The settlement lifecycle end to end: REST → the real state-machine file in the ASL interpreter → the stage
+ * handlers → DynamoDB Local, with the mock bank. No mocks of our own code.
+ */
+import { Money } from '../../../lambdas/domain/money';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { balances, http, newSettlementId, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { bookSummary, bookViolations, scanAll } from '../../support/invariants';
+
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+
+afterAll(async () => {
+  await engine.stop();
+});
+
+afterEach(async () => {
+  await engine.workflow.idle();
+  expect(await bookViolations(engine)).toEqual([]);
+});
+
+async function submit(request: Record<string, unknown>) {
+  const response = await http(engine, 'POST', '/api/v1/settlements', request);
+  expect(response.status).toBe(202);
+  return settled(engine, String(request.settlementId));
+}
+
+describe('a settlement', () => {
+  it('goes Validate → Lock → Initiate → Confirm → Finalize and moves the money exactly once', async () => {
+    const vostroBefore = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
+    const nostroBefore = await balances(engine, 'NOSTRO', 'BNPAFRPP', 'EUR');
+    const books = await bookSummary(engine);
+    const request = settlementRequest({ amount: '1250.00' });
+
+    const view = await submit(request);
+
+    expect(view.status).toBe('COMPLETED');
+    expect(view.checkpoints.map((checkpoint) => `${checkpoint.stage}:${checkpoint.status}`)).toEqual([
+      'Submit:PENDING',
+      'Validate:VALIDATED',
+      'LockFunds:LOCKED',
+      'InitiateTransfer:TRANSFER_INITIATED',
+      'CheckConfirmation:CONFIRMED',
+      'Finalize:COMPLETED',
+    ]);
+    expect(view.lock).toMatchObject({ state: 'POSTED', amount: '1250.00', vostroAccountId: 'VOSTRO#DEUTDEFF#EUR', nostroAccountId: 'NOSTRO#BNPAFRPP#EUR' });
+    expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual({ ...vostroBefore, balance: new Money(vostroBefore.balance).minus('1250').toFixed(), available: new Money(vostroBefore.available).minus('1250').toFixed() });
+    expect(await balances(engine, 'NOSTRO', 'BNPAFRPP', 'EUR')).toEqual({ ...nostroBefore, balance: new Money(nostroBefore.balance).minus('1250').toFixed(), available: new Money(nostroBefore.available).minus('1250').toFixed() });
+    expect(await bookSummary(engine)).toEqual(books);
+    const ledger = (await scanAll(engine, 'ledger')).filter((entry) => entry.reference === request.settlementId);
+    expect(ledger.map((entry) => [entry.accountId, String(entry.amount)]).sort()).toEqual([
+      ['NOSTRO#BNPAFRPP#EUR', '-1250'],
+      ['VOSTRO#DEUTDEFF#EUR', '-1250'],
+    ]);
+    expect(engine.bank.transfer(`${request.settlementId}:1`)).toMatchObject({ state: 'SETTLED' });
+  });
+
+  it('pays out through the nostro a route names, not the payee bank\'s own', async () => {
+    const view = await submit(settlementRequest({ payeeBic: 'INGBNL2A', amount: '10.00' }));
+    expect(view).toMatchObject({ status: 'COMPLETED', nostroAccountId: 'NOSTRO#DEUTDEFF#EUR' });
+  });
+
+  it('rolls back on insufficient funds with balances untouched', async () => {
+    const before = await balances(engine, 'VOSTRO', 'INGBNL2A', 'EUR');
+    const nostroBefore = await balances(engine, 'NOSTRO', 'DEUTDEFF', 'EUR');
+    const view = await submit(settlementRequest({ payerBic: 'INGBNL2A', amount: '2500000.01' }));
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.INSUFFICIENT_FUNDS', retryable: false });
+    expect(view.checkpoints.map((checkpoint) => checkpoint.status)).toEqual(['PENDING', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED']);
+    expect(await balances(engine, 'VOSTRO', 'INGBNL2A', 'EUR')).toEqual(before);
+    expect(await balances(engine, 'NOSTRO', 'DEUTDEFF', 'EUR')).toEqual(nostroBefore);
+  });
+
+  it('rolls back when the bank rejects the transfer: lock voided, nothing moved', async () => {
+    const before = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
+    const id = newSettlementId();
+    engine.bank.setScenario(id, { reject: 'beneficiary account closed' });
+    const view = await submit(settlementRequest({ settlementId: id }));
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED', retryable: false, lock: { state: 'VOIDED' } });
+    expect(view.checkpoints.map((checkpoint) => checkpoint.status)).toEqual(['PENDING', 'VALIDATED', 'LOCKED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED']);
+    expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual(before);
+  });
+
+  it('completes when the bank times out, is asked again with the same key, and confirms later', async () => {
+    const id = newSettlementId();
+    engine.bank.setScenario(id, { timeoutCalls: 2, pendingChecks: 3 });
+    const view = await submit(settlementRequest({ settlementId: id, rail: 'SWIFT', kind: 'INTERNATIONAL' }));
+    expect(view.status).toBe('COMPLETED');
+    // One transfer at the bank, whatever the number of calls: the idempotency key held.
+    expect(engine.bank.allTransfers().filter((transfer) => transfer.instruction.settlementId === id)).toHaveLength(1);
+  });
+
+  it('compensates a transfer that went out but was never confirmed, then releases the lock', async () => {
+    const id = newSettlementId();
+    engine.bank.setScenario(id, { pendingChecks: 1_000 });
+    const before = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
+    const view = await submit(settlementRequest({ settlementId: id }));
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.CONFIRMATION_TIMEOUT', lock: { state: 'VOIDED' } });
+    expect(view.checkpoints.map((checkpoint) => checkpoint.status)).toEqual(['PENDING', 'VALIDATED', 'LOCKED', 'TRANSFER_INITIATED', 'COMPENSATING', 'COMPENSATED', 'ROLLED_BACK', 'FAILED']);
+    expect(engine.bank.transfer(`${id}:1`)).toMatchObject({ state: 'REVERSED' });
+    expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual(before);
+  });
+
+  it('asks the bank before voiding when the transfer outcome stays unknown, and voids only when nothing left', async () => {
+    const id = newSettlementId();
+    engine.bank.setScenario(id, { unavailableCalls: 1_000 });
+    const view = await submit(settlementRequest({ settlementId: id }));
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.UNAVAILABLE', retryable: true, lock: { state: 'VOIDED' } });
+    expect(view.checkpoints.map((checkpoint) => checkpoint.stage)).toContain('Compensate');
+    expect(engine.bank.transfer(`${id}:1`)).toBeUndefined();
+  });
+});
+
+describe('idempotency', () => {
+  it('answers a duplicate with the current state and a conflicting reuse of the id with 409, starting nothing twice', async () => {
+    const request = settlementRequest();
+    const first = await http(engine, 'POST', '/api/v1/settlements', request);
+    expect(first.status).toBe(202);
+    await settled(engine, String(request.settlementId));
+    const again = await http(engine, 'POST', '/api/v1/settlements', request);
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ settlementId: request.settlementId, status: 'COMPLETED' });
+    const conflicting = await http(engine, 'POST', '/api/v1/settlements', { ...request, amount: '1.00' });
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.json.error).toMatchObject({ code: 'SETTLEMENT.IDEMPOTENCY_CONFLICT' });
+    expect(conflicting.json.error.message).toContain('amount');
+    const postings = (await scanAll(engine, 'ledger')).filter((entry) => entry.reference === request.settlementId);
+    expect(postings).toHaveLength(2);
+  });
+
+  it('changes nothing when every stage is replayed twice, during and after the run', async () => {
+    const stages = ['Validate', 'LockFunds', 'InitiateTransfer', 'CheckConfirmation', 'Finalize'] as const;
+    const { stageUseCases } = await import('../../../lambdas/handlers/stage-handlers');
+    const { parseSettlementRequest } = await import('../../../lambdas/domain/settlement');
+    const request = parseSettlementRequest(settlementRequest({ amount: '77.00' }));
+    const vostroBefore = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
+    await engine.deps.settlements.create(request, new Date().toISOString());
+    // Drive the stages by hand, each one twice in a row, as a retried Lambda would.
+    let state: Record<string, unknown> = { settlementId: request.settlementId };
+    for (const stage of stages) {
+      const first = await (stageUseCases[stage] as (deps: unknown, input: unknown) => Promise<unknown>)(engine.deps, state);
+      const second = await (stageUseCases[stage] as (deps: unknown, input: unknown) => Promise<unknown>)(engine.deps, state);
+      expect(second).toEqual(first);
+      if (stage === 'CheckConfirmation') state = { ...state, confirmation: first };
+    }
+    const partition = async () => (await engine.documentClient.send(new ScanCommand({ TableName: engine.tables.settlements, FilterExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': request.settlementId } }))).Items ?? [];
+    const itemsAfterRun = await partition();
+    const vostroAfterRun = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
+    expect(vostroAfterRun.balance).toBe(new Money(vostroBefore.balance).minus('77').toFixed());
+    // Replay the whole workflow after it ended: every stage sees the settlement past it.
+    for (const stage of stages) await (stageUseCases[stage] as (deps: unknown, input: unknown) => Promise<unknown>)(engine.deps, state);
+    await engine.deps.workflow.startSettlement({ settlementId: request.settlementId, attempt: 1 });
+    await engine.workflow.idle();
+    expect(await partition()).toHaveLength(itemsAfterRun.length);
+    expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual(vostroAfterRun);
+  });
+});
+
+describe('bad input', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['settlementId', { settlementId: '' }],
+    ['payerBic', { payerBic: 'NOTABIC' }],
+    ['payeeBic', { payeeBic: 'DEUTDEFF' }],
+    ['amount', { amount: '12.345' }],
+    ['amount', { amount: 12.34 }],
+    ['amount', { amount: '-1.00' }],
+    ['amount', { amount: '1e5' }],
+    ['currency', { currency: 'ABC' }],
+    ['rail', { rail: 'CARRIER_PIGEON' }],
+    ['kind', { kind: 'LOCAL' }],
+    ['valueDate', { valueDate: '2026-13-01' }],
+    ['reference', { reference: 'x'.repeat(200) }],
+    ['color', { color: 'blue' }],
+  ];
+
+  it.each(cases)('gets 400 naming %s and writes nothing', async (field, override) => {
+    const before = (await scanAll(engine, 'settlements')).length;
+    const response = await http(engine, 'POST', '/api/v1/settlements', settlementRequest(override));
+    expect(response.status).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'VALIDATION.INVALID_FIELD', field });
+    expect((await scanAll(engine, 'settlements')).length).toBe(before);
+  });
+
+  it('refuses a body that is not JSON (400), of the wrong content type (415) or too large (413)', async () => {
+    expect((await http(engine, 'POST', '/api/v1/settlements', '{"settlementId":')).status).toBe(400);
+    expect((await http(engine, 'POST', '/api/v1/settlements', JSON.stringify(settlementRequest()), { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await http(engine, 'POST', '/api/v1/settlements', settlementRequest({ reference: 'x'.repeat(70_000) }))).status).toBe(413);
+  });
+
+  it('answers 404 for an unknown settlement', async () => {
+    const response = await http(engine, 'GET', '/api/v1/settlements/does-not-exist');
+    expect(response.status).toBe(404);
+    expect(response.json.error.code).toBe('SETTLEMENT.NOT_FOUND');
+  });
+});
+
+describe('concurrency', () => {
+  it('never overdraws: 50 concurrent settlements drain one account and every lock ends exactly once', async () => {
+    const at = new Date().toISOString();
+    await engine.reference.registerBank({ bic: 'DRAINDE1', name: 'Drain Test Bank', country: 'DE', status: 'ACTIVE' }, at);
+    await engine.accounts.open({ accountType: 'VOSTRO', bic: 'DRAINDE1', currency: 'EUR', floor: new Money(0), openingBalance: new Money('10000.00') }, at);
+    const books = await bookSummary(engine);
+    const requests = Array.from({ length: 50 }, () => settlementRequest({ payerBic: 'DRAINDE1', amount: '300.00' }));
+    const responses = await Promise.all(requests.map((request) => http(engine, 'POST', '/api/v1/settlements', request)));
+    expect(responses.map((response) => response.status)).toEqual(requests.map(() => 202));
+    const views = await Promise.all(requests.map((request) => settled(engine, String(request.settlementId), 60_000)));
+    const completed = views.filter((view) => view.status === 'COMPLETED');
+    const failed = views.filter((view) => view.status === 'FAILED');
+    expect(completed).toHaveLength(33); // 33 × 300 = 9,900 ≤ 10,000 < 34 × 300
+    expect(failed.map((view) => view.reasonCode)).toEqual(failed.map(() => 'SETTLEMENT.INSUFFICIENT_FUNDS'));
+    expect(await balances(engine, 'VOSTRO', 'DRAINDE1', 'EUR')).toEqual({ balance: '100', locked: '0', available: '100' });
+    expect(views.every((view) => view.lock === undefined || view.lock.state === (view.status === 'COMPLETED' ? 'POSTED' : 'VOIDED'))).toBe(true);
+    expect(await bookSummary(engine)).toEqual(books);
+  });
+});

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { stageNames } from '../../lambdas/handlers/stage-handlers';
+import { transientErrorNames } from '../../lambdas/domain/errors';
+
+const aslPath = path.resolve(__dirname, '../../statemachines/settlement.asl.json');
+const definition = JSON.parse(readFileSync(aslPath, 'utf8')) as { States: Record<string, Record<string, any>> };
+const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+
+describe('statemachines/settlement.asl.json', () => {
+  it('is valid Amazon States Language (asl-validator)', () => {
+    const output = execFileSync(path.resolve(__dirname, '../../node_modules/.bin/asl-validator'), ['--json-path', aslPath, '--no-arn-check'], { encoding: 'utf8' });
+    expect(output).toContain('is valid');
+  });
+
+  it('maps every Task to exactly one stage handler, through a ${<State>FunctionArn} placeholder', () => {
+    expect(tasks.map(([name]) => name).sort()).toEqual([...stageNames].sort());
+    for (const [name, state] of tasks) expect(state.Resource).toBe(`\${${name}FunctionArn}`);
+  });
+
+  it('retries every transient error with bounded, jittered backoff on every Task', () => {
+    for (const [, state] of tasks) {
+      const retriers = state.Retry as Array<Record<string, any>>;
+      const transient = retriers.find((retrier) => retrier.ErrorEquals.includes('BankUnavailableError'))!;
+      expect(transient.ErrorEquals).toEqual(expect.arrayContaining([...transientErrorNames]));
+      expect(transient).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+      expect(transient.MaxAttempts).toBeLessThanOrEqual(10);
+      expect(transient.MaxDelaySeconds).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('catches every forward stage into the rollback branch, and Finalize into parking (money has left)', () => {
+    for (const name of ['Validate', 'LockFunds', 'InitiateTransfer', 'CheckConfirmation']) {
+      expect(definition.States[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BeginRollback' }]);
+    }
+    expect(definition.States.Finalize.Catch[0].Next).toBe('ParkSettlement');
+    for (const name of ['BeginRollback', 'Compensate', 'ReleaseLocks', 'MarkFailed']) expect(definition.States[name].Catch[0].Next).toBe('ParkSettlement');
+  });
+
+  it('bounds the confirmation loop through the stage (Wait reads the stage-computed delay)', () => {
+    expect(definition.States.WaitForConfirmation).toEqual({ Type: 'Wait', SecondsPath: '$.confirmation.waitSeconds', Next: 'CheckConfirmation' });
+  });
+});
