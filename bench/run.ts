@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: end-to-end figures of the local engine on this machine, beside the seed's targets and the raw
+ * ceiling of the local DynamoDB server measured in the same run.
+ *
+ *   BENCH_SECONDS      length of each timed phase (default 15)
+ *   BENCH_CONCURRENCY  settlements in flight in the throughput phase (default 64)
+ */
+import { performance } from 'node:perf_hooks';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { startLocalEngine, type LocalEngine } from '../lambdas/local/engine';
+import { submitSettlement } from '../lambdas/usecases/settlements';
+import type { ExecutionOutcome } from '../lambdas/local/local-workflow';
+
+const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+
+const targets = { settlementsPerMinute: 1_000, domesticLatencySeconds: 5, rollbackSeconds: 2 };
+const goals = { settlementsPerMinute: 10_000, p99MsAtHalfLoad: 250, rollbackP99Ms: 100 };
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function request(id: string, reference = 'bench') {
+  return { settlementId: id, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'MOCK', kind: 'DOMESTIC', valueDate: '2026-11-25', reference };
+}
+
+/** Tracks when each execution ends, so latency is submit → terminal without polling. */
+class Completions {
+  private readonly waiters = new Map<string, (outcome: ExecutionOutcome) => void>();
+  readonly onExecutionEnd = (outcome: ExecutionOutcome) => this.waiters.get(outcome.settlementId)?.(outcome);
+  wait(settlementId: string): Promise<ExecutionOutcome> {
+    return new Promise((resolve) => this.waiters.set(settlementId, (outcome) => {
+      this.waiters.delete(settlementId);
+      resolve(outcome);
+    }));
+  }
+}
+
+async function runOne(engine: LocalEngine, completions: Completions, id: string, reference?: string): Promise<number> {
+  const started = performance.now();
+  const done = completions.wait(id);
+  await submitSettlement(engine.deps, request(id, reference));
+  await done;
+  return performance.now() - started;
+}
+
+/** Closed loop: `concurrency` settlements always in flight for `seconds`. */
+async function throughput(engine: LocalEngine, completions: Completions, label: string, seconds: number): Promise<{ perMinute: number; count: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  let count = 0;
+  let sequence = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        await runOne(engine, completions, `${label}-${worker}-${sequence++}`);
+        count++;
+      }
+    }),
+  );
+  const elapsedMinutes = (performance.now() - started) / 60_000;
+  return { perMinute: count / elapsedMinutes, count };
+}
+
+/** Open loop at a fixed arrival rate: latency without queueing behind our own load generator. */
+async function latencyAtRate(engine: LocalEngine, completions: Completions, label: string, perSecond: number, seconds: number, reference?: string): Promise<number[]> {
+  const latencies: Promise<number>[] = [];
+  const intervalMs = 1000 / perSecond;
+  const total = Math.floor(perSecond * seconds);
+  const started = performance.now();
+  for (let index = 0; index < total; index++) {
+    const due = started + index * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    latencies.push(runOne(engine, completions, `${label}-${index}`, reference));
+  }
+  return (await Promise.all(latencies)).sort((a, b) => a - b);
+}
+
+/**
+ * The raw ceiling: the writes one settlement needs (the same transactions, items and conditions-free puts),
+ * issued directly against the same DynamoDB Local with the same concurrency.
+ */
+async function rawCeiling(engine: LocalEngine, seconds: number): Promise<number> {
+  const table = engine.tables.settlements;
+  const itemsPerTransaction = [3, 2, 5, 2, 2, 8]; // submit, validate, lock, initiate, confirm, finalize
+  const deadline = performance.now() + seconds * 1000;
+  let count = 0;
+  let sequence = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const id = `raw-${sequence++}`;
+        for (const [step, items] of itemsPerTransaction.entries()) {
+          await engine.documentClient.send(
+            new TransactWriteCommand({
+              TransactItems: Array.from({ length: items }, (_, index) => ({ Put: { TableName: table, Item: { pk: `${id}-${step}`, sk: `RAW#${index}`, value: NumberValue.from('1.00') } } })),
+            }),
+          );
+        }
+        count++;
+      }
+    }),
+  );
+  return count / ((performance.now() - started) / 60_000);
+}
+
+function row(label: string, value: string, target: string, goal = ''): string {
+  return `  ${label.padEnd(44)} ${value.padStart(14)}   ${target.padEnd(22)} ${goal}`;
+}
+
+async function main(): Promise<void> {
+  const completions = new Completions();
+  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local\n`);
+  const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-' });
+  try {
+    // Warm-up: JIT of the engine and of DynamoDB Local.
+    await throughput(engine, completions, 'warm', 5);
+    const ceiling = await rawCeiling(engine, phaseSeconds);
+    const measured = await throughput(engine, completions, 'tp', phaseSeconds);
+    const halfRate = measured.perMinute / 60 / 2;
+    const latencies = await latencyAtRate(engine, completions, 'lat', halfRate, phaseSeconds);
+    const rollbackLoadRate = Math.max(5, halfRate / 4);
+    const rollbacks = await latencyAtRate(engine, completions, 'rb', rollbackLoadRate, Math.min(phaseSeconds, 10), '[mock:reject]');
+    const rollbackTimes = await rollbackDurations(engine, 'rb', rollbacks.length);
+    console.log(row('measure', 'value', 'seed target', 'project goal'));
+    console.log(row('DynamoDB Local ceiling (same writes, direct)', `${Math.round(ceiling).toLocaleString('en')}/min`, '', ''));
+    console.log(row('settlements end to end (closed loop)', `${Math.round(measured.perMinute).toLocaleString('en')}/min`, `≥ ${targets.settlementsPerMinute.toLocaleString('en')}/min`, `≥ ${goals.settlementsPerMinute.toLocaleString('en')}/min`));
+    console.log(row('  share of the DynamoDB ceiling', `${((measured.perMinute / ceiling) * 100).toFixed(0)} %`, '', ''));
+    console.log(row(`latency at half load (${Math.round(halfRate * 60).toLocaleString('en')}/min) p50`, `${percentile(latencies, 50).toFixed(1)} ms`, `< ${targets.domesticLatencySeconds} s domestic`, ''));
+    console.log(row('latency at half load p95', `${percentile(latencies, 95).toFixed(1)} ms`, '', ''));
+    console.log(row('latency at half load p99', `${percentile(latencies, 99).toFixed(1)} ms`, `< ${targets.domesticLatencySeconds} s`, `< ${goals.p99MsAtHalfLoad} ms`));
+    console.log(row('rollback (bank rejects → FAILED, lock voided) p50', `${percentile(rollbackTimes, 50).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, ''));
+    console.log(row('rollback p99', `${percentile(rollbackTimes, 99).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, `< ${goals.rollbackP99Ms} ms`));
+    console.log(`\n  settlements run: ${measured.count.toLocaleString('en')} (throughput), ${latencies.length} (latency), ${rollbacks.length} (rollback)`);
+    console.log('  writes per settlement: 6 transactions, 22 items (submit 3, validate 2, lock 5, initiate 2, confirm 2, finalize 8)');
+  } finally {
+    await engine.stop(2_000);
+  }
+}
+
+/** Rollback time from the stored checkpoints: from the last forward checkpoint (LOCKED) to FAILED. */
+async function rollbackDurations(engine: LocalEngine, label: string, count: number): Promise<number[]> {
+  const durations: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const history = await engine.deps.settlements.history(`${label}-${index}`);
+    const locked = history?.events.find((event) => event.status === 'LOCKED');
+    const failed = history?.events.find((event) => event.status === 'FAILED');
+    if (locked && failed) durations.push(Date.parse(failed.at) - Date.parse(locked.at));
+  }
+  return durations.sort((a, b) => a - b);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
