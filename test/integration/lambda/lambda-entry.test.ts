@@ -1,0 +1,102 @@
+/**
+ * The Lambda entry points as AWS runs them: configuration from environment variables, the SDK's own endpoint
+ * resolution (AWS_ENDPOINT_URL, here the test DynamoDB Local), Step Functions mocked with aws-sdk-client-mock
+ * because no local server speaks its API.
+ */
+import { SFNClient, StartExecutionCommand, ExecutionAlreadyExists } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { executionName, StepFunctionsWorkflow } from '../../../lambdas/adapters/sfn/step-functions-workflow';
+import { tableNameEnvironmentVariables, type LogicalTableName } from '../../../lambdas/adapters/dynamodb/table-definitions';
+import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+
+const sfn = mockClient(SFNClient);
+const stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:settlement';
+let engine: TestEngine;
+const context = {} as Context;
+
+beforeAll(async () => {
+  engine = await startTestEngine({ httpPort: null });
+  const env = process.env;
+  for (const name of Object.keys(tableNameEnvironmentVariables) as LogicalTableName[]) env[tableNameEnvironmentVariables[name]] = engine.tables[name];
+  Object.assign(env, { AWS_ENDPOINT_URL: engine.dynamoEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STATE_MACHINE_ARN: stateMachineArn });
+});
+
+afterAll(async () => {
+  await engine.stop();
+  delete process.env.AWS_ENDPOINT_URL;
+});
+
+beforeEach(() => sfn.reset());
+
+function apiEvent(method: string, path: string, body?: unknown): APIGatewayProxyEvent {
+  return {
+    httpMethod: method,
+    path,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    queryStringParameters: null,
+    requestContext: { identity: { userArn: 'arn:aws:iam::123456789012:user/operator' } },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+describe('the API Lambda', () => {
+  it('creates the settlement in DynamoDB and starts its execution, named by id and attempt', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${stateMachineArn}:x` });
+    const { handler } = await import('../../../lambdas/handlers/api');
+    const request = settlementRequest();
+    const response = await handler(apiEvent('POST', '/api/v1/settlements', request), context);
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(response.body)).toMatchObject({ settlementId: request.settlementId, status: 'PENDING' });
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn,
+      name: executionName(String(request.settlementId), 1),
+      input: JSON.stringify({ settlementId: request.settlementId, attempt: 1 }),
+    });
+    expect((await engine.deps.settlements.get(String(request.settlementId)))?.status).toBe('PENDING');
+  });
+
+  it('answers 400 naming the field without calling Step Functions', async () => {
+    const { handler } = await import('../../../lambdas/handlers/api');
+    const response = await handler(apiEvent('POST', '/api/v1/settlements', settlementRequest({ currency: 'EURO' })), context);
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.field).toBe('currency');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+describe('the stage Lambdas', () => {
+  it('settle a submitted settlement when invoked in the order the state machine invokes them', async () => {
+    sfn.on(StartExecutionCommand).resolves({});
+    const api = await import('../../../lambdas/handlers/api');
+    const stages = await import('../../../lambdas/handlers/stages');
+    const request = settlementRequest({ amount: '10.00' });
+    await api.handler(apiEvent('POST', '/api/v1/settlements', request), context);
+    const input = { settlementId: String(request.settlementId) };
+    expect(await stages.validate(input, context)).toEqual({ status: 'VALIDATED' });
+    expect(await stages.lockFunds(input, context)).toEqual({ status: 'LOCKED' });
+    expect(await stages.initiateTransfer(input, context)).toMatchObject({ status: 'TRANSFER_INITIATED' });
+    expect(await stages.checkConfirmation(input, context)).toMatchObject({ state: 'CONFIRMED' });
+    expect(await stages.finalize(input, context)).toEqual({ status: 'COMPLETED' });
+  });
+
+  it('refuse an event without a settlement id', async () => {
+    const stages = await import('../../../lambdas/handlers/stages');
+    await expect(stages.validate({} as never, context)).rejects.toMatchObject({ name: 'ValidationError', field: 'settlementId' });
+  });
+});
+
+describe('StepFunctionsWorkflow', () => {
+  it('treats an execution that already exists as started (a duplicate start is a no-op)', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const workflow = new StepFunctionsWorkflow(new SFNClient({ region: 'us-east-1' }), stateMachineArn);
+    await expect(workflow.startSettlement({ settlementId: 'a.b:c', attempt: 2 })).resolves.toEqual({ executionName: executionName('a.b:c', 2), alreadyStarted: true });
+  });
+
+  it('derives valid, distinct execution names per attempt', () => {
+    const names = [executionName('a.b', 1), executionName('a_b', 1), executionName('a.b', 2), executionName('x'.repeat(64), 5)];
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
