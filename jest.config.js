@@ -9,7 +9,7 @@ module.exports = {
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],
   transform: {
     // ESM-only dependencies (middy) are transpiled to CommonJS along with our own code.
-    '^.+\\.(ts|js|mjs)$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', moduleResolution: 'node10', allowJs: true, esModuleInterop: true, target: 'ES2022', isolatedModules: true, verbatimModuleSyntax: false } }],
+    '^.+\\.(ts|js|mjs)$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', allowJs: true, esModuleInterop: true, target: 'ES2022', isolatedModules: true, verbatimModuleSyntax: false } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   testTimeout: 60_000,

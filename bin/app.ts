@@ -1,0 +1,13 @@
+/**
+ * The CDK app: `npm run synth`, `npx cdk deploy --all`. Configuration comes from CDK context (cdk.json or
+ * `-c key=value`, see docs/deploy.md); cdk-nag's AwsSolutions checks run on every synth.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { settlementEngineConfigFromContext } from '../infra/config';
+import { buildSettlementEngine } from '../infra/settlement-engine';
+
+const app = new App();
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+buildSettlementEngine(app, settlementEngineConfigFromContext((key) => app.node.tryGetContext(key)));
+app.synth();

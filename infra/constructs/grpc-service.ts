@@ -1,0 +1,194 @@
+/**
+ * The gRPC shim (bin/grpc-server.ts) on Fargate (arm64) behind a Network Load Balancer on :50056.
+ *
+ * Health is checked twice, because an NLB cannot speak gRPC: the target group checks TCP on the traffic port
+ * (the listener accepts connections), and the container health check runs the standard gRPC health service's
+ * Check through infra/grpc-shim/health-probe.cjs, so ECS replaces a task whose database is unreachable
+ * (the shim reports NOT_SERVING then). The image is a Docker asset: synth only stages the build context; the
+ * image is built and pushed by `cdk deploy`.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
+import { grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
+import type { TableAccess } from '../function-catalogue';
+import { acknowledge } from '../nag';
+import type { EngineTables } from '../stateful-stack';
+import { grantTableAccess } from '../table-access';
+import { projectRoot } from './engine-function';
+
+export interface GrpcServiceProps {
+  readonly config: GrpcServiceConfig;
+  readonly tables: EngineTables;
+  readonly stateMachine: sfn.IStateMachine;
+  readonly logRetention: logs.RetentionDays;
+  readonly natGateways: number;
+}
+
+/**
+ * What the task may touch: it records new settlements (PENDING, idempotent) and starts their executions, reads
+ * status, events and balances, and runs ReconcileAccounts, which writes a report.
+ */
+export const grpcTaskTableAccess: Readonly<Record<LogicalTableName, TableAccess>> = {
+  settlements: 'readWrite',
+  accounts: 'read',
+  ledger: 'read',
+  reference: 'read',
+  reconciliation: 'readWrite',
+};
+
+export const grpcContainerName = 'grpc-shim';
+/** The VPC's range, literal so that security group rules derived from it are checkable at synth. */
+export const vpcCidr = '10.56.0.0/16';
+
+export class GrpcService extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly service: ecs.FargateService;
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  readonly listener: elbv2.NetworkListener;
+
+  constructor(scope: Construct, id: string, props: GrpcServiceProps) {
+    super(scope, id);
+    this.vpc = this.#vpc(props);
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const taskDefinition = this.#taskDefinition(props);
+
+    const allowedCidrs = props.config.allowedCidrs ?? [vpcCidr];
+    const loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: `gRPC clients to the NLB on ${grpcPort}`,
+      allowAllOutbound: false,
+    });
+    for (const cidr of allowedCidrs) loadBalancerSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(grpcPort), 'gRPC clients');
+    if (allowedCidrs.includes('0.0.0.0/0')) {
+      acknowledge(loadBalancerSecurityGroup, 'AwsSolutions-EC23', 'The operator opened the gRPC listener to every address (grpcAllowedCidrs); calls still need credentials.');
+    }
+    const serviceSecurityGroup = new ec2.SecurityGroup(this, 'ServiceSecurityGroup', {
+      vpc: this.vpc,
+      description: 'gRPC shim tasks: only the NLB may connect',
+      allowAllOutbound: true,
+    });
+    serviceSecurityGroup.addIngressRule(loadBalancerSecurityGroup, ec2.Port.tcp(grpcPort), 'NLB traffic and health checks');
+    loadBalancerSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(grpcPort), 'to the gRPC tasks');
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount: props.config.desiredCount,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { rollback: true },
+      assignPublicIp: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [serviceSecurityGroup],
+      healthCheckGracePeriod: Duration.seconds(60),
+    });
+
+    const internetFacing = props.config.loadBalancerScheme === 'internet-facing';
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing,
+      vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [loadBalancerSecurityGroup],
+      crossZoneEnabled: true,
+    });
+    this.listener = this.#listener(props.config);
+    this.listener.addTargets('GrpcTargets', {
+      port: grpcPort,
+      protocol: elbv2.Protocol.TCP,
+      targets: [this.service.loadBalancerTarget({ containerName: grpcContainerName, containerPort: grpcPort })],
+      // The NLB can check TCP or HTTP/1.1, not gRPC: TCP proves the listener; the container check proves gRPC health.
+      healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
+      // Matches the task's stop timeout: in-flight calls drain before the target is gone.
+      deregistrationDelay: Duration.seconds(30),
+    });
+    acknowledge(
+      this.loadBalancer,
+      'AwsSolutions-ELB2',
+      'NLB access logs cover TLS listeners only; connections are visible in the VPC flow logs and every RPC in the task logs.',
+    );
+  }
+
+  #vpc(props: GrpcServiceProps): ec2.Vpc {
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    return new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(vpcCidr),
+      maxAzs: 2,
+      natGateways: props.natGateways,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      // DynamoDB traffic stays on the AWS network and off the NAT gateway's bill.
+      gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      flowLogs: { All: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.ALL } },
+    });
+  }
+
+  #taskDefinition(props: GrpcServiceProps): ecs.FargateTaskDefinition {
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.config.cpu,
+      memoryLimitMiB: props.config.memoryLimitMiB,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    const environment: Record<string, string> = {
+      ...props.config.environment,
+      GRPC_PORT: String(grpcPort),
+      STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+      // The task serves Prometheus text itself; these name the same series if it is switched to EMF.
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+      POWERTOOLS_SERVICE_NAME: metricsServiceName,
+    };
+    for (const [logicalName, variable] of Object.entries(tableNameEnvironmentVariables)) {
+      environment[variable] = props.tables[logicalName as LogicalTableName].tableName;
+    }
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    taskDefinition.addContainer(grpcContainerName, {
+      image: ecs.ContainerImage.fromAsset(projectRoot, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 }),
+      environment,
+      portMappings: [{ containerPort: grpcPort, protocol: ecs.Protocol.TCP }],
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'grpc', logGroup }),
+      healthCheck: {
+        command: ['CMD', 'node', 'health-probe.cjs'],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(30),
+      },
+      // The shim keeps its state in DynamoDB; nothing needs to write to the image.
+      readonlyRootFilesystem: true,
+      // Graceful shutdown drains in-flight calls within this window after SIGTERM.
+      stopTimeout: Duration.seconds(30),
+    });
+    grantTableAccess(taskDefinition.taskRole, props.tables, grpcTaskTableAccess);
+    props.stateMachine.grantStartExecution(taskDefinition.taskRole);
+    if (taskDefinition.executionRole) {
+      acknowledge(taskDefinition.executionRole, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, needed to pull the image, supports no resource-level permissions.');
+    }
+    acknowledge(
+      taskDefinition,
+      'AwsSolutions-ECS2',
+      'The environment holds non-secret configuration only: table names, the state machine ARN, the port, and grpcEnvironment settings.',
+    );
+    return taskDefinition;
+  }
+
+  #listener(config: GrpcServiceConfig): elbv2.NetworkListener {
+    if (config.certificateArn === undefined) {
+      return this.loadBalancer.addListener('Listener', { port: grpcPort, protocol: elbv2.Protocol.TCP });
+    }
+    // TLS ends at the NLB; gRPC clients insist on HTTP/2 being negotiated by ALPN.
+    return this.loadBalancer.addListener('Listener', {
+      port: grpcPort,
+      protocol: elbv2.Protocol.TLS,
+      certificates: [elbv2.ListenerCertificate.fromArn(config.certificateArn)],
+      alpnPolicy: elbv2.AlpnPolicy.HTTP2_ONLY,
+    });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The REST API: API Gateway (REST, regional) in front of the one API handler, IAM (SigV4) authorization on every
+ * route but `GET /health`, JSON-schema checks on request bodies, stage throttling, JSON access logs and X-Ray.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { restRoutes, settlementRequestSchema, type BodyModel, type PlainSchema } from '../api-routes';
+import type { RestApiConfig } from '../config';
+import { acknowledge } from '../nag';
+
+export interface RestApiProps {
+  readonly handler: lambda.IFunction;
+  readonly config: RestApiConfig;
+  readonly logRetention: logs.RetentionDays;
+}
+
+export class SettlementRestApi extends Construct {
+  readonly api: apigateway.RestApi;
+
+  constructor(scope: Construct, id: string, props: RestApiProps) {
+    super(scope, id);
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    this.api = new apigateway.RestApi(this, 'Api', {
+      restApiName: 'settlement-engine',
+      description: 'Settlement Engine REST API (IAM authorization)',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Execution logs need the account-level CloudWatch role (one per account and region).
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: props.config.stageName,
+        throttlingRateLimit: props.config.throttlingRateLimit,
+        throttlingBurstLimit: props.config.throttlingBurstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        // Errors only, and never request or response bodies: they carry payment details.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+    });
+
+    // One API-scoped invoke permission instead of two per method: 25 routes would crowd the function's 20 KB
+    // resource policy, and the one handler serves every route of this API anyway.
+    const integration = new apigateway.LambdaIntegration(props.handler, { proxy: true, scopePermissionToMethod: false });
+    const validator = this.api.addRequestValidator('RequestValidator', {
+      requestValidatorName: 'body-and-parameters',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const models = this.#models();
+    for (const route of restRoutes) {
+      const resource = this.api.root.resourceForPath(route.path);
+      const method = resource.addMethod(route.method, integration, {
+        authorizationType: route.authorization === 'IAM' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+        ...(route.bodyModel && { requestValidator: validator, requestModels: { 'application/json': models[route.bodyModel] } }),
+      });
+      if (route.authorization === 'NONE') {
+        acknowledge(method, 'AwsSolutions-APIG4', 'GET /health is the unauthenticated liveness probe; it reveals only up/down.');
+        acknowledge(method, 'AwsSolutions-COG4', 'GET /health is the unauthenticated liveness probe; it reveals only up/down.');
+      } else {
+        acknowledge(method, 'AwsSolutions-COG4', 'Callers are services and operators with AWS credentials: IAM (SigV4) authorization, not Cognito user pools.');
+      }
+    }
+
+    // A refused body answers in the handler's error shape ({ error: { code, message } }), saying what failed.
+    this.api.addGatewayResponse('BadRequestBody', {
+      type: apigateway.ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: {
+        'application/json': '{"error":{"code":"VALIDATION.INVALID_FIELD","message":"$util.escapeJavaScript($context.error.validationErrorString)"}}',
+      },
+    });
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      acknowledge(
+        cloudWatchRole,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        "API Gateway's account-level logging role: the AWS-managed policy is the documented way to let the service write execution logs.",
+      );
+    }
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG3',
+      'No WAF web ACL by default: every route but /health requires SigV4, and the stage is throttled. Associate a web ACL per account policy.',
+    );
+  }
+
+  #models(): Record<BodyModel, apigateway.Model> {
+    return {
+      settlementRequest: this.api.addModel('SettlementRequestModel', {
+        contentType: 'application/json',
+        modelName: 'SettlementRequest',
+        schema: { schema: apigateway.JsonSchemaVersion.DRAFT4, ...toJsonSchema(settlementRequestSchema) },
+      }),
+      jsonObject: this.api.addModel('JsonObjectModel', {
+        contentType: 'application/json',
+        modelName: 'JsonObject',
+        schema: { schema: apigateway.JsonSchemaVersion.DRAFT4, type: apigateway.JsonSchemaType.OBJECT },
+      }),
+    };
+  }
+}
+
+/** The plain JSON schema of api-routes.ts as CDK's typed JsonSchema. */
+function toJsonSchema(schema: PlainSchema): apigateway.JsonSchema {
+  return {
+    type: schema.type === undefined ? undefined : schema.type === 'object' ? apigateway.JsonSchemaType.OBJECT : apigateway.JsonSchemaType.STRING,
+    required: schema.required ? [...schema.required] : undefined,
+    additionalProperties: schema.additionalProperties,
+    minLength: schema.minLength,
+    maxLength: schema.maxLength,
+    enum: schema.enum ? [...schema.enum] : undefined,
+    properties: schema.properties && Object.fromEntries(Object.entries(schema.properties).map(([name, property]) => [name, toJsonSchema(property)])),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The engine stack: everything stateless around the tables. Functions, the state machine, schedules, the REST API,
+ * the gRPC shim, the dead-letter queue, alarms and the dashboard. It can be destroyed and redeployed freely.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { grpcPort, type SettlementEngineConfig } from './config';
+import { EngineFunction } from './constructs/engine-function';
+import { GrpcService } from './constructs/grpc-service';
+import { Observability } from './constructs/observability';
+import { SettlementRestApi } from './constructs/rest-api';
+import { Schedules } from './constructs/schedules';
+import { SettlementWorkflow } from './constructs/settlement-workflow';
+import { apiFunction, jobFunctions, stageFunctions, type FunctionSpec, type StageStateName } from './function-catalogue';
+import { acknowledge } from './nag';
+import type { EngineTables } from './stateful-stack';
+
+export interface EngineStackProps extends StackProps {
+  readonly tables: EngineTables;
+  readonly config: SettlementEngineConfig;
+}
+
+export class EngineStack extends Stack {
+  readonly functions: Readonly<Record<string, EngineFunction>>;
+  readonly workflow: SettlementWorkflow;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly restApi: SettlementRestApi;
+  /** Absent when the configuration leaves the gRPC shim out. */
+  readonly grpc?: GrpcService;
+
+  constructor(scope: Construct, id: string, props: EngineStackProps) {
+    super(scope, id, props);
+    const { config, tables } = props;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ParkedSettlementsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the end of the line: it holds parked settlements for operators, so it has no dead-letter queue of its own.');
+
+    const functions: Record<string, EngineFunction> = {};
+    const create = (spec: FunctionSpec, workflow?: SettlementWorkflow) => {
+      functions[spec.id] = new EngineFunction(this, spec.id, {
+        spec,
+        tables,
+        logRetention: config.logRetention,
+        environment: config.functionEnvironment,
+        stateMachine: workflow?.stateMachine,
+        deadLetterQueue: this.deadLetterQueue,
+      });
+      return functions[spec.id].function;
+    };
+
+    const stageHandlers = {} as Record<StageStateName, lambda.IFunction>;
+    for (const spec of stageFunctions) stageHandlers[spec.state] = create(spec);
+    this.workflow = new SettlementWorkflow(this, 'Workflow', { stageFunctions: stageHandlers, logRetention: config.logRetention });
+
+    const api = create(apiFunction, this.workflow);
+    const jobs = Object.fromEntries(jobFunctions.map((spec) => [spec.exportName, create(spec, this.workflow)]));
+    this.functions = functions;
+
+    new Schedules(this, 'Schedules', {
+      intervals: config.schedules,
+      jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck! },
+    });
+    this.restApi = new SettlementRestApi(this, 'Rest', { handler: api, config: config.api, logRetention: config.logRetention });
+    if (config.grpc.enabled) {
+      this.grpc = new GrpcService(this, 'Grpc', {
+        config: config.grpc,
+        tables,
+        stateMachine: this.workflow.stateMachine,
+        logRetention: config.logRetention,
+        natGateways: config.natGateways,
+      });
+      new CfnOutput(this, 'GrpcEndpoint', { value: `${this.grpc.loadBalancer.loadBalancerDnsName}:${grpcPort}`, description: 'gRPC endpoint (NLB)' });
+    }
+    new Observability(this, 'Observability', {
+      alarms: config.alarms,
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.deadLetterQueue,
+      restApi: this.restApi.api,
+      dashboardName: config.stackNamePrefix,
+    });
+
+    new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'Base URL of the REST API (SigV4-signed requests)' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+  }
+}

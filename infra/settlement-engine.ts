@@ -1,0 +1,29 @@
+/**
+ * The whole deployment: the stateful stack (tables, retained) and the engine stack (everything else).
+ * bin/app.ts and the infra tests build the same thing through this one function.
+ */
+import { Tags, type App } from 'aws-cdk-lib';
+import type { SettlementEngineConfig } from './config';
+import { EngineStack } from './engine-stack';
+import { StatefulStack } from './stateful-stack';
+
+export interface SettlementEngineStacks {
+  readonly stateful: StatefulStack;
+  readonly engine: EngineStack;
+}
+
+export function buildSettlementEngine(app: App, config: SettlementEngineConfig): SettlementEngineStacks {
+  // Environment-agnostic stacks: synth needs no account, no credentials and no context lookups.
+  const stateful = new StatefulStack(app, `${config.stackNamePrefix}-stateful`, {
+    description: 'Settlement Engine: DynamoDB tables (retained on delete)',
+    tableEncryption: config.tableEncryption,
+    terminationProtection: true,
+  });
+  const engine = new EngineStack(app, `${config.stackNamePrefix}-engine`, {
+    description: 'Settlement Engine: functions, state machine, schedules, REST API, gRPC shim, alarms',
+    tables: stateful.tables,
+    config,
+  });
+  Tags.of(app).add('application', 'settlement-engine');
+  return { stateful, engine };
+}

@@ -1,0 +1,42 @@
+/**
+ * Table grants written out instead of `grantReadData`/`grantReadWriteData`, for two reasons:
+ * - indexes are named one by one from the shared definitions (`table/index/inFlight`), never `table/index/*`;
+ * - no `dynamodb:Scan`: the design answers every job's access pattern with a Query on a sparse index, and IAM
+ *   holds the code to that.
+ */
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { tableDefinitions, type LogicalTableName } from '../lambdas/adapters/dynamodb/table-definitions';
+import type { TableAccess } from './function-catalogue';
+import type { EngineTables } from './stateful-stack';
+
+export const tableReadActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+] as const;
+/** TransactWriteItems is authorized item by item through these. */
+export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
+/** What DynamoDB needs of the caller on a customer-managed table key (explicit: no `kms:*` wildcards). */
+export const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'] as const;
+export const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'] as const;
+
+export function grantTableAccess(grantee: iam.IGrantable, tables: EngineTables, access: Readonly<Partial<Record<LogicalTableName, TableAccess>>>): void {
+  for (const [logicalName, level] of Object.entries(access) as [LogicalTableName, TableAccess][]) {
+    grantOneTable(grantee, tables[logicalName], logicalName, level);
+  }
+}
+
+function grantOneTable(grantee: iam.IGrantable, table: dynamodb.ITable, logicalName: LogicalTableName, level: TableAccess): void {
+  const definition = tableDefinitions.find((candidate) => candidate.logicalName === logicalName);
+  if (definition === undefined) throw new Error(`no table definition named ${logicalName}`);
+  const writes = level === 'readWrite';
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: writes ? [...tableReadActions, ...tableWriteActions] : [...tableReadActions],
+    resourceArns: [table.tableArn, ...definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`)],
+  });
+  table.encryptionKey?.grant(grantee, ...keyReadActions, ...(writes ? keyWriteActions : []));
+}
