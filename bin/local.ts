@@ -2,23 +2,57 @@
  * `npm start`: the whole engine on this machine. Configuration by environment variables (README.md).
  */
 import { startLocalEngine } from '../lambdas/local/engine';
+import { parseSettlementWindowMode } from '../lambdas/domain/window-defaults';
+import { operationsLimitsFromEnvironment } from '../lambdas/adapters/dynamodb/operations-deps';
 import { JavaMissingError } from '../lambdas/local/dynamodb-local';
+import { localJobsFromEnvironment } from '../lambdas/local/scheduler';
 import { positiveInteger } from '../lambdas/config';
+import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
+import { PrometheusMetrics } from '../lambdas/adapters/metrics/prometheus';
+import { accountBalanceSamples } from '../lambdas/adapters/metrics/balances';
+import type { LocalEngine } from '../lambdas/local/engine';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const developmentKeyPath = '.data/dev-api-key';
 
 async function main(): Promise<void> {
   const env = process.env;
+  // API_KEYS unset: a development key is generated for this run and printed below.
+  const access = readAccessConfiguration(env, { developmentKeyWhenUnset: true });
+  let started: LocalEngine | undefined;
+  const metrics = new PrometheusMetrics({ balances: async () => (started ? accountBalanceSamples(started.accounts) : []) });
   const engine = await startLocalEngine({
+    grpcPort: env.GRPC_PORT === undefined ? 50056 : positiveInteger(env, 'GRPC_PORT', 50056),
+    access,
+    metrics,
+    metricsText: async () => (await metrics.render()).body,
     httpPort: env.HTTP_PORT === undefined ? 8086 : positiveInteger(env, 'HTTP_PORT', 8086),
     host: env.HOST ?? '127.0.0.1',
     dynamoEndpoint: env.AWS_ENDPOINT_URL,
     dynamoPort: env.DYNAMODB_LOCAL_PORT ? positiveInteger(env, 'DYNAMODB_LOCAL_PORT', 8000) : undefined,
     dataDirectory: env.DATA_DIR ?? '.data/dynamodb',
     tablePrefix: env.TABLE_PREFIX,
+    // Windows the seed writes where missing: always-open (default) or the calendars of config/windows.json.
+    windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
+    operationsLimits: operationsLimitsFromEnvironment(env),
+    // Retry, cleanup and recovery timers (a start-up sweep resumes what a killed process left in flight).
+    jobs: localJobsFromEnvironment(env),
   });
+  started = engine;
+  if (access.developmentKey) {
+    // Also left where scripts (and the README's examples) can read it: KEY=$(cat .data/dev-api-key).
+    mkdirSync(dirname(developmentKeyPath), { recursive: true });
+    writeFileSync(developmentKeyPath, `${access.developmentKey.key}\n`, { mode: 0o600 });
+  }
   console.log(
     [
       'Settlement Engine is running (local stack).',
-      `  REST      ${engine.httpUrl}   (GET /health, POST /api/v1/settlements, ...)`,
+      `  REST      ${engine.httpUrl}   (GET /health, GET /metrics, POST /api/v1/settlements, ...)`,
+      `  gRPC      ${env.HOST ?? '127.0.0.1'}:${engine.grpcPort}   (deltran.settlement.v1.SettlementService, health, reflection)`,
+      access.developmentKey
+        ? `  API key   ${access.developmentKey.key}   (development key for this run, also in ${developmentKeyPath}; set API_KEYS for real ones, see README)`
+        : `  API keys  ${access.apiKeys.length} configured from API_KEYS`,
       `  DynamoDB  ${engine.dynamoEndpoint}${engine.dynamo ? `   (DynamoDB Local, data in ${env.DATA_DIR ?? '.data/dynamodb'})` : ''}`,
       `  Workflow  statemachines/settlement.asl.json in the local ASL interpreter`,
       'Press Ctrl+C to stop.',

@@ -1,8 +1,21 @@
-// Placeholder while the core lands: scheduled jobs (EventBridge on AWS, timers locally).
-const notYet = (name: string) => async (): Promise<never> => {
-  throw new Error(`${name} is being implemented`);
-};
-export const reconcile = notYet('reconcile');
-export const retryFailed = notYet('retryFailed');
-export const cleanup = notYet('cleanup');
-export const recoverStuck = notYet('recoverStuck');
+/**
+ * Lambda entry points of the scheduled jobs (EventBridge rules in infra/constructs/schedules.ts). The local engine
+ * runs the same handlers on timers (lambdas/local/scheduler.ts).
+ */
+import { createJobHandlers, jobSettingsFromEnvironment } from './job-handlers';
+import { lambdaDeps } from './lambda-deps';
+import { createReconcileJob } from './reconcile-job';
+import type { JobSettings } from '../usecases/recovery/limits';
+
+let settings: JobSettings | undefined;
+const handlers = createJobHandlers(
+  () => lambdaDeps(),
+  () => (settings ??= jobSettingsFromEnvironment(process.env)),
+);
+
+export const retryFailed = handlers.retryFailed;
+export const cleanup = handlers.cleanup;
+export const recoverStuck = handlers.recoverStuck;
+
+/** Reconciliation of every nostro for the previous complete interval (reconcile-job.ts). */
+export const reconcile = createReconcileJob(() => lambdaDeps());

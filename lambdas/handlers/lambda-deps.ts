@@ -10,11 +10,16 @@ import { DynamoSettlementStore } from '../adapters/dynamodb/settlement-store';
 import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
 import { databaseAnswers } from '../adapters/dynamodb/bootstrap';
 import { MockBank } from '../adapters/banks/mock-bank';
+import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
+import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
 import { StepFunctionsWorkflow } from '../adapters/sfn/step-functions-workflow';
 import { InMemoryDeadLetterQueue, SqsDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
 import { limitsFromEnvironment, tableNamesFromEnvironment, type Environment } from '../config';
-import { noMetrics, systemClock, type WorkflowPort } from '../ports';
-import { alwaysOpenWindows } from '../usecases/deps';
+import { noMetrics, systemClock, type MetricsPort, type WorkflowPort } from '../ports';
+import { EmfMetrics } from '../adapters/metrics/emf';
+import { createOperationsDeps, operationsLimitsFromEnvironment } from '../adapters/dynamodb/operations-deps';
+import { openingPosting } from '../adapters/dynamodb/reconciliation-store';
+import { StoredWindowPort } from '../usecases/operations/windows';
 import type { ApiDeps } from './http';
 
 let cached: ApiDeps | undefined;
@@ -35,16 +40,26 @@ function buildLambdaDeps(env: Environment): ApiDeps {
           throw new Error('configuration: STATE_MACHINE_ARN is not set for this function');
         },
       };
+  const accounts = new DynamoAccountStore(documentClient, tables);
+  // The mock bank is the only rail adapter of the MVP (SEED.md); real rails implement the same BankClient port.
+  // Its record of transfers is in the reference table: shared by every function, and it survives them.
+  const banks = new MockBank(systemClock, {}, new DynamoMockBankStore(documentClient, tables));
+  // The mock bank's book starts each nostro at the amount it was opened with (mock-statements.ts).
+  banks.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
+  // CloudWatch EMF on Lambda (same metric names as Prometheus locally); METRICS_ADAPTER=none turns it off.
+  const metrics: MetricsPort = env.METRICS_ADAPTER === 'none' ? noMetrics : new EmfMetrics({}, env as NodeJS.ProcessEnv);
+  const operations = createOperationsDeps({ documentClient, tables, accounts, banks, metrics, clock: systemClock, limits: operationsLimitsFromEnvironment(env) });
   return {
     settlements: new DynamoSettlementStore(documentClient, tables),
-    accounts: new DynamoAccountStore(documentClient, tables),
+    accounts,
     reference: new DynamoReferenceStore(documentClient, tables),
-    windows: alwaysOpenWindows,
-    // The mock bank is the only rail adapter of the MVP (SEED.md); real rails implement the same BankClient port.
-    banks: new MockBank(systemClock),
+    windows: new StoredWindowPort(operations.windows, systemClock, operations.limits.windowCacheSeconds),
+    banks,
+    operations,
     workflow,
     deadLetters: env.DEAD_LETTER_QUEUE_URL ? new SqsDeadLetterQueue(new SQSClient({}), env.DEAD_LETTER_QUEUE_URL) : new InMemoryDeadLetterQueue(),
-    metrics: noMetrics,
+    recovery: new DynamoRecoveryStore(documentClient, tables),
+    metrics,
     clock: systemClock,
     limits: limitsFromEnvironment(env),
     checkDatabase: () => databaseAnswers(documentClient as unknown as DynamoDBClient, tables),

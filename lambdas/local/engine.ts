@@ -17,11 +17,28 @@ import { apiRoutes } from '../handlers/routes';
 import { createStageHandlers } from '../handlers/stage-handlers';
 import type { Rail } from '../domain/settlement';
 import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPort } from '../ports';
-import { alwaysOpenWindows, defaultEngineLimits, type EngineLimits, type SettlementWindowPort } from '../usecases/deps';
+import { defaultEngineLimits, type EngineLimits, type SettlementWindowPort } from '../usecases/deps';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { LocalWorkflow, type ExecutionOutcome } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
+import { createOperationsDeps } from '../adapters/dynamodb/operations-deps';
+import { openingPosting } from '../adapters/dynamodb/reconciliation-store';
+import { defaultSettlementWindowMode, defaultWindows, type SettlementWindowMode } from '../domain/window-defaults';
+import { StoredWindowPort, seedWindows } from '../usecases/operations/windows';
+import { reconcileAccounts } from '../usecases/operations/reconcile';
+import { createReconcileJob } from '../handlers/reconcile-job';
+import { startReconcileTimer, type ReconcileTimer } from './reconcile-timer';
+import type { OperationsLimits } from '../usecases/operations/deps';
+import { AccessControl, httpCredentials } from '../adapters/auth/access-control';
+import type { AccessConfiguration } from '../adapters/auth/config';
+import { settlementApiDeps } from '../adapters/grpc/engine-deps';
+import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server';
+import type { EventStreamOptions } from '../adapters/grpc/event-stream';
+import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
+import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
+import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
+import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
 
 export interface LocalEngineOptions {
   /** REST port; 0 picks a free one; null serves no HTTP. Default 8086. */
@@ -48,9 +65,24 @@ export interface LocalEngineOptions {
   /** Overrides the confirmation Wait (ms). */
   readonly confirmationWaitMs?: number;
   readonly onExecutionEnd?: (outcome: ExecutionOutcome) => void;
+  /** Settlement windows the seed writes where missing: `always-open` (default) or the `calendar` of config/windows.json. */
+  readonly windowMode?: SettlementWindowMode;
+  readonly operationsLimits?: Partial<OperationsLimits>;
   /** Extra REST routes (admin, reconciliation) registered beside the core ones. */
   readonly routes?: readonly Route[];
   readonly authenticate?: ApiDeps['authenticate'];
+  /** gRPC port (SettlementService, health, reflection); 0 picks a free one; null or absent serves no gRPC. */
+  readonly grpcPort?: number | null;
+  /**
+   * API keys, rate limit, message limits and gRPC mTLS for both APIs (lambdas/adapters/auth/config.ts). Absent:
+   * REST stays open (unless `authenticate` is given) and gRPC, when served, refuses every call to SettlementService.
+   */
+  readonly access?: AccessConfiguration;
+  readonly grpcEventStream?: Partial<EventStreamOptions>;
+  /** Timers for the scheduled jobs (retry, cleanup, recovery; same handlers as EventBridge); false for none. Default on. */
+  readonly jobs?: LocalJobsOptions | false;
+  /** Dead-letter queue on an SQS emulator (fauxqs) started here; false keeps messages in memory. Default true; unused when `deadLetters` is given. */
+  readonly sqs?: boolean;
 }
 
 export interface LocalEngine {
@@ -64,8 +96,13 @@ export interface LocalEngine {
   readonly reference: DynamoReferenceStore;
   readonly httpUrl?: string;
   readonly httpPort?: number;
+  readonly grpcPort?: number;
   /** The embedded DynamoDB Local, when this engine started one. */
   readonly dynamo?: DynamoDbLocal;
+  /** The job timers, when jobs are on (`jobs.run('retryFailed')` runs one now). */
+  readonly jobs?: LocalScheduler;
+  /** The SQS-emulated dead-letter queue, when this engine started one. */
+  readonly deadLetterQueue?: LocalDeadLetterQueue;
   /** Waits for executions to drain (up to `graceMs`), then stops servers and the database it started. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -77,7 +114,11 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const client = documentClient as unknown as DynamoDBClient;
   const tables = tableNamesWithPrefix(options.tablePrefix ?? 'settlement-engine-');
   let httpServer: LocalHttpServer | undefined;
+  let grpcServer: RunningGrpcServer | undefined;
   let workflow: LocalWorkflow | undefined;
+  let deadLetterQueue: LocalDeadLetterQueue | undefined;
+  let jobs: LocalScheduler | undefined;
+  let reconcileTimer: ReconcileTimer | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -86,9 +127,18 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     const reference = new DynamoReferenceStore(documentClient, tables);
     const seed = options.seed === undefined ? loadSeed() : options.seed;
     if (seed) await applySeed(seed, { accounts, reference }, clock.now().toISOString());
-    const bank = new MockBank(clock, options.mockRails);
+    if (!options.deadLetters && options.sqs !== false) deadLetterQueue = await startLocalDeadLetterQueue();
+    // The bank's record lives in DynamoDB so that it survives a restart, as a real bank's would.
+    const bank = new MockBank(clock, options.mockRails, new DynamoMockBankStore(documentClient, tables));
+    // The mock bank's book starts each nostro at the amount it was opened with (its statements: mock-statements.ts).
+    bank.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
+    const operations = createOperationsDeps({ documentClient, tables, accounts, banks: bank, metrics: options.metrics ?? noMetrics, clock, limits: options.operationsLimits });
+    if (seed) await seedWindows(operations.windows, defaultWindows(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     // Filled in below: the workflow needs the handlers, which need the deps, which need the workflow.
     let deps!: ApiDeps;
+    // One rate budget per client across REST and gRPC.
+    const accessControl = options.access && new AccessControl(options.access);
+    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)).clientName));
     workflow = new LocalWorkflow(createStageHandlers(() => deps), {
       retryIntervalMs: options.retryIntervalMs,
       confirmationWaitMs: options.confirmationWaitMs,
@@ -98,23 +148,38 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       settlements,
       accounts,
       reference,
-      windows: options.windows ?? alwaysOpenWindows,
+      windows: options.windows ?? new StoredWindowPort(operations.windows, clock, operations.limits.windowCacheSeconds),
+      operations,
       banks: bank,
       workflow,
-      deadLetters: options.deadLetters ?? new InMemoryDeadLetterQueue(),
+      deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),
+      recovery: new DynamoRecoveryStore(documentClient, tables),
       metrics: options.metrics ?? noMetrics,
       clock,
       limits: { ...defaultEngineLimits, ...options.limits },
       checkDatabase: () => databaseAnswers(client, tables),
       ...(options.metricsText && { metricsText: options.metricsText }),
-      ...(options.authenticate && { authenticate: options.authenticate }),
+      ...(authenticate && { authenticate }),
     };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
       const apiHandler = createApiHandler([...apiRoutes, ...(options.routes ?? [])], () => deps);
       httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1' });
     }
+    if (options.grpcPort !== undefined && options.grpcPort !== null) {
+      grpcServer = await startGrpcServer({
+        port: options.grpcPort,
+        host: options.host ?? '127.0.0.1',
+        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, reconcileAccounts: (request) => reconcileAccounts(operations, request) }),
+        access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
+        accessControl,
+        eventStream: options.grpcEventStream,
+      });
+    }
     const startedWorkflow = workflow;
+    if (options.jobs !== false) jobs = startLocalJobs(() => deps, startedWorkflow, options.jobs);
+    // The reconciliation schedule (same handler as the EventBridge rule), every operations.limits interval.
+    if (options.jobs !== false) reconcileTimer = startReconcileTimer(createReconcileJob(() => deps), operations.limits.reconciliationIntervalSeconds * 1000);
     return {
       deps,
       tables,
@@ -126,18 +191,29 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       reference,
       ...(httpServer && { httpUrl: `http://${options.host ?? '127.0.0.1'}:${httpServer.port}`, httpPort: httpServer.port }),
       ...(dynamo && { dynamo }),
+      ...(grpcServer && { grpcPort: grpcServer.port }),
+      ...(jobs && { jobs }),
+      ...(deadLetterQueue && { deadLetterQueue }),
       stop: async (graceMs = 5_000) => {
+        await jobs?.stop();
+        await reconcileTimer?.stop();
+        await grpcServer?.stop(graceMs);
         await httpServer?.stop();
         await startedWorkflow.stop(graceMs);
         documentClient.destroy();
         await dynamo?.stop();
+        await deadLetterQueue?.stop();
       },
     };
   } catch (error) {
+    await jobs?.stop();
+    await reconcileTimer?.stop();
+    await grpcServer?.stop(0);
     await httpServer?.stop();
     await workflow?.stop(0);
     documentClient.destroy();
     await dynamo?.stop();
+    await deadLetterQueue?.stop();
     throw error;
   }
 }

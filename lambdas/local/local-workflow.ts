@@ -78,8 +78,8 @@ export class LocalWorkflow implements WorkflowPort {
     return this.running.size;
   }
 
-  async startSettlement(input: { settlementId: string; attempt: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
-    const name = executionName(input.settlementId, input.attempt);
+  async startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
+    const name = executionName(input.settlementId, input.attempt, input.resume);
     if (this.stopped) throw new Error('local workflow is stopped');
     // Like Step Functions: starting a running execution of the same name again is a no-op.
     if (this.running.has(name)) return { executionName: name, alreadyStarted: true };
@@ -117,6 +117,12 @@ export class LocalWorkflow implements WorkflowPort {
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     for (const running of this.running.values()) running.abort();
+  }
+
+  /** Whether an execution of this settlement runs in this process (the recovery sweep leaves it alone). */
+  isRunning(settlementId: string): boolean {
+    for (const running of this.running.values()) if (running.settlementId === settlementId) return true;
+    return false;
   }
 
   /** Resolves when no execution is running (tests, benchmarks). */

@@ -17,8 +17,10 @@ export interface WorkflowPort {
   /**
    * Starts (or, if an execution of that name already exists, leaves alone) the execution for one attempt.
    * The execution name is derived from the settlement id and attempt so a duplicate start is a no-op.
+   * `resume` (the record version a recovery or operator requeue committed) names a further run of the same
+   * attempt: Step Functions never reuses the name of a closed execution, and each resume commits a new version.
    */
-  startSettlement(input: { settlementId: string; attempt: number }): Promise<{ executionName: string; alreadyStarted: boolean }>;
+  startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }>;
 }
 
 /** A message for operators about a settlement that could not be finished automatically. */

@@ -3,6 +3,8 @@
  */
 import type { BankDirectory, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
+import type { RecoveryStore } from '../ports/recovery';
+import type { OperationsDeps } from './operations/deps';
 
 /** Throws WindowClosedError when `currency` is outside its settlement window at `at`. */
 export interface SettlementWindowPort {
@@ -44,4 +46,8 @@ export interface EngineDeps {
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly limits: EngineLimits;
+  /** Index queries of the recovery jobs and the parked-settlement API; wired by the Lambda deps and the local engine. */
+  readonly recovery?: RecoveryStore;
+  /** Banks, accounts, windows and reconciliation (usecases/operations); wired by the Lambda deps and the local engine. */
+  readonly operations?: OperationsDeps;
 }

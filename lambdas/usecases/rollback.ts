@@ -6,7 +6,7 @@
  */
 import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
 import type { SettlementStatus } from '../domain/settlement';
-import type { Effect } from '../ports/stores';
+import type { Effect, RecordPatch } from '../ports/stores';
 import { advance } from './advance';
 import type { EngineDeps } from './deps';
 import { secondsBetween, transferKey, type StageInput, type StageResult } from './stages';
@@ -94,30 +94,46 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
   return { status: record.status };
 }
 
-/** MarkFailed: ROLLED_BACK → FAILED, with the reason and when the retry job may try again (if retryable). */
+/**
+ * MarkFailed: ROLLED_BACK → FAILED, with the reason and when the retry job may try again (if retryable). A
+ * transient failure on the last allowed attempt leaves no retry: the settlement is parked for an operator (FAILED,
+ * nothing held) and the dead-letter queue told, message first as in ParkSettlement.
+ */
 export async function markFailed(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   let failedNow = false;
+  let exhausted = false;
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status !== 'ROLLED_BACK') return { done: current };
     const now = deps.clock.now();
-    const retryable = current.retryable === true && current.attempt < deps.limits.retryAttemptsMax;
+    const at = now.toISOString();
+    exhausted = current.retryable === true && current.attempt >= deps.limits.retryAttemptsMax;
+    const retryable = current.retryable === true && !exhausted;
     const retryAt = retryable ? new Date(now.getTime() + deps.limits.retryDelaySecondsBase * 1000 * 2 ** (current.attempt - 1)).toISOString() : undefined;
+    let patch: RecordPatch = { retryable, retryAt };
+    if (exhausted) {
+      const reasonCode = current.reasonCode ?? ErrorCode.unexpected;
+      const reason = truncateReason(`retries exhausted: attempt ${current.attempt} of ${deps.limits.retryAttemptsMax} failed (${current.reason ?? reasonCode})`);
+      await deps.deadLetters.send({ settlementId: current.settlementId, status: 'FAILED', reasonCode, reason, attempt: current.attempt, parkedAt: at });
+      patch = { ...patch, parked: true, parkedAt: at, reason };
+    }
     failedNow = true;
     return {
       command: {
         record: current,
         to: 'FAILED',
         stage: 'MarkFailed',
-        at: now.toISOString(),
+        at,
         reasonCode: current.reasonCode,
-        patch: { retryable, retryAt },
-        effects: [{ type: 'endOperation', attempt: current.attempt, state: 'ROLLED_BACK', at: now.toISOString() }],
+        ...(exhausted && { detail: patch.reason }),
+        patch,
+        effects: [{ type: 'endOperation', attempt: current.attempt, state: 'ROLLED_BACK', at }],
       },
     };
   });
   if (failedNow) {
     deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
     deps.metrics.atomicOperation('ROLLED_BACK');
+    if (exhausted) deps.metrics.atomicOperation('PARKED');
   }
   return { status: record.status };
 }
@@ -169,6 +185,10 @@ function reasonOf(input: StageInput): string {
   } catch {
     // a plain message
   }
+  return truncateReason(message);
+}
+
+function truncateReason(message: string): string {
   return message.length > reasonLengthMax ? `${message.slice(0, reasonLengthMax)}…` : message;
 }
 

@@ -5,10 +5,13 @@
  * Behaviour comes from, in order: a scenario set for a settlement id (tests), a marker in the settlement's
  * reference such as "[mock:reject]" (demos, curl), and the rail's defaults.
  */
+import { createHash } from 'node:crypto';
 import { BankUnavailableError, TransferOutcomeUnknownError } from '../../domain/errors';
 import type { Rail } from '../../domain/settlement';
 import type { BankClient, BankDirectory, ReversalReceipt, Statement, StatementRequest, TransferInstruction, TransferReceipt, TransferState } from '../../ports/bank';
 import type { Clock } from '../../ports';
+import { MockStatementBook } from './mock-statements';
+import { InMemoryMockBankStore, type MockBankStore, type StoredMockTransfer } from './mock-bank-store';
 
 /** What the mock does with one settlement's transfer. Counts are calls, so tests are exact. */
 export interface MockScenario {
@@ -44,17 +47,20 @@ export const defaultMockRailConfig: Readonly<Record<Rail, MockRailConfig>> = {
   SWIFT: { latencyMs: 0, pendingChecks: 2 },
 };
 
-/** A transfer as the bank records it. */
+/** A transfer as the bank records it: a plain value, kept by a MockBankStore (each change stores a new one). */
 export interface MockTransfer {
   readonly instruction: TransferInstruction;
   readonly bankReference: string;
-  state: TransferState;
-  reason?: string;
-  statusChecks: number;
+  readonly state: TransferState;
+  readonly reason?: string;
+  readonly statusChecks: number;
   readonly receivedAt: string;
-  settledAt?: string;
-  reversedAt?: string;
+  readonly settledAt?: string;
+  readonly reversedAt?: string;
 }
+
+/** Times a change to one transfer is retried when concurrent calls keep changing it first. */
+export const transferUpdateRetriesMax = 8;
 
 const referenceMarkers: Readonly<Record<string, MockScenario>> = {
   '[mock:reject]': { reject: 'beneficiary account closed' },
@@ -66,15 +72,17 @@ const referenceMarkers: Readonly<Record<string, MockScenario>> = {
 };
 
 export class MockBank implements BankDirectory {
-  private readonly transfers = new Map<string, MockTransfer>();
   private readonly scenarios = new Map<string, MockScenario>();
   private readonly callCounts = new Map<string, { initiate: number; status: number; reversal: number }>();
   private readonly railConfig: Record<Rail, MockRailConfig>;
-  private sequence = 0;
+  /** Opening balances and injectable discrepancies of the statements this bank produces. */
+  readonly statementBook = new MockStatementBook();
 
   constructor(
     private readonly clock: Clock,
     railConfig: Partial<Record<Rail, Partial<MockRailConfig>>> = {},
+    /** The bank's record of transfers: durable (DynamoDB) in the local engine and on Lambda, in memory in unit tests. */
+    private readonly store: MockBankStore = new InMemoryMockBankStore(),
   ) {
     this.railConfig = Object.fromEntries(
       (Object.keys(defaultMockRailConfig) as Rail[]).map((rail) => [rail, { ...defaultMockRailConfig[rail], ...railConfig[rail] }]),
@@ -87,12 +95,12 @@ export class MockBank implements BankDirectory {
   }
 
   /** The bank's record of every transfer, for reconciliation and tests. */
-  allTransfers(): readonly MockTransfer[] {
-    return [...this.transfers.values()];
+  async allTransfers(): Promise<readonly MockTransfer[]> {
+    return this.store.list();
   }
 
-  transfer(idempotencyKey: string): MockTransfer | undefined {
-    return this.transfers.get(idempotencyKey);
+  async transfer(idempotencyKey: string): Promise<MockTransfer | undefined> {
+    return (await this.store.get(idempotencyKey))?.transfer;
   }
 
   forRail(rail: Rail): BankClient {
@@ -101,98 +109,93 @@ export class MockBank implements BankDirectory {
       initiateTransfer: (instruction) => this.withLatency(rail, () => this.initiate(instruction)),
       getTransfer: (idempotencyKey) => this.withLatency(rail, () => this.status(rail, idempotencyKey)),
       reverseTransfer: (idempotencyKey, reason) => this.withLatency(rail, () => this.reverse(idempotencyKey, reason)),
-      statement: (request) => this.withLatency(rail, () => this.statement(request)),
+      statement: (request) => this.withLatency(rail, () => this.statement(request)).then((statement) => statement),
     };
   }
 
-  private initiate(instruction: TransferInstruction): TransferReceipt {
+  private async initiate(instruction: TransferInstruction): Promise<TransferReceipt> {
+    const key = instruction.idempotencyKey;
     const scenario = this.scenarioFor(instruction.settlementId, instruction.reference);
-    const calls = this.countCall(instruction.idempotencyKey, 'initiate');
+    const calls = this.countCall(key, 'initiate');
     if (calls <= (scenario.unavailableCalls ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, call ${calls})`);
-    let transfer = this.transfers.get(instruction.idempotencyKey);
+    let transfer = (await this.store.get(key))?.transfer;
     if (!transfer) {
       const at = this.clock.now().toISOString();
       const rejected = scenario.reject !== undefined;
-      transfer = {
+      const settlesAtOnce = !rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending;
+      const received: MockTransfer = {
         instruction,
-        bankReference: `MOCK${String(++this.sequence).padStart(10, '0')}`,
-        state: rejected ? 'REJECTED' : 'ACCEPTED',
-        reason: scenario.reject,
+        bankReference: bankReferenceOf(key),
+        state: rejected ? 'REJECTED' : settlesAtOnce ? 'SETTLED' : 'ACCEPTED',
+        ...(rejected && { reason: scenario.reject }),
         statusChecks: 0,
         receivedAt: at,
+        ...(settlesAtOnce && { settledAt: at }),
       };
-      if (!rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending) {
-        transfer.state = 'SETTLED';
-        transfer.settledAt = at;
-      }
-      this.transfers.set(instruction.idempotencyKey, transfer);
+      // First writer wins: a concurrent duplicate call gets the transfer the bank already has.
+      transfer = (await this.store.create(received)).transfer;
     }
     if (calls <= (scenario.timeoutCalls ?? 0)) throw new TransferOutcomeUnknownError(`${instruction.rail} did not answer in time (mock, call ${calls})`);
-    return receiptOf(instruction.idempotencyKey, transfer);
+    return receiptOf(key, transfer);
   }
 
-  private status(rail: Rail, idempotencyKey: string): TransferReceipt | undefined {
-    const transfer = this.transfers.get(idempotencyKey);
-    const scenario = transfer ? this.scenarioFor(transfer.instruction.settlementId, transfer.instruction.reference) : {};
+  private async status(rail: Rail, idempotencyKey: string): Promise<TransferReceipt | undefined> {
+    const stored = await this.store.get(idempotencyKey);
+    const scenario = stored ? this.scenarioFor(stored.transfer.instruction.settlementId, stored.transfer.instruction.reference) : {};
     const calls = this.countCall(idempotencyKey, 'status');
     if (calls <= (scenario.statusUnavailableCalls ?? 0)) throw new BankUnavailableError(`${rail} status service unreachable (mock, call ${calls})`);
-    if (!transfer) return undefined;
-    if (transfer.state === 'ACCEPTED') {
-      transfer.statusChecks++;
-      if (transfer.statusChecks > this.pendingChecksFor(rail, scenario)) {
-        if (scenario.rejectAfterPending) {
-          transfer.state = 'REJECTED';
-          transfer.reason = scenario.rejectAfterPending;
-        } else {
-          transfer.state = 'SETTLED';
-          transfer.settledAt = this.clock.now().toISOString();
-        }
-      }
-    }
+    if (!stored) return undefined;
+    const transfer = await this.change(stored, (current): MockTransfer => {
+      if (current.state !== 'ACCEPTED') return current;
+      const statusChecks = current.statusChecks + 1;
+      if (statusChecks <= this.pendingChecksFor(rail, scenario)) return { ...current, statusChecks };
+      if (scenario.rejectAfterPending) return { ...current, statusChecks, state: 'REJECTED', reason: scenario.rejectAfterPending };
+      return { ...current, statusChecks, state: 'SETTLED', settledAt: this.clock.now().toISOString() };
+    });
     return receiptOf(idempotencyKey, transfer);
   }
 
-  private reverse(idempotencyKey: string, reason: string): ReversalReceipt {
-    const transfer = this.transfers.get(idempotencyKey);
-    const scenario = transfer ? this.scenarioFor(transfer.instruction.settlementId, transfer.instruction.reference) : {};
+  private async reverse(idempotencyKey: string, reason: string): Promise<ReversalReceipt> {
+    const stored = await this.store.get(idempotencyKey);
+    const scenario = stored ? this.scenarioFor(stored.transfer.instruction.settlementId, stored.transfer.instruction.reference) : {};
     const calls = this.countCall(idempotencyKey, 'reversal');
     if (calls <= (scenario.reversalUnavailableCalls ?? 0)) throw new BankUnavailableError(`reversal service unreachable (mock, call ${calls})`);
-    if (!transfer) return { idempotencyKey, state: 'REFUSED', reason: 'no such transfer' };
-    if (transfer.state === 'REVERSED') return { idempotencyKey, state: 'REVERSED' };
-    if (transfer.state === 'REJECTED') return { idempotencyKey, state: 'REFUSED', reason: 'transfer was rejected; nothing to reverse' };
-    const outcome = scenario.reversal ?? 'REVERSED';
-    if (outcome === 'REVERSED') {
-      transfer.state = 'REVERSED';
-      transfer.reason = reason;
-      transfer.reversedAt = this.clock.now().toISOString();
-    }
-    return { idempotencyKey, state: outcome, reason: outcome === 'REFUSED' ? 'reversal refused by the beneficiary bank' : undefined };
+    if (!stored) return { idempotencyKey, state: 'REFUSED', reason: 'no such transfer' };
+    let receipt: ReversalReceipt = { idempotencyKey, state: 'REVERSED' };
+    await this.change(stored, (current): MockTransfer => {
+      if (current.state === 'REVERSED') {
+        receipt = { idempotencyKey, state: 'REVERSED' };
+        return current;
+      }
+      if (current.state === 'REJECTED') {
+        receipt = { idempotencyKey, state: 'REFUSED', reason: 'transfer was rejected; nothing to reverse' };
+        return current;
+      }
+      const outcome = scenario.reversal ?? 'REVERSED';
+      receipt = { idempotencyKey, state: outcome, ...(outcome === 'REFUSED' && { reason: 'reversal refused by the beneficiary bank' }) };
+      return outcome === 'REVERSED' ? { ...current, state: 'REVERSED', reason, reversedAt: this.clock.now().toISOString() } : current;
+    });
+    return receipt;
   }
 
-  /** Statement of the network's account at this bank, produced from the bank's own record. */
-  private statement(request: StatementRequest): Statement {
-    const entries = this.allTransfers()
-      .filter((transfer) => transfer.settledAt !== undefined && transfer.instruction.currency === request.currency)
-      .filter((transfer) => `NOSTRO#${transfer.instruction.debtorAgentBic}#${transfer.instruction.currency}` === request.accountId)
-      .filter((transfer) => transfer.settledAt! >= request.from && transfer.settledAt! <= request.to);
-    return {
-      accountId: request.accountId,
-      currency: request.currency,
-      openingBalance: '0',
-      closingBalance: '0',
-      entries: (async function* () {
-        for (const transfer of entries) {
-          yield {
-            entryReference: transfer.bankReference,
-            endToEndId: transfer.instruction.settlementId,
-            amount: `-${transfer.instruction.amount}`,
-            currency: transfer.instruction.currency,
-            bookingDate: transfer.settledAt!.slice(0, 10),
-            valueDate: transfer.instruction.valueDate,
-          };
-        }
-      })(),
-    };
+  /**
+   * Applies `change` to a stored transfer and stores the result, conditional on the version it read; on a
+   * concurrent update it reads again and re-applies (bounded). Returns the transfer as stored.
+   */
+  private async change(first: StoredMockTransfer, change: (transfer: MockTransfer) => MockTransfer): Promise<MockTransfer> {
+    const key = first.transfer.instruction.idempotencyKey;
+    let stored: StoredMockTransfer | undefined = first;
+    for (let attempt = 0; attempt < transferUpdateRetriesMax && stored; attempt++) {
+      const next = change(stored.transfer);
+      if (next === stored.transfer || (await this.store.update(next, stored.version))) return next;
+      stored = await this.store.get(key);
+    }
+    throw new BankUnavailableError(`mock bank: transfer ${key} kept changing under concurrent calls`);
+  }
+
+  /** Statement of the network's account at this bank, produced from the bank's own record (mock-statements.ts). */
+  private async statement(request: StatementRequest): Promise<Statement> {
+    return this.statementBook.statement(await this.allTransfers(), request);
   }
 
   private scenarioFor(settlementId: string, reference: string): MockScenario {
@@ -213,11 +216,16 @@ export class MockBank implements BankDirectory {
     return counts[kind];
   }
 
-  private async withLatency<T>(rail: Rail, call: () => T): Promise<T> {
+  private async withLatency<T>(rail: Rail, call: () => T | Promise<T>): Promise<T> {
     const latencyMs = this.railConfig[rail].latencyMs;
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     return call();
   }
+}
+
+/** The bank's own reference: derived from the key, so it is stable across restarts and unique per transfer. */
+function bankReferenceOf(idempotencyKey: string): string {
+  return `MOCK${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 16).toUpperCase()}`;
 }
 
 function receiptOf(idempotencyKey: string, transfer: MockTransfer): TransferReceipt {

@@ -227,7 +227,15 @@ export class DynamoSettlementStore implements SettlementStore {
           },
         };
       case 'createLock':
-        return { Put: { TableName: this.tables.settlements, Item: lockItem(effect.lock), ConditionExpression: 'attribute_not_exists(pk)' } };
+        // A retried attempt locks again: it may replace the lock a previous attempt voided, never a pending or posted one.
+        return {
+          Put: {
+            TableName: this.tables.settlements,
+            Item: lockItem(effect.lock),
+            ConditionExpression: 'attribute_not_exists(pk) OR lockState = :voided',
+            ExpressionAttributeValues: { ':voided': 'VOIDED' },
+          },
+        };
       case 'endLock':
         return {
           Update: {
@@ -305,8 +313,9 @@ export class DynamoSettlementStore implements SettlementStore {
       ...record,
       amount: toNumberValue(record.amount),
       // Sparse index attributes: present only while the record belongs in the index.
-      inFlightShard: terminal ? undefined : shard,
-      inFlightSince: terminal ? undefined : record.attemptStartedAt,
+      // A parked record waits for an operator, not for the recovery sweep: it leaves inFlight for the parked index.
+      inFlightShard: terminal || record.parked ? undefined : shard,
+      inFlightSince: terminal || record.parked ? undefined : record.attemptStartedAt,
       retryShard: record.status === 'FAILED' && record.retryable && !record.parked && record.retryAt ? shard : undefined,
       parkedShard: record.parked ? shard : undefined,
     });

@@ -7,11 +7,13 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { WorkflowPort } from '../../ports';
 
 /** Step Functions execution names: 1–80 characters of [A-Za-z0-9-_]. */
-export function executionName(settlementId: string, attempt: number): string {
-  const safe = settlementId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 56);
+export function executionName(settlementId: string, attempt: number, resume?: number): string {
+  const suffix = `-a${attempt}${resume === undefined ? '' : `-r${resume}`}`;
+  // 80 characters at most: the readable part gives way to the suffix (56 keeps first-run names as they were).
+  const safe = settlementId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, Math.min(56, 80 - 13 - suffix.length));
   // The hash keeps ids that differ only in replaced characters apart.
   const hash = createHash('sha256').update(settlementId).digest('hex').slice(0, 12);
-  return `${safe}-${hash}-a${attempt}`;
+  return `${safe}-${hash}${suffix}`;
 }
 
 export class StepFunctionsWorkflow implements WorkflowPort {
@@ -20,8 +22,8 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     private readonly stateMachineArn: string,
   ) {}
 
-  async startSettlement(input: { settlementId: string; attempt: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
-    const name = executionName(input.settlementId, input.attempt);
+  async startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
+    const name = executionName(input.settlementId, input.attempt, input.resume);
     try {
       await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));
       return { executionName: name, alreadyStarted: false };

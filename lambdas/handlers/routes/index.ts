@@ -3,5 +3,7 @@
  */
 import type { Route } from '../http';
 import { coreRoutes } from './core-routes';
+import { recoveryRoutes } from './recovery-routes';
+import { operationsRoutes } from './operations-routes';
 
-export const apiRoutes: readonly Route[] = [...coreRoutes];
+export const apiRoutes: readonly Route[] = [...coreRoutes, ...recoveryRoutes, ...operationsRoutes];

@@ -55,7 +55,7 @@ describe('a settlement', () => {
       ['NOSTRO#BNPAFRPP#EUR', '-1250'],
       ['VOSTRO#DEUTDEFF#EUR', '-1250'],
     ]);
-    expect(engine.bank.transfer(`${request.settlementId}:1`)).toMatchObject({ state: 'SETTLED' });
+    expect(await engine.bank.transfer(`${request.settlementId}:1`)).toMatchObject({ state: 'SETTLED' });
   });
 
   it('pays out through the nostro a route names, not the payee bank\'s own', async () => {
@@ -89,7 +89,7 @@ describe('a settlement', () => {
     const view = await submit(settlementRequest({ settlementId: id, rail: 'SWIFT', kind: 'INTERNATIONAL' }));
     expect(view.status).toBe('COMPLETED');
     // One transfer at the bank, whatever the number of calls: the idempotency key held.
-    expect(engine.bank.allTransfers().filter((transfer) => transfer.instruction.settlementId === id)).toHaveLength(1);
+    expect((await engine.bank.allTransfers()).filter((transfer) => transfer.instruction.settlementId === id)).toHaveLength(1);
   });
 
   it('compensates a transfer that went out but was never confirmed, then releases the lock', async () => {
@@ -99,7 +99,7 @@ describe('a settlement', () => {
     const view = await submit(settlementRequest({ settlementId: id }));
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.CONFIRMATION_TIMEOUT', lock: { state: 'VOIDED' } });
     expect(view.checkpoints.map((checkpoint) => checkpoint.status)).toEqual(['PENDING', 'VALIDATED', 'LOCKED', 'TRANSFER_INITIATED', 'COMPENSATING', 'COMPENSATED', 'ROLLED_BACK', 'FAILED']);
-    expect(engine.bank.transfer(`${id}:1`)).toMatchObject({ state: 'REVERSED' });
+    expect(await engine.bank.transfer(`${id}:1`)).toMatchObject({ state: 'REVERSED' });
     expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual(before);
   });
 
@@ -109,7 +109,7 @@ describe('a settlement', () => {
     const view = await submit(settlementRequest({ settlementId: id }));
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.UNAVAILABLE', retryable: true, lock: { state: 'VOIDED' } });
     expect(view.checkpoints.map((checkpoint) => checkpoint.stage)).toContain('Compensate');
-    expect(engine.bank.transfer(`${id}:1`)).toBeUndefined();
+    expect(await engine.bank.transfer(`${id}:1`)).toBeUndefined();
   });
 });
 

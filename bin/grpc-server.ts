@@ -1,0 +1,3 @@
+// Placeholder while the gRPC issue lands: entry point of the gRPC shim container (Fargate).
+console.error('grpc shim is being implemented');
+process.exit(1);

@@ -1,0 +1,428 @@
+/**
+ * DynamoDB adapter of the operations ports: bank registry, account administration, audit log and settlement
+ * windows. Every change is ONE TransactWriteItems holding the guarded change and its audit entry, so an audit
+ * trail can never miss a change nor record one that did not happen.
+ *
+ * Items (reference table): BANK#<BIC>/PROFILE, WINDOW#<CCY>/WINDOW, MOVEMENT#<id>/MOVEMENT,
+ * AUDIT#<day>/<at>#<auditId> with gsi1 = AUDIT#<entityType>#<entityId> / <at>#<auditId>.
+ * Accounts and ledger entries use the core's item shapes (account-store.ts, settlement-store.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError, invariant } from '../../domain/errors';
+import type { BankStatus } from '../../domain/admin';
+import { Money, formatAmount } from '../../domain/money';
+import { parseSettlementWindow, type SettlementWindow } from '../../domain/window';
+import type { Account, AccountType, Bank } from '../../ports/stores';
+import type {
+  AccountAdminStore,
+  AccountWriteOutcome,
+  Actor,
+  AuditEntityType,
+  AuditEntry,
+  AuditLog,
+  BankRegistry,
+  FundMovement,
+  Page,
+  StoredWindow,
+  WindowStore,
+} from '../../ports/operations';
+import { accountFromItem, ledgerEntryKey } from './account-store';
+import { cancellationReasons, toInteger, toNumberValue, translateTransientError } from './client';
+import type { TableNames } from './table-definitions';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** Pages a listing may return at once. */
+export const listPageSizeMax = 200;
+
+/** Audit snapshot of an account: amounts as canonical decimal strings. */
+export function accountSnapshot(account: Account): Record<string, unknown> {
+  const amount = (value: Money) => formatAmount(value, account.currency);
+  return { status: account.status, balance: amount(account.balance), locked: amount(account.locked), available: amount(account.available), floor: amount(account.floor), version: account.version };
+}
+
+export function bankSnapshot(bank: Bank): Record<string, unknown> {
+  return { bic: bank.bic, name: bank.name, country: bank.country, status: bank.status };
+}
+
+export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, AuditLog, WindowStore {
+  constructor(
+    private readonly documentClient: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+  ) {}
+
+  // ---- banks ----
+
+  async getBank(bic: string): Promise<Bank | undefined> {
+    const item = await this.getReference(`BANK#${bic}`, 'PROFILE');
+    return item ? bankFromItem(item) : undefined;
+  }
+
+  async listBanks(query: { cursor?: string; limit: number }): Promise<Page<Bank>> {
+    const page = await this.queryIndex('BANKS', query, false);
+    return { items: page.items.map(bankFromItem), ...(page.nextCursor && { nextCursor: page.nextCursor }) };
+  }
+
+  async registerBank(bank: Bank, actor: Actor): Promise<boolean> {
+    const item = { pk: `BANK#${bank.bic}`, sk: 'PROFILE', itemType: 'BANK', bic: bank.bic, name: bank.name, country: bank.country, bankStatus: bank.status, gsi1pk: 'BANKS', gsi1sk: bank.bic, createdAt: actor.at, updatedAt: actor.at };
+    const audit = this.auditPut({ action: 'BANK.REGISTER', entityType: 'BANK', entityId: bank.bic, before: null, after: bankSnapshot(bank) }, actor);
+    return this.commit([{ Put: { TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }, audit]);
+  }
+
+  async setBankStatus(bank: Bank, status: BankStatus, actor: Actor): Promise<boolean> {
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tables.reference,
+        Key: { pk: `BANK#${bank.bic}`, sk: 'PROFILE' },
+        UpdateExpression: 'SET bankStatus = :status, updatedAt = :at',
+        ConditionExpression: 'bankStatus = :expected',
+        ExpressionAttributeValues: { ':status': status, ':at': actor.at, ':expected': bank.status },
+      },
+    };
+    const audit = this.auditPut({ action: 'BANK.SET_STATUS', entityType: 'BANK', entityId: bank.bic, before: bankSnapshot(bank), after: bankSnapshot({ ...bank, status }) }, actor);
+    return this.commit([update, audit]);
+  }
+
+  // ---- accounts ----
+
+  async get(accountId: string): Promise<Account | undefined> {
+    try {
+      // Reads that gate money are strongly consistent.
+      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true }));
+      return result.Item ? accountFromItem(result.Item) : undefined;
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+
+  async open(opening: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money }, actor: Actor): Promise<'opened' | 'exists' | 'bankNotActive'> {
+    invariant(opening.openingBalance.greaterThanOrEqualTo(0) && opening.floor.greaterThanOrEqualTo(0), 'open: opening balance and floor must not be negative');
+    const accountId = `${opening.accountType}#${opening.bic}#${opening.currency}`;
+    const account: Account = {
+      accountId,
+      accountType: opening.accountType,
+      bic: opening.bic,
+      currency: opening.currency,
+      balance: opening.openingBalance,
+      locked: new Money(0),
+      available: opening.openingBalance,
+      floor: opening.floor,
+      status: 'ACTIVE',
+      version: 1,
+      updatedAt: actor.at,
+    };
+    const items: TransactItem[] = [
+      { ConditionCheck: { TableName: this.tables.reference, Key: { pk: `BANK#${opening.bic}`, sk: 'PROFILE' }, ConditionExpression: 'bankStatus = :active', ExpressionAttributeValues: { ':active': 'ACTIVE' } } },
+      { Put: { TableName: this.tables.accounts, Item: accountItem(account, actor.at), ConditionExpression: 'attribute_not_exists(accountId)' } },
+      this.auditPut({ action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) }, actor),
+    ];
+    if (opening.openingBalance.greaterThan(0)) {
+      const entry = { accountId, postedAt: actor.at, reference: `OPENING-${accountId}`, leg: 'OPENING' };
+      items.push({ Put: { TableName: this.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue(opening.openingBalance), currency: opening.currency, kind: 'OPENING', valueDate: actor.at.slice(0, 10) }, ConditionExpression: 'attribute_not_exists(accountId)' } });
+    }
+    try {
+      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'opened';
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return 'bankNotActive';
+      if (reasons?.[1]?.Code === 'ConditionalCheckFailed') return 'exists';
+      throw translateTransientError(error);
+    }
+  }
+
+  async postMovement(account: Account, movement: Omit<FundMovement, 'balanceAfter'>, actor: Actor): Promise<AccountWriteOutcome> {
+    const amount = new Money(movement.amount);
+    invariant(amount.greaterThan(0), 'postMovement: amount must be positive');
+    invariant(movement.currency === account.currency && movement.accountId === account.accountId, 'postMovement: movement must be for this account');
+    const delta = movement.direction === 'FUND_IN' ? amount : amount.negated();
+    const after: Account = { ...account, balance: account.balance.plus(delta), available: account.available.plus(delta), version: account.version + 1, updatedAt: actor.at };
+    const withdrawalFloor = Money.max(account.floor, 0);
+    // Safety: a fund-out never takes available below zero nor below the floor (asserted, and guarded below).
+    invariant(movement.direction === 'FUND_IN' || after.available.greaterThanOrEqualTo(withdrawalFloor), 'postMovement: fund-out beyond available must be refused before the write');
+    const record: FundMovement = { ...movement, balanceAfter: formatAmount(after.balance, account.currency) };
+    const entry = { accountId: account.accountId, postedAt: movement.postedAt, reference: movement.movementId, leg: movement.direction };
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.tables.accounts,
+          Key: { accountId: account.accountId },
+          UpdateExpression: 'SET balance = balance + :delta, available = available + :delta, version = version + :one, updatedAt = :at',
+          // The version pins balance, locked, floor and status as read; the available check restates the floor rule.
+          ConditionExpression: `version = :version AND accountStatus = :active AND currency = :currency${movement.direction === 'FUND_OUT' ? ' AND available >= :required' : ''}`,
+          ExpressionAttributeValues: {
+            ':delta': toNumberValue(delta),
+            ':one': 1,
+            ':at': actor.at,
+            ':version': account.version,
+            ':active': 'ACTIVE',
+            ':currency': account.currency,
+            ...(movement.direction === 'FUND_OUT' && { ':required': toNumberValue(amount.plus(withdrawalFloor)) }),
+          },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tables.ledger,
+          Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue(delta), currency: account.currency, kind: movement.direction, valueDate: movement.valueDate },
+          ConditionExpression: 'attribute_not_exists(accountId)',
+        },
+      },
+      { Put: { TableName: this.tables.reference, Item: { pk: `MOVEMENT#${movement.movementId}`, sk: 'MOVEMENT', itemType: 'MOVEMENT', ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      this.auditPut({ action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` }, actor),
+    ];
+    return this.commitAccountWrite(items, account.accountId, after, 2);
+  }
+
+  async getMovement(movementId: string): Promise<FundMovement | undefined> {
+    const item = await this.getReference(`MOVEMENT#${movementId}`, 'MOVEMENT');
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, itemType: _itemType, ...movement } = item;
+    return movement as unknown as FundMovement;
+  }
+
+  async setStatus(account: Account, status: Account['status'], action: string, actor: Actor): Promise<AccountWriteOutcome> {
+    const after: Account = { ...account, status, version: account.version + 1, updatedAt: actor.at };
+    const closing = status === 'CLOSED';
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.tables.accounts,
+          Key: { accountId: account.accountId },
+          UpdateExpression: 'SET accountStatus = :status, version = version + :one, updatedAt = :at',
+          // Closing additionally re-checks, in the same condition, that nothing is left on the account.
+          ConditionExpression: `version = :version AND accountStatus = :expected${closing ? ' AND balance = :zero AND locked = :zero' : ''}`,
+          ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': account.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
+        },
+      },
+      this.auditPut({ action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
+    ];
+    return this.commitAccountWrite(items, account.accountId, after);
+  }
+
+  async setFloor(account: Account, floor: Money, actor: Actor): Promise<AccountWriteOutcome> {
+    const after: Account = { ...account, floor, version: account.version + 1, updatedAt: actor.at };
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.tables.accounts,
+          Key: { accountId: account.accountId },
+          UpdateExpression: 'SET floor = :floor, version = version + :one, updatedAt = :at',
+          ConditionExpression: 'version = :version AND available >= :floor',
+          ExpressionAttributeValues: { ':floor': toNumberValue(floor), ':one': 1, ':at': actor.at, ':version': account.version },
+        },
+      },
+      this.auditPut({ action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
+    ];
+    return this.commitAccountWrite(items, account.accountId, after);
+  }
+
+  // ---- audit ----
+
+  async listByEntity(entityType: AuditEntityType, entityId: string, query: { cursor?: string; limit: number }): Promise<Page<AuditEntry>> {
+    const page = await this.queryIndex(`AUDIT#${entityType}#${entityId}`, query, true);
+    return { items: page.items.map(auditFromItem), ...(page.nextCursor && { nextCursor: page.nextCursor }) };
+  }
+
+  async listByDay(day: string, query: { cursor?: string; limit: number }): Promise<Page<AuditEntry>> {
+    const partition = `AUDIT#${day}`;
+    try {
+      const result = await this.documentClient.send(
+        new QueryCommand({
+          TableName: this.tables.reference,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition },
+          ScanIndexForward: false,
+          Limit: Math.min(query.limit, listPageSizeMax),
+          ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor, { pk: partition }, ['sk']) : undefined,
+        }),
+      );
+      return { items: (result.Items ?? []).map(auditFromItem), ...(result.LastEvaluatedKey && { nextCursor: encodeCursor(result.LastEvaluatedKey) }) };
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+
+  // ---- windows ----
+
+  async getWindow(currency: string): Promise<StoredWindow | undefined> {
+    const item = await this.getReference(`WINDOW#${currency}`, 'WINDOW');
+    return item ? windowFromItem(item) : undefined;
+  }
+
+  async listWindows(): Promise<StoredWindow[]> {
+    const windows: StoredWindow[] = [];
+    let cursor: string | undefined;
+    // A window per currency: a few pages at most.
+    for (let page = 0; page < 20; page++) {
+      const result = await this.queryIndex('WINDOWS', { cursor, limit: listPageSizeMax }, false);
+      windows.push(...result.items.map(windowFromItem));
+      cursor = result.nextCursor;
+      if (!cursor) break;
+    }
+    return windows;
+  }
+
+  async putWindow(window: SettlementWindow, expectedVersion: number, action: string, actor: Actor): Promise<boolean> {
+    const previous = expectedVersion === 0 ? undefined : await this.getWindow(window.currency);
+    const item = { pk: `WINDOW#${window.currency}`, sk: 'WINDOW', itemType: 'WINDOW', ...window, version: expectedVersion + 1, updatedAt: actor.at, gsi1pk: 'WINDOWS', gsi1sk: window.currency };
+    const put: TransactItem = {
+      Put: {
+        TableName: this.tables.reference,
+        Item: item,
+        ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+        ...(expectedVersion !== 0 && { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+      },
+    };
+    const audit = this.auditPut({ action, entityType: 'WINDOW', entityId: window.currency, before: previous ? { ...previous.window } : null, after: { ...window } }, actor);
+    return this.commit([put, audit]);
+  }
+
+  // ---- shared ----
+
+  private auditPut(entry: Omit<AuditEntry, 'auditId' | 'at' | 'actor'>, actor: Actor): TransactItem {
+    const auditId = randomUUID();
+    const sortKey = `${actor.at}#${auditId}`;
+    return {
+      Put: {
+        TableName: this.tables.reference,
+        Item: {
+          pk: `AUDIT#${actor.at.slice(0, 10)}`,
+          sk: sortKey,
+          itemType: 'AUDIT',
+          gsi1pk: `AUDIT#${entry.entityType}#${entry.entityId}`,
+          gsi1sk: sortKey,
+          auditId,
+          at: actor.at,
+          actor: actor.actor,
+          action: entry.action,
+          entityType: entry.entityType,
+          entityId: entry.entityId,
+          // JSON text: snapshots keep decimal strings exactly and never pass through DynamoDB numbers.
+          before: JSON.stringify(entry.before),
+          after: JSON.stringify(entry.after),
+          ...(entry.detail !== undefined && { detail: entry.detail }),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  /** Commits a transaction whose first item is the guarded change; false when that guard failed. */
+  private async commit(items: TransactItem[]): Promise<boolean> {
+    try {
+      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (error) {
+      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      throw translateTransientError(error);
+    }
+  }
+
+  private async commitAccountWrite(items: TransactItem[], accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
+    try {
+      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+      return { committed: true, account: after };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (movementIndex !== undefined && reasons?.[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
+      throw translateTransientError(error);
+    }
+  }
+
+  private async getReference(pk: string, sk: string): Promise<Item | undefined> {
+    try {
+      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.reference, Key: { pk, sk }, ConsistentRead: true }));
+      return result.Item;
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+
+  private async queryIndex(partition: string, query: { cursor?: string; limit: number }, newestFirst: boolean): Promise<{ items: Item[]; nextCursor?: string }> {
+    try {
+      const result = await this.documentClient.send(
+        new QueryCommand({
+          TableName: this.tables.reference,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition },
+          ScanIndexForward: !newestFirst,
+          Limit: Math.min(query.limit, listPageSizeMax),
+          ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor, { gsi1pk: partition }, ['pk', 'sk', 'gsi1sk']) : undefined,
+        }),
+      );
+      return { items: result.Items ?? [], ...(result.LastEvaluatedKey && { nextCursor: encodeCursor(result.LastEvaluatedKey) }) };
+    } catch (error) {
+      throw translateTransientError(error);
+    }
+  }
+}
+
+function accountItem(account: Account, at: string): Item {
+  return {
+    accountId: account.accountId,
+    accountType: account.accountType,
+    bicCurrency: `${account.bic}#${account.currency}`,
+    bic: account.bic,
+    currency: account.currency,
+    balance: toNumberValue(account.balance),
+    locked: toNumberValue(account.locked),
+    available: toNumberValue(account.available),
+    floor: toNumberValue(account.floor),
+    accountStatus: account.status,
+    version: account.version,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+function bankFromItem(item: Item): Bank {
+  return { bic: String(item.bic), name: String(item.name), country: String(item.country), status: item.bankStatus as Bank['status'] };
+}
+
+function auditFromItem(item: Item): AuditEntry {
+  return {
+    auditId: String(item.auditId),
+    at: String(item.at),
+    actor: String(item.actor),
+    action: String(item.action),
+    entityType: item.entityType as AuditEntityType,
+    entityId: String(item.entityId),
+    before: JSON.parse(String(item.before)) as AuditEntry['before'],
+    after: JSON.parse(String(item.after)) as AuditEntry['after'],
+    ...(item.detail !== undefined && { detail: String(item.detail) }),
+  };
+}
+
+function windowFromItem(item: Item): StoredWindow {
+  const fields = ['currency', 'timeZone', 'days', 'opensAt', 'cutoffAt', 'holidays', 'emergencyClose'] as const;
+  // Stored windows are re-validated on read: a hand-edited item fails loudly instead of mis-evaluating.
+  const window = parseSettlementWindow(Object.fromEntries(fields.map((field) => [field, item[field]])), `WINDOW#${String(item.currency)}`);
+  return { window, version: toInteger(item.version), updatedAt: String(item.updatedAt) };
+}
+
+/** Opaque page cursor: the LastEvaluatedKey, its string values only. */
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** A cursor is only ever one we issued for this listing: anything else is a client error. */
+function decodeCursor(cursor: string, fixed: Readonly<Record<string, string>>, free: readonly string[]): Item {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) {
+      const entries = Object.entries(key);
+      const names = [...Object.keys(fixed), ...free];
+      const valid = entries.length === names.length && entries.every(([name, value]) => names.includes(name) && typeof value === 'string' && (fixed[name] === undefined || fixed[name] === value));
+      if (valid) return key as Item;
+    }
+  } catch {
+    // falls through to the validation error
+  }
+  throw new ValidationError('cursor', 'is not a cursor returned by this listing');
+}
+

@@ -1,0 +1,94 @@
+/**
+ * Admin REST routes: banks, accounts (open, fund in/out, status, floor), audit, settlement windows and
+ * reconciliations. Each route parses, calls one use case, maps the result; errors map through the core's table.
+ */
+import { ValidationError } from '../../domain/errors';
+import { parseBic } from '../../domain/bic';
+import { accountView } from '../../usecases/settlements';
+import { changeAccountStatus, getBank, listAudit, openAccount, pageLimit, postFundMovement, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
+import { actorOf, operationsOf } from '../../usecases/operations/deps';
+import { getReport, listReports, requestReconciliation, ReconciliationTrigger } from '../../usecases/operations/reconcile';
+import { emergencyClose, getWindow, listWindows, putWindow, reopen } from '../../usecases/operations/windows';
+import type { ApiDeps, ApiRequest, ApiResponse, Route } from '../http';
+
+type Handler = (request: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;
+
+const route = (method: Route['method'], path: string, handle: Handler): Route => ({ method, path, authenticated: true, handle });
+const ok = (body: unknown): ApiResponse => ({ statusCode: 200, body });
+const created = (body: unknown, location: string): ApiResponse => ({ statusCode: 201, headers: { location }, body });
+const ops = (deps: ApiDeps) => operationsOf(deps);
+const actor = (request: ApiRequest, deps: ApiDeps) => actorOf(ops(deps), request.principal);
+
+const statusActions: Readonly<Record<string, StatusAction>> = { FROZEN: 'freeze', ACTIVE: 'unfreeze', CLOSED: 'close' };
+
+function noQuery(request: ApiRequest): void {
+  const [key] = Object.keys(request.query);
+  if (key !== undefined) throw new ValidationError(key, 'is not a query parameter of this route');
+}
+
+export const operationsRoutes: readonly Route[] = [
+  // ---- banks ----
+  route('GET', '/api/v1/banks', async (request, deps) => {
+    for (const key of Object.keys(request.query)) if (key !== 'cursor' && key !== 'limit') throw new ValidationError(key, 'is not a query parameter of this listing (cursor, limit)');
+    return ok(await ops(deps).bankRegistry.listBanks({ cursor: request.query.cursor, limit: pageLimit(request.query.limit) }));
+  }),
+  route('POST', '/api/v1/banks', async (request, deps) => {
+    const result = await registerBank(ops(deps), request.body, actor(request, deps));
+    return result.created ? created(result.bank, `/api/v1/banks/${result.bank.bic}`) : ok(result.bank);
+  }),
+  route('GET', '/api/v1/banks/{bic}', async (request, deps) => ok(await getBank(ops(deps), parseBic(request.pathParameters.bic, 'bic')))),
+  route('PUT', '/api/v1/banks/{bic}/status', async (request, deps) => ok(await setBankStatus(ops(deps), parseBic(request.pathParameters.bic, 'bic'), request.body, actor(request, deps)))),
+
+  // ---- accounts ----
+  route('POST', '/api/v1/accounts', async (request, deps) => {
+    const account = await openAccount(ops(deps), request.body, actor(request, deps));
+    return created(account, `/api/v1/accounts/${encodeURIComponent(account.accountId)}`);
+  }),
+  route('GET', '/api/v1/accounts/{accountId}', async (request, deps) => {
+    noQuery(request);
+    return ok(accountView(await requireAccount(ops(deps), request.pathParameters.accountId)));
+  }),
+  route('POST', '/api/v1/accounts/{accountId}/fund-in', async (request, deps) => fundMovement(request, deps, 'FUND_IN')),
+  route('POST', '/api/v1/accounts/{accountId}/fund-out', async (request, deps) => fundMovement(request, deps, 'FUND_OUT')),
+  route('PUT', '/api/v1/accounts/{accountId}/status', async (request, deps) => {
+    const body = request.body as Record<string, unknown> | null;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object');
+    for (const key of Object.keys(body)) if (key !== 'status') throw new ValidationError(key, 'is not a field of this request (status)');
+    const action = typeof body.status === 'string' ? statusActions[body.status] : undefined;
+    if (action === undefined) throw new ValidationError('status', `must be one of ${Object.keys(statusActions).join(', ')}`);
+    return ok(await changeAccountStatus(ops(deps), request.pathParameters.accountId, action, actor(request, deps)));
+  }),
+  route('PUT', '/api/v1/accounts/{accountId}/floor', async (request, deps) => ok(await setAccountFloor(ops(deps), request.pathParameters.accountId, request.body, actor(request, deps)))),
+
+  // ---- audit ----
+  route('GET', '/api/v1/audit', async (request, deps) => ok(await listAudit(ops(deps), request.query))),
+
+  // ---- windows ----
+  route('GET', '/api/v1/windows', async (request, deps) => {
+    noQuery(request);
+    return ok({ items: await listWindows(ops(deps)) });
+  }),
+  route('GET', '/api/v1/windows/{currency}', async (request, deps) => {
+    noQuery(request);
+    return ok(await getWindow(ops(deps), request.pathParameters.currency));
+  }),
+  route('PUT', '/api/v1/windows/{currency}', async (request, deps) => {
+    const result = await putWindow(ops(deps), request.pathParameters.currency, request.body, actor(request, deps));
+    return result.created ? created(result.window, `/api/v1/windows/${result.window.window.currency}`) : ok(result.window);
+  }),
+  route('POST', '/api/v1/windows/{currency}/emergency-close', async (request, deps) => ok(await emergencyClose(ops(deps), request.pathParameters.currency, request.body, actor(request, deps)))),
+  route('DELETE', '/api/v1/windows/{currency}/emergency-close', async (request, deps) => ok(await reopen(ops(deps), request.pathParameters.currency, actor(request, deps)))),
+
+  // ---- reconciliations ----
+  route('POST', '/api/v1/reconciliations', async (request, deps) => {
+    const report = await requestReconciliation(ops(deps), request.body, ReconciliationTrigger.api);
+    return created(report, `/api/v1/reconciliations/${report.reportId}`);
+  }),
+  route('GET', '/api/v1/reconciliations', async (request, deps) => ok(await listReports(ops(deps), request.query))),
+  route('GET', '/api/v1/reconciliations/{reportId}', async (request, deps) => ok(await getReport(ops(deps), request.pathParameters.reportId, request.query))),
+];
+
+async function fundMovement(request: ApiRequest, deps: ApiDeps, direction: 'FUND_IN' | 'FUND_OUT'): Promise<ApiResponse> {
+  const result = await postFundMovement(ops(deps), request.pathParameters.accountId, direction, request.body, actor(request, deps));
+  return { statusCode: result.created ? 201 : 200, body: { movement: result.movement, account: result.account } };
+}

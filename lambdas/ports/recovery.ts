@@ -1,0 +1,39 @@
+/**
+ * What the recovery jobs (retry, cleanup, stuck-settlement sweep) and the parked-settlement admin API read: the
+ * sparse indexes of the settlements table, never a scan. Every call returns one bounded page.
+ */
+import type { FundLock, SettlementRecord } from './stores';
+
+/** One atomic operation item: a settlement's execution attempt. */
+export interface OperationKey {
+  readonly settlementId: string;
+  readonly attempt: number;
+}
+
+export interface PageQuery {
+  readonly limit: number;
+  /** Opaque cursor from the previous page of the same listing. */
+  readonly cursor?: string;
+}
+
+export interface IndexPage<T> {
+  readonly items: T[];
+  /** Absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** Every listing is earliest first and throws ValidationError('cursor') on a cursor it did not issue. */
+export interface RecoveryStore {
+  /** Ids of FAILED, retryable, unparked settlements whose `retryAt` ≤ `now` (retryQueue index). */
+  dueRetries(now: string, page: PageQuery): Promise<IndexPage<string>>;
+  /** Ids of unparked settlements in a non-terminal status whose attempt started at or before `startedBefore` (inFlight index). */
+  inFlight(startedBefore: string, page: PageQuery): Promise<IndexPage<string>>;
+  /** Pending locks that expired before `now` (pendingLocks index). */
+  expiredLocks(now: string, page: PageQuery): Promise<IndexPage<FundLock>>;
+  /** Operations that ended before `endedBefore` (endedOperations index). */
+  endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>>;
+  /** Deletes ended operations; one that is no longer ended is left alone. Returns how many were deleted. */
+  deleteEndedOperations(keys: readonly OperationKey[]): Promise<number>;
+  /** Parked settlements, earliest parked first (parked index). */
+  parked(page: PageQuery): Promise<IndexPage<SettlementRecord>>;
+}

@@ -1,0 +1,197 @@
+/**
+ * Bank registry and account administration: register banks and set their status; open nostro and vostro accounts;
+ * fund a vostro in and out; freeze, unfreeze, close; set the floor. Each change commits with its audit entry
+ * (adapters/dynamodb/operations-store.ts). Reads are re-done and decisions re-taken when an account changed
+ * between the read and the guarded write (a settlement locking funds, another operator), a bounded number of times.
+ */
+import {
+  AccountConflictError,
+  AccountNotActiveError,
+  AccountNotFoundError,
+  BankNotActiveError,
+  BankNotFoundError,
+  InsufficientFundsError,
+  TransactionConflictError,
+  ValidationError,
+  invariant,
+} from '../../domain/errors';
+import { parseAccountId, parseAccountOpening, parseBankRegistration, parseBankStatus, parseFloor, parseFundMovement } from '../../domain/admin';
+import { Money, formatAmount } from '../../domain/money';
+import { BankConflictError } from '../../domain/operations-errors';
+import type { Actor, AuditEntityType, AuditEntry, FundDirection, FundMovement, Page } from '../../ports/operations';
+import type { Account, Bank } from '../../ports/stores';
+import { accountView } from '../settlements';
+import type { AccountView } from '../views';
+import type { OperationsDeps } from './deps';
+
+/** Guarded writes retried after the account changed under them (each retry means another writer progressed). */
+export const accountWriteAttemptsMax = 5;
+export const auditPageSizeDefault = 50;
+
+export async function registerBank(ops: OperationsDeps, body: unknown, actor: Actor): Promise<{ created: boolean; bank: Bank }> {
+  const registration = parseBankRegistration(body);
+  const bank: Bank = { ...registration, status: 'ACTIVE' };
+  for (let attempt = 1; attempt <= accountWriteAttemptsMax; attempt++) {
+    const existing = await ops.bankRegistry.getBank(bank.bic);
+    if (existing) {
+      // A repeated registration is "exists", not an error; a different one for the same BIC is a conflict.
+      if (existing.name === bank.name && existing.country === bank.country) return { created: false, bank: existing };
+      throw new BankConflictError(`bank ${bank.bic} is registered as "${existing.name}" (${existing.country})`);
+    }
+    if (await ops.bankRegistry.registerBank(bank, actor)) return { created: true, bank };
+  }
+  throw new TransactionConflictError(`bank ${bank.bic} kept changing during registration`);
+}
+
+export async function getBank(ops: OperationsDeps, bic: string): Promise<Bank> {
+  const bank = await ops.bankRegistry.getBank(bic);
+  if (!bank) throw new BankNotFoundError(bic);
+  return bank;
+}
+
+export async function setBankStatus(ops: OperationsDeps, bic: string, body: unknown, actor: Actor): Promise<Bank> {
+  const status = parseBankStatus(body);
+  for (let attempt = 1; attempt <= accountWriteAttemptsMax; attempt++) {
+    const bank = await getBank(ops, bic);
+    if (bank.status === status) return bank;
+    if (await ops.bankRegistry.setBankStatus(bank, status, actor)) return { ...bank, status };
+  }
+  throw new TransactionConflictError(`bank ${bic} kept changing`);
+}
+
+export async function openAccount(ops: OperationsDeps, body: unknown, actor: Actor): Promise<AccountView> {
+  const opening = parseAccountOpening(body);
+  const bank = await ops.bankRegistry.getBank(opening.bic);
+  if (!bank) throw new BankNotFoundError(opening.bic);
+  if (bank.status !== 'ACTIVE') throw new BankNotActiveError(bank.bic, bank.status);
+  const outcome = await ops.accountAdmin.open({ ...opening, floor: new Money(opening.floor), openingBalance: new Money(opening.openingBalance) }, actor);
+  const accountId = `${opening.accountType}#${opening.bic}#${opening.currency}`;
+  if (outcome === 'exists') throw new AccountConflictError(`account ${accountId} already exists (one ${opening.accountType.toLowerCase()} per bank and currency)`);
+  if (outcome === 'bankNotActive') throw new BankNotActiveError(bank.bic, 'not active');
+  return accountView(await requireAccount(ops, accountId));
+}
+
+export async function requireAccount(ops: OperationsDeps, accountId: string): Promise<Account> {
+  const account = await ops.accountAdmin.get(parseAccountId(accountId));
+  if (!account) throw new AccountNotFoundError(accountId);
+  return account;
+}
+
+/**
+ * Posts a fund-in (prefunding) or fund-out (withdrawal) on a vostro as ONE transaction: balance, ledger entry,
+ * movement record, audit entry. A fund-out never takes available below zero nor below the floor. Idempotent on
+ * the movement id: the same movement again returns the first result; a different one under the same id is refused.
+ */
+export async function postFundMovement(ops: OperationsDeps, accountId: string, direction: FundDirection, body: unknown, actor: Actor): Promise<{ created: boolean; movement: FundMovement; account: AccountView }> {
+  let account = await requireAccount(ops, accountId);
+  if (account.accountType !== 'VOSTRO') throw new ValidationError('accountId', 'fund-in and fund-out apply to vostro accounts (a nostro is funded at its correspondent bank)');
+  const request = parseFundMovement(body, account.currency);
+  const movement: Omit<FundMovement, 'balanceAfter'> = {
+    movementId: request.movementId,
+    accountId: account.accountId,
+    direction,
+    amount: request.amount,
+    currency: account.currency,
+    valueDate: request.valueDate ?? actor.at.slice(0, 10),
+    reference: request.reference,
+    postedAt: actor.at,
+    actor: actor.actor,
+  };
+  for (let attempt = 1; attempt <= accountWriteAttemptsMax; attempt++) {
+    const replay = await replayOf(ops, movement);
+    if (replay) return { created: false, movement: replay, account: accountView(account) };
+    requireMovable(account, direction, new Money(movement.amount));
+    const outcome = await ops.accountAdmin.postMovement(account, movement, actor);
+    if (outcome.committed) {
+      invariant(outcome.account.available.greaterThanOrEqualTo(0) || direction === 'FUND_IN', 'fund-out left available below zero');
+      return { created: true, movement: { ...movement, balanceAfter: formatAmount(outcome.account.balance, account.currency) }, account: accountView(outcome.account) };
+    }
+    if (!outcome.current) throw new AccountNotFoundError(accountId);
+    account = outcome.current;
+  }
+  throw new TransactionConflictError(`account ${accountId} kept changing; the movement was not posted`);
+}
+
+/** The stored movement when this id was already used for the same movement; a conflict when for another. */
+async function replayOf(ops: OperationsDeps, movement: Omit<FundMovement, 'balanceAfter'>): Promise<FundMovement | undefined> {
+  const stored = await ops.accountAdmin.getMovement(movement.movementId);
+  if (!stored) return undefined;
+  const same = stored.accountId === movement.accountId && stored.direction === movement.direction && stored.amount === movement.amount && stored.reference === movement.reference;
+  if (!same) throw new AccountConflictError(`movement ${movement.movementId} was already used for ${stored.direction} of ${stored.amount} ${stored.currency} on ${stored.accountId}`);
+  return stored;
+}
+
+function requireMovable(account: Account, direction: FundDirection, amount: Money): void {
+  if (account.status !== 'ACTIVE') throw new AccountNotActiveError(account.accountId, account.status);
+  if (direction === 'FUND_OUT') {
+    // Withdrawals never use an overdraft: available − amount ≥ max(floor, 0).
+    const floor = Money.max(account.floor, 0);
+    if (account.available.minus(amount).lessThan(floor)) throw new InsufficientFundsError(account.accountId, formatAmount(amount, account.currency));
+  }
+}
+
+export type StatusAction = 'freeze' | 'unfreeze' | 'close';
+
+/**
+ * Freeze (no new lock or movement; existing locks still finish or roll back), unfreeze, or close (only with a zero
+ * balance and nothing locked). Repeating a change already made is a no-op without an audit entry.
+ */
+export async function changeAccountStatus(ops: OperationsDeps, accountId: string, action: StatusAction, actor: Actor): Promise<AccountView> {
+  let account = await requireAccount(ops, accountId);
+  for (let attempt = 1; attempt <= accountWriteAttemptsMax; attempt++) {
+    const target = action === 'freeze' ? 'FROZEN' : action === 'unfreeze' ? 'ACTIVE' : 'CLOSED';
+    if (account.status === target) return accountView(account);
+    if (account.status === 'CLOSED') throw new AccountNotActiveError(account.accountId, account.status);
+    if (action === 'close') requireEmpty(account);
+    const outcome = await ops.accountAdmin.setStatus(account, target, `ACCOUNT.${action.toUpperCase()}`, actor);
+    if (outcome.committed) return accountView(outcome.account);
+    if (!outcome.current) throw new AccountNotFoundError(accountId);
+    account = outcome.current;
+  }
+  throw new TransactionConflictError(`account ${accountId} kept changing; status unchanged`);
+}
+
+function requireEmpty(account: Account): void {
+  const amount = (value: Money) => formatAmount(value, account.currency);
+  if (!account.balance.isZero()) throw new AccountConflictError(`account ${account.accountId} has a balance of ${amount(account.balance)} ${account.currency}; fund it out before closing`);
+  if (!account.locked.isZero()) throw new AccountConflictError(`account ${account.accountId} has ${amount(account.locked)} ${account.currency} locked by settlements in flight`);
+}
+
+export async function setAccountFloor(ops: OperationsDeps, accountId: string, body: unknown, actor: Actor): Promise<AccountView> {
+  let account = await requireAccount(ops, accountId);
+  const floor = new Money(parseFloor(body, account.currency));
+  for (let attempt = 1; attempt <= accountWriteAttemptsMax; attempt++) {
+    if (account.floor.equals(floor)) return accountView(account);
+    if (account.status === 'CLOSED') throw new AccountNotActiveError(account.accountId, account.status);
+    if (account.available.lessThan(floor)) throw new AccountConflictError(`account ${account.accountId} has ${formatAmount(account.available, account.currency)} ${account.currency} available, less than the floor asked`);
+    const outcome = await ops.accountAdmin.setFloor(account, floor, actor);
+    if (outcome.committed) return accountView(outcome.account);
+    if (!outcome.current) throw new AccountNotFoundError(accountId);
+    account = outcome.current;
+  }
+  throw new TransactionConflictError(`account ${accountId} kept changing; floor unchanged`);
+}
+
+const auditEntityTypes: readonly AuditEntityType[] = ['BANK', 'ACCOUNT', 'WINDOW'];
+
+/** Audit entries of one entity (`entityType` + `entityId`) or of one UTC day, newest first, paged. */
+export async function listAudit(ops: OperationsDeps, query: Readonly<Record<string, string>>): Promise<Page<AuditEntry>> {
+  for (const key of Object.keys(query)) {
+    if (!['entityType', 'entityId', 'day', 'cursor', 'limit'].includes(key)) throw new ValidationError(key, 'is not a query parameter of the audit listing (entityType, entityId, day, cursor, limit)');
+  }
+  const limit = pageLimit(query.limit);
+  if (query.day !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(query.day)) throw new ValidationError('day', 'must be an ISO date');
+    return ops.audit.listByDay(query.day, { cursor: query.cursor, limit });
+  }
+  const entityType = query.entityType as AuditEntityType;
+  if (!auditEntityTypes.includes(entityType)) throw new ValidationError('entityType', `must be one of ${auditEntityTypes.join(', ')} (or give day)`);
+  if (!query.entityId) throw new ValidationError('entityId', 'is required with entityType');
+  return ops.audit.listByEntity(entityType, query.entityId, { cursor: query.cursor, limit });
+}
+
+export function pageLimit(value: string | undefined, defaultLimit = auditPageSizeDefault, limitMax = 200): number {
+  if (value === undefined) return defaultLimit;
+  if (!/^[1-9][0-9]{0,3}$/.test(value) || Number(value) > limitMax) throw new ValidationError('limit', `must be an integer from 1 to ${limitMax}`);
+  return Number(value);
+}
