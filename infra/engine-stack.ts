@@ -42,12 +42,14 @@ export class EngineStack extends Stack {
     acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the end of the line: it holds parked settlements for operators, so it has no dead-letter queue of its own.');
 
     const functions: Record<string, EngineFunction> = {};
+    // The reconcile job covers the interval since its previous run: it must know the schedule's period.
+    const reconcileEnvironment = { RECONCILIATION_INTERVAL_SECONDS: String(config.schedules.reconcile.toSeconds()) };
     const create = (spec: FunctionSpec, workflow?: SettlementWorkflow) => {
       functions[spec.id] = new EngineFunction(this, spec.id, {
         spec,
         tables,
         logRetention: config.logRetention,
-        environment: config.functionEnvironment,
+        environment: { ...(spec.exportName === 'reconcile' && reconcileEnvironment), ...config.functionEnvironment },
         stateMachine: workflow?.stateMachine,
         deadLetterQueue: this.deadLetterQueue,
       });

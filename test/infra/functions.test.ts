@@ -142,6 +142,13 @@ describe('engine functions', () => {
       expect(starters.sort()).toEqual(['handler', 'recoverStuck', 'retryFailed']);
     });
 
+    it('tells the reconcile job the period its schedule covers (6 hours)', () => {
+      const spec = allFunctions.find((candidate) => candidate.exportName === 'reconcile')!;
+      resourceTemplate(template, functionLogicalId(spec)).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ RECONCILIATION_INTERVAL_SECONDS: '21600' }) },
+      });
+    });
+
     it('lets reconciliation write nothing but its reports', () => {
       const spec = allFunctions.find((candidate) => candidate.exportName === 'reconcile')!;
       const access = dynamoDbAccess(roleStatements(spec), tableLogicalIds);
