@@ -1,9 +1,15 @@
 /**
- * Crash harness: runs the engine as `npm start` does (bin/local.ts under tsx, DynamoDB Local on disk in a temp
- * data directory, the SQS emulator, the job timers), drives load over HTTP, kills the whole process group with
- * SIGKILL at a random moment (engine, DynamoDB Local and the SQS emulator die together, as on a power cut),
- * restarts on the same data directory, waits for the start-up recovery sweep to finish what was in flight, and
- * checks the money invariants. Used by test/crash (a few cycles) and bench/soak.ts (as many as asked).
+ * Crash harness: runs the engine as `npm start` does (bin/local.ts under tsx, the SQS emulator, the job timers),
+ * drives load over HTTP, kills the engine's whole process group with SIGKILL at a random moment, restarts it,
+ * waits for the start-up recovery sweep to finish what was in flight, and checks the money invariants. Used by
+ * test/crash (a few cycles) and bench/soak.ts (as many as asked).
+ *
+ * Where the database lives is a choice:
+ * - `external` (default): one DynamoDB Local outside the killed group (the test run's shared one, or one started
+ *   here on a temp data directory), the engine pointed at it with AWS_ENDPOINT_URL. That is the production
+ *   topology — on AWS the database never dies with a Lambda or the gRPC task — and it spares a JVM start per cycle.
+ * - `embedded`: DynamoDB Local is the engine's own child on DATA_DIR and dies with it (a power cut on a laptop
+ *   running `npm start`); the restart reopens the same data directory. Slower; the soak offers it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,7 +20,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
 import { tableNamesWithPrefix } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { freePort, localCredentials, localRegion } from '../../lambdas/local/dynamodb-local';
+import { freePort, localCredentials, localRegion, startDynamoDbLocal, type DynamoDbLocal } from '../../lambdas/local/dynamodb-local';
 import { scanAll } from '../support/invariants';
 import type { TestEngine } from '../support/engine';
 import { quietBookViolations, summaryOf, type BookAccess } from '../property/invariants';
@@ -29,6 +35,7 @@ export const recoveryTimeoutMs = 90_000;
 
 export interface CrashRunOptions {
   readonly cycles: number;
+  readonly database?: 'external' | 'embedded';
   /** Load runs for a random time in [min, max] before the kill. */
   readonly loadMsMin?: number;
   readonly loadMsMax?: number;
@@ -80,15 +87,14 @@ class EngineProcess {
     private readonly exited: Promise<number | null>,
   ) {}
 
-  static async start(dataDirectory: string, apiKeysConfig: string): Promise<EngineProcess> {
+  static async start(dataDirectory: string, apiKeysConfig: string, database: ExternalDatabase | undefined): Promise<EngineProcess> {
     const [httpPort, dynamoPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
     const environment: NodeJS.ProcessEnv = { ...process.env };
     delete environment.AWS_ENDPOINT_URL;
     Object.assign(environment, {
       HTTP_PORT: String(httpPort),
       GRPC_PORT: String(grpcPort),
-      DYNAMODB_LOCAL_PORT: String(dynamoPort),
-      DATA_DIR: dataDirectory,
+      ...(database ? { AWS_ENDPOINT_URL: database.endpoint, TABLE_PREFIX: database.tablePrefix } : { DYNAMODB_LOCAL_PORT: String(dynamoPort), DATA_DIR: dataDirectory }),
       API_KEYS: apiKeysConfig,
       RATE_LIMIT_PER_SECOND: '100000',
       RATE_LIMIT_BURST: '100000',
@@ -97,7 +103,7 @@ class EngineProcess {
     });
     const child = spawn(tsxPath, ['bin/local.ts'], { cwd: repositoryRoot, env: environment, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const engine = new EngineProcess(child, `http://127.0.0.1:${httpPort}`, `http://127.0.0.1:${dynamoPort}`, exited);
+    const engine = new EngineProcess(child, `http://127.0.0.1:${httpPort}`, database?.endpoint ?? `http://127.0.0.1:${dynamoPort}`, exited);
     const keep = (chunk: Buffer) => (engine.output = (engine.output + chunk.toString()).slice(-8000));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -202,9 +208,14 @@ async function waitForQuiet(access: BookAccess): Promise<{ inFlightAtRestart: nu
   }
 }
 
-function bookAccess(dynamoEndpoint: string): BookAccess & { destroy(): void } {
+interface ExternalDatabase {
+  readonly endpoint: string;
+  readonly tablePrefix: string;
+}
+
+function bookAccess(dynamoEndpoint: string, tablePrefix: string): BookAccess & { destroy(): void } {
   const documentClient: DynamoDBDocumentClient = createDocumentClient({ endpoint: dynamoEndpoint, region: localRegion, credentials: localCredentials, maxAttempts: 5 });
-  return { documentClient, tables: tableNamesWithPrefix('settlement-engine-'), destroy: () => (documentClient as unknown as DynamoDBClient).destroy() };
+  return { documentClient, tables: tableNamesWithPrefix(tablePrefix), destroy: () => (documentClient as unknown as DynamoDBClient).destroy() };
 }
 
 export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRunReport> {
@@ -216,9 +227,17 @@ export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRun
   const cycles: CycleReport[] = [];
   let engine: EngineProcess | undefined;
   let access: (BookAccess & { destroy(): void }) | undefined;
+  let ownDatabase: DynamoDbLocal | undefined;
   try {
-    engine = await EngineProcess.start(dataDirectory, apiKeysConfig);
-    access = bookAccess(engine.dynamoEndpoint);
+    let database: ExternalDatabase | undefined;
+    if ((options.database ?? 'external') === 'external') {
+      const shared = process.env.TEST_DYNAMODB_ENDPOINT;
+      if (!shared) ownDatabase = await startDynamoDbLocal({ dataDirectory });
+      database = { endpoint: shared ?? ownDatabase!.endpoint, tablePrefix: `crash${seed.toString(36)}-` };
+    }
+    const tablePrefix = database?.tablePrefix ?? 'settlement-engine-';
+    engine = await EngineProcess.start(dataDirectory, apiKeysConfig, database);
+    access = bookAccess(engine.dynamoEndpoint, tablePrefix);
     const baseline = await summaryOf(access);
     for (let cycle = 1; cycle <= options.cycles; cycle++) {
       const stop = { now: false };
@@ -230,11 +249,12 @@ export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRun
       access.destroy();
       await engine.killAndWait();
       await traffic.running.catch(() => undefined);
-      engine = await EngineProcess.start(dataDirectory, apiKeysConfig);
-      access = bookAccess(engine.dynamoEndpoint);
+      engine = await EngineProcess.start(dataDirectory, apiKeysConfig, database);
+      access = bookAccess(engine.dynamoEndpoint, tablePrefix);
       const { inFlightAtRestart, recoveryMs } = await waitForQuiet(access);
       const violations = await quietBookViolations(access, { baseline, vostroMovements: {}, retriesDrained: false });
-      const report: CycleReport = { cycle, ...traffic.counts(), killedAfterMs, inFlightAtRestart, recoveryMs, violations };
+      const { sent, accepted } = traffic.counts();
+      const report: CycleReport = { cycle, requestsSent: sent, accepted, killedAfterMs, inFlightAtRestart, recoveryMs, violations };
       cycles.push(report);
       options.onCycle?.(report);
       if (violations.length > 0) break;
@@ -251,6 +271,7 @@ export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRun
   } finally {
     access?.destroy();
     await engine?.stop();
+    await ownDatabase?.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
   }
 }

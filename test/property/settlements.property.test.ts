@@ -30,7 +30,7 @@ import { alwaysOpenWindows } from '../../lambdas/usecases/deps';
 
 const runs = Number(process.env.PROPERTY_RUNS ?? 12);
 const banksPerRun = 3;
-const bankFaults = ['none', 'none', 'none', 'reject', 'unavailable', 'timeout', 'down', 'slow', 'lateReject', 'neverConfirmed', 'reversalRefused', 'reversalPending'] as const;
+const bankFaults = ['none', 'none', 'none', 'reject', 'unavailable', 'timeout', 'down', 'downFirstAttempt', 'downFirstAttempt', 'slow', 'lateReject', 'neverConfirmed', 'reversalRefused', 'reversalPending'] as const;
 type BankFault = (typeof bankFaults)[number];
 
 const scenarios: Readonly<Record<BankFault, MockScenario | undefined>> = {
@@ -39,6 +39,7 @@ const scenarios: Readonly<Record<BankFault, MockScenario | undefined>> = {
   unavailable: { unavailableCalls: 2 },
   timeout: { timeoutCalls: 2 },
   down: { unavailableCalls: 1_000 },
+  downFirstAttempt: { unavailableAttempts: 1 },
   slow: { pendingChecks: 2 },
   lateReject: { pendingChecks: 1, rejectAfterPending: 'returned by the beneficiary bank' },
   neverConfirmed: { pendingChecks: 1_000 },

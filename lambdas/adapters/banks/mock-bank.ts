@@ -19,6 +19,8 @@ export interface MockScenario {
   readonly reject?: string;
   /** The first N initiation calls fail as unreachable (nothing recorded at the bank). */
   readonly unavailableCalls?: number;
+  /** Every initiation call of the first N attempts (the `:<attempt>` of the key) fails as unreachable: the retry job's next attempt gets through. */
+  readonly unavailableAttempts?: number;
   /** The first N initiation calls are accepted at the bank but the caller sees a timeout (outcome unknown). */
   readonly timeoutCalls?: number;
   /** Status checks that answer ACCEPTED before the transfer settles. */
@@ -118,6 +120,7 @@ export class MockBank implements BankDirectory {
     const scenario = this.scenarioFor(instruction.settlementId, instruction.reference);
     const calls = this.countCall(key, 'initiate');
     if (calls <= (scenario.unavailableCalls ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, call ${calls})`);
+    if (attemptOf(key) <= (scenario.unavailableAttempts ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, attempt ${attemptOf(key)})`);
     let transfer = (await this.store.get(key))?.transfer;
     if (!transfer) {
       const at = this.clock.now().toISOString();
@@ -221,6 +224,12 @@ export class MockBank implements BankDirectory {
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     return call();
   }
+}
+
+/** The attempt in an engine idempotency key `<settlementId>:<attempt>` (1 when the key has none). */
+function attemptOf(idempotencyKey: string): number {
+  const attempt = Number(idempotencyKey.slice(idempotencyKey.lastIndexOf(':') + 1));
+  return Number.isSafeInteger(attempt) && attempt > 0 ? attempt : 1;
 }
 
 /** The bank's own reference: derived from the key, so it is stable across restarts and unique per transfer. */

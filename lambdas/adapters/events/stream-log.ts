@@ -168,7 +168,7 @@ export const defaultSequencerOptions: SequencerOptions = {
   scanPagesMax: 50,
   inFlightMax: 20_000,
   nowMs: () => Date.now(),
-  onError: (error) => console.error(JSON.stringify({ level: 'WARN', message: 'event stream sequencer poll failed; it reloads from the log and retries', error: String(error) })),
+  onError: (error) => console.error(JSON.stringify({ level: 'WARN', message: 'event stream sequencer poll failed; it reloads from the log and retries with backoff', error: String(error) })),
 };
 
 interface Remembered {
@@ -251,14 +251,19 @@ export class StreamSequencer {
   }
 
   async #loop(): Promise<void> {
+    let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
         await this.runOnce();
+        failures = 0;
       } catch (error) {
-        this.#options.onError(error);
+        failures += 1;
+        // Logged on the 1st, 2nd, 4th, 8th... failure in a row: a store outage does not flood the log.
+        if ((failures & (failures - 1)) === 0) this.#options.onError(error);
       }
       try {
-        await delay(this.#options.pollIntervalMs, undefined, { signal: this.#stop.signal });
+        // Backs off while the store fails: poll interval doubled per failure, at most 5 s.
+        await delay(Math.min(5_000, this.#options.pollIntervalMs * 2 ** Math.min(failures, 10)), undefined, { signal: this.#stop.signal });
       } catch {
         // Stopped.
       }

@@ -77,7 +77,7 @@ export function toServiceError(error: unknown, context: { method: string; logger
   }
   const reference = randomUUID();
   (context.logger ?? consoleErrorLogger).error('gRPC call failed with an internal error', { method: context.method, reference, error, stack: (error as Error)?.stack });
-  metadata.set('error-code', error instanceof SettlementEngineError ? error.code : 'INTERNAL.ERROR');
+  metadata.set('error-code', error instanceof SettlementEngineError ? error.code : ErrorCode.unexpected);
   metadata.set('error-reference', reference);
   return { code: status.INTERNAL, details: `internal error (reference ${reference})`, metadata };
 }

@@ -191,10 +191,11 @@ export function toReconcileResponse(report: unknown): ReconcileAccountsResponseM
     missing_at_bank: count('missingAtBank'),
     missing_in_ledger: count('missingInLedger'),
     amount_mismatches: count('amountMismatches', 'amountMismatch'),
+    value_date_mismatches: count('valueDateMismatches'),
     balance_mismatches: count('balanceMismatches', 'balanceMismatch', 'closingBalanceMismatches'),
     stale_locks: count('staleLocks'),
   };
-  const discrepancySum = counts.missing_at_bank + counts.missing_in_ledger + counts.amount_mismatches + counts.balance_mismatches + counts.stale_locks;
+  const discrepancySum = counts.missing_at_bank + counts.missing_in_ledger + counts.amount_mismatches + counts.value_date_mismatches + counts.balance_mismatches + counts.stale_locks;
   return {
     report_id: text('reportId'),
     status: text('status'),
@@ -203,6 +204,7 @@ export function toReconcileResponse(report: unknown): ReconcileAccountsResponseM
     accounts: count('accounts', 'accountCount', 'accountsReconciled'),
     ...counts,
     discrepancies: count('discrepancies', 'discrepancyCount') || discrepancySum,
+    report_ids: Array.isArray(top.reportIds) ? top.reportIds.filter((id): id is string => typeof id === 'string') : text('reportId') === '' ? [] : [text('reportId')],
   };
 }
 

@@ -139,6 +139,8 @@ export interface ReconcileAccountsResponseMessage {
   balance_mismatches: number;
   stale_locks: number;
   discrepancies: number;
+  report_ids: string[];
+  value_date_mismatches: number;
 }
 
 export interface SettlementEventMessage {

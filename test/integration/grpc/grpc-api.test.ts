@@ -127,9 +127,14 @@ describe('GetNostroBalance and GetVostroBalance', () => {
 });
 
 describe('ReconcileAccounts', () => {
-  it('answers, or says clearly that reconciliation is not in this build', async () => {
-    const error = await failure(running.client.call('ReconcileAccounts', { account_type: 'ACCOUNT_TYPE_VOSTRO', bic: 'DEUTDEFF', currency: 'EUR' }));
-    if (error) expect(error).toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: expect.stringMatching(/reconciliation engine/) });
+  it('reconciles the selected nostro and returns the report summary', async () => {
+    const response = await running.client.call<Record<string, unknown>>('ReconcileAccounts', { account_type: 'ACCOUNT_TYPE_NOSTRO', bic: 'CHASUS33', currency: 'USD' }, { deadlineMs: 60_000 });
+    expect(response).toMatchObject({ status: 'COMPLETED', accounts: 1, report_id: expect.stringMatching(/.+/), report_ids: [response.report_id], discrepancies: 0 });
+  });
+
+  it('refuses vostro accounts and bad filters naming the field', async () => {
+    expect(await failure(running.client.call('ReconcileAccounts', { account_type: 'ACCOUNT_TYPE_VOSTRO' }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/^account_type: /) });
+    expect(await failure(running.client.call('ReconcileAccounts', { currency: 'EURO' }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/^currency: /) });
   });
 });
 

@@ -9,7 +9,8 @@ import { recoverStuckSettlements } from '../../../lambdas/usecases/recovery/reco
 import { parkInPlace } from '../../../lambdas/usecases/recovery/attempts';
 import { abandonSettlement } from '../../../lambdas/usecases/recovery/operator';
 import { executionName } from '../../../lambdas/adapters/sfn/step-functions-workflow';
-import { balances, settled, startTestEngine, type TestEngine } from '../../support/engine';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { balances, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookSummary, bookViolations } from '../../support/invariants';
 import { driveTo, eventually, partition, ShiftedClock, startRecoveryEngine, type DrivableStatus } from './support';
 
@@ -117,14 +118,23 @@ describe('the recovery sweep', () => {
 });
 
 describe('the local scheduler', () => {
-  it('sweeps on its own timer and on start, with the same handler', async () => {
-    const own = await startTestEngine({ sqs: false, jobs: { recoveryIntervalMs: 200, retryIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, settings: { stuckAfterSeconds: 1 } } });
+  it('resumes what a stopped engine left in flight at start-up, then sweeps on its own timer', async () => {
+    const tablePrefix = `t${Date.now().toString(36)}r-`;
+    const first = await startTestEngine({ tablePrefix, sqs: false, jobs: false });
+    const leftInFlight = await driveTo(first, 'TRANSFER_INITIATED');
+    await first.stop();
+
+    const second = await startTestEngine({ tablePrefix, sqs: false, jobs: { recoveryIntervalMs: 200, retryIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, settings: { stuckAfterSeconds: 1 } } });
     try {
-      const id = await driveTo(own, 'TRANSFER_INITIATED');
-      const view = await eventually(() => own.deps.settlements.get(id), (record) => record?.status === 'COMPLETED', 10_000);
-      expect(view?.status).toBe('COMPLETED');
+      expect((await second.jobs!.startup)?.resumed).toContain(leftInFlight);
+      expect(await settled(second, leftInFlight)).toMatchObject({ status: 'COMPLETED' });
+      // Created but never started (a StartExecution lost after the write): the periodic sweep starts it.
+      const request = parseSettlementRequest(settlementRequest());
+      await second.deps.settlements.create(request, second.deps.clock.now().toISOString());
+      const view = await eventually(() => second.deps.settlements.get(request.settlementId), (record) => record?.status === 'COMPLETED', 15_000);
+      expect(view?.attempt).toBe(1);
     } finally {
-      await own.stop();
+      await second.stop();
     }
   });
 });
