@@ -70,7 +70,8 @@ export const stageFunctions: readonly (FunctionSpec & { readonly state: StageSta
   description: `Settlement state machine stage ${state}`,
   tables: stageTables,
   startsExecutions: false,
-  sendsToDeadLetterQueue: state === 'ParkSettlement',
+  // ParkSettlement parks a stuck settlement; MarkFailed parks one whose retries are exhausted.
+  sendsToDeadLetterQueue: state === 'ParkSettlement' || state === 'MarkFailed',
   timeout: stageTimeout,
   memorySizeMiB: 512,
 }));
@@ -123,7 +124,8 @@ export const jobFunctions: readonly FunctionSpec[] = [
     // Voiding an expired lock gives the held amount back on both accounts, like the ReleaseLocks stage.
     tables: stageTables,
     startsExecutions: false,
-    sendsToDeadLetterQueue: false,
+    // Cleanup parks settlements whose lock expired with money possibly out.
+    sendsToDeadLetterQueue: true,
     timeout: Duration.minutes(5),
     memorySizeMiB: 512,
   },

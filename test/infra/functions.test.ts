@@ -132,9 +132,9 @@ describe('engine functions', () => {
       });
     });
 
-    it('lets only parkSettlement and retryFailed send to the dead-letter queue', () => {
+    it('lets only the functions that park a settlement send to the dead-letter queue', () => {
       const senders = allFunctions.filter((spec) => allActions(roleStatements(spec)).has('sqs:SendMessage')).map((spec) => spec.exportName);
-      expect(senders.sort()).toEqual(['parkSettlement', 'retryFailed']);
+      expect(senders.sort()).toEqual(['cleanup', 'markFailed', 'parkSettlement', 'retryFailed']);
     });
 
     it('lets only api, retryFailed and recoverStuck start executions', () => {

@@ -18,6 +18,9 @@ export async function startTestEngine(options: LocalEngineOptions = {}): Promise
     httpPort: 0,
     retryIntervalMs: 1,
     confirmationWaitMs: 1,
+    // Job timers and the SQS emulator are opted into by the tests that exercise them.
+    jobs: false,
+    sqs: false,
     ...options,
   });
 }

@@ -239,8 +239,17 @@ export class SettlementGrpcServer {
     let view = settlement;
     const budgetMs = Math.min(waitMs, remainingMs(call.getDeadline()) - deadlineMarginMs);
     if (budgetMs > 0 && !isTerminal(view.status) && !this.#shutdown.signal.aborted) {
-      const waited = await Promise.race([this.#deps.waitForSettlement(view.settlementId, budgetMs), once(this.#shutdown.signal, 'abort').then(() => undefined)]);
-      view = waited ?? (await this.#deps.getSettlement(view.settlementId));
+      // A shutdown cuts the wait short: the call answers with the current state rather than holding the drain.
+      const waitEnded = new AbortController();
+      const shutdown = once(this.#shutdown.signal, 'abort', { signal: waitEnded.signal }).then(
+        () => undefined,
+        () => undefined,
+      );
+      try {
+        view = (await Promise.race([this.#deps.waitForSettlement(view.settlementId, budgetMs), shutdown])) ?? (await this.#deps.getSettlement(view.settlementId));
+      } finally {
+        waitEnded.abort();
+      }
     }
     return { created, settlement: toSettlementMessage(view) };
   }
@@ -277,7 +286,7 @@ export class SettlementGrpcServer {
       this.#activeStreams.add(stream);
       const wake = this.#sequencer && ((timeoutMs: number, signal: AbortSignal) => this.#sequencer!.appendedOrTimeout(timeoutMs, signal));
       for await (const delivered of settlementEvents(events.log, request, this.#streamOptions, stream.signal, wake)) {
-        if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await Promise.race([once(call, 'drain'), once(stream.signal, 'abort')]);
+        if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
         if (stream.signal.aborted) break;
       }
       if (this.#shutdown.signal.aborted && !call.cancelled) {
@@ -336,6 +345,15 @@ export function toEventMessage(event: StreamedEvent, cursor: string): Settlement
     currency: event.currency,
     amount: event.amount,
   };
+}
+
+/** Resolves when a slow client has taken the buffered messages, or when the stream ends; leaves no listener. */
+async function drained(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
+  try {
+    await once(call, 'drain', { signal });
+  } catch {
+    // The stream ended first.
+  }
 }
 
 function requiredSettlementId(settlementId: string): string {
