@@ -14,6 +14,7 @@ import type { ExecutionOutcome } from '../lambdas/local/local-workflow';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchReconciliation } from './reconciliation';
+import { benchGrpc, formatGrpcFigures } from './grpc';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
     await engine.stop(2_000);
   }
   await reconciliationFigures();
+  console.log('\ngRPC (ExecuteSettlement end to end, StreamSettlementEvents lag from commit stamp to client)');
+  console.log(formatGrpcFigures(await benchGrpc({ seconds: phaseSeconds })));
 }
 
 /** Reconciliation: matching in bounded memory (10,000 and 100,000 entries), and 10,000 end to end through DynamoDB Local. */

@@ -6,7 +6,7 @@ import { parseSettlementWindowMode } from '../lambdas/domain/window-defaults';
 import { operationsLimitsFromEnvironment } from '../lambdas/adapters/dynamodb/operations-deps';
 import { JavaMissingError } from '../lambdas/local/dynamodb-local';
 import { localJobsFromEnvironment } from '../lambdas/local/scheduler';
-import { positiveInteger } from '../lambdas/config';
+import { limitsFromEnvironment, positiveInteger } from '../lambdas/config';
 import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { PrometheusMetrics } from '../lambdas/adapters/metrics/prometheus';
 import { accountBalanceSamples } from '../lambdas/adapters/metrics/balances';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     dynamoPort: env.DYNAMODB_LOCAL_PORT ? positiveInteger(env, 'DYNAMODB_LOCAL_PORT', 8000) : undefined,
     dataDirectory: env.DATA_DIR ?? '.data/dynamodb',
     tablePrefix: env.TABLE_PREFIX,
+    limits: limitsFromEnvironment(env),
     // Windows the seed writes where missing: always-open (default) or the calendars of config/windows.json.
     windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
     operationsLimits: operationsLimitsFromEnvironment(env),

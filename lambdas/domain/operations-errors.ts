@@ -1,32 +1,15 @@
 /**
  * Typed errors of statements, reconciliation, banks, windows and account administration (same pattern as errors.ts: `name`
- * is the class name, `code` a stable dotted code that APIs return and operators search for).
- *
- * `ErrorCode` in errors.ts is a closed union owned by the core; until these codes are added there, `extensionCode`
- * widens them to it in this one place. Adding them to `ErrorCode` makes the helper a plain identity.
+ * is the class name, `code` a stable dotted code from `ErrorCode` that APIs return and operators search for).
  */
-import { SettlementEngineError, type ErrorCode } from './errors';
-
-export const OperationsErrorCode = {
-  statementInvalid: 'STATEMENT.INVALID',
-  reconciliationInProgress: 'RECONCILIATION.IN_PROGRESS',
-  reconciliationNotFound: 'RECONCILIATION.NOT_FOUND',
-  reconciliationTooLarge: 'RECONCILIATION.TOO_LARGE',
-  bankConflict: 'BANK.CONFLICT',
-  windowNotFound: 'WINDOW.NOT_FOUND',
-} as const;
-export type OperationsErrorCode = (typeof OperationsErrorCode)[keyof typeof OperationsErrorCode];
-
-function extensionCode(code: OperationsErrorCode): ErrorCode {
-  return code as string as ErrorCode;
-}
+import { ErrorCode, SettlementEngineError } from './errors';
 
 /**
  * A bank statement (camt.053 XML, CSV, or a BankClient's Statement) is malformed or not for the requested account.
  * `location` names where: "line 42, Stmt[1]/Ntry[3]/Amt" or "line 7, column amount".
  */
 export class StatementInvalidError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.statementInvalid);
+  readonly code = ErrorCode.statementInvalid;
   readonly kind = 'validation' as const;
   constructor(
     readonly format: 'camt.053' | 'csv' | 'statement',
@@ -40,7 +23,7 @@ export class StatementInvalidError extends SettlementEngineError {
 
 /** Another run holds the reconciliation lock for this account and period. Try again after `lockedUntil`. */
 export class ReconciliationInProgressError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.reconciliationInProgress);
+  readonly code = ErrorCode.reconciliationInProgress;
   readonly kind = 'conflict' as const;
   constructor(
     readonly accountId: string,
@@ -52,7 +35,7 @@ export class ReconciliationInProgressError extends SettlementEngineError {
 }
 
 export class ReconciliationNotFoundError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.reconciliationNotFound);
+  readonly code = ErrorCode.reconciliationNotFound;
   readonly kind = 'not_found' as const;
   constructor(readonly reportId: string) {
     super(`reconciliation report ${reportId} does not exist`);
@@ -64,7 +47,7 @@ export class ReconciliationNotFoundError extends SettlementEngineError {
  * order, or differ wholesale. Reconcile a shorter period.
  */
 export class ReconciliationTooLargeError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.reconciliationTooLarge);
+  readonly code = ErrorCode.reconciliationTooLarge;
   readonly kind = 'precondition' as const;
   constructor(
     readonly accountId: string,
@@ -76,13 +59,13 @@ export class ReconciliationTooLargeError extends SettlementEngineError {
 
 /** A bank registration conflicts with an existing one (same BIC, different data). */
 export class BankConflictError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.bankConflict);
+  readonly code = ErrorCode.bankConflict;
   readonly kind = 'conflict' as const;
 }
 
 /** No settlement window is configured for the currency (the Validate stage then refuses it: fail safe). */
 export class WindowNotFoundError extends SettlementEngineError {
-  readonly code = extensionCode(OperationsErrorCode.windowNotFound);
+  readonly code = ErrorCode.windowNotFound;
   readonly kind = 'not_found' as const;
   constructor(readonly currency: string) {
     super(`no settlement window is configured for ${currency}`);

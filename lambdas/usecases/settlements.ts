@@ -4,7 +4,7 @@
 import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError } from '../domain/errors';
 import { formatAmount } from '../domain/money';
 import { differingFields, isTerminal, parseSettlementRequest, type SettlementRequest } from '../domain/settlement';
-import type { Account, AccountType, SettlementHistory } from '../ports/stores';
+import type { Account, AccountType, SettlementEvent, SettlementHistory, SettlementRecord } from '../ports/stores';
 import { accountId } from '../ports/stores';
 import type { EngineDeps } from './deps';
 import type { AccountView, SettlementView } from './views';
@@ -28,7 +28,15 @@ export async function submitSettlement(deps: EngineDeps, body: unknown): Promise
     await deps.workflow.startSettlement({ settlementId: record.settlementId, attempt: record.attempt });
     if (created) deps.metrics.atomicOperation('STARTED');
   }
+  // A new settlement is answered from what was just written (202: accepted, PENDING) without reading it back.
+  if (created) return { created, settlement: settlementView({ record, events: [submittedEvent(record)], compensations: [] }) };
   return { created, settlement: await getSettlement(deps, request.settlementId) };
+}
+
+/** The event the store writes with a new record (seq 1, PENDING, stage Submit). */
+function submittedEvent(record: SettlementRecord): SettlementEvent {
+  const { settlementId, payerBic, payeeBic, currency, amount, createdAt } = record;
+  return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount };
 }
 
 export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {

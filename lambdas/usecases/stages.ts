@@ -46,8 +46,7 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'VALIDATED')) return { done: current };
     requireStatus(current, ['PENDING'], 'VALIDATED');
-    const now = deps.clock.now();
-    await deps.windows.assertOpen(current.currency, now);
+    await deps.windows.assertOpen(current.currency, deps.clock.now());
     await requireActiveBank(deps, current.payerBic);
     await requireActiveBank(deps, current.payeeBic);
     const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
@@ -64,7 +63,8 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
         record: current,
         to: 'VALIDATED',
         stage: 'Validate',
-        at: now.toISOString(),
+        // Stamped after the reads, just before the commit, so the event's time is close to its commit time.
+        at: deps.clock.now().toISOString(),
         patch: { payerAccountId: vostro.accountId, nostroAccountId: nostro.accountId, nostroBic: nostro.bic },
       },
     };

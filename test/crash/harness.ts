@@ -24,6 +24,7 @@ import { freePort, localCredentials, localRegion, startDynamoDbLocal, type Dynam
 import { scanAll } from '../support/invariants';
 import type { TestEngine } from '../support/engine';
 import { quietBookViolations, summaryOf, type BookAccess } from '../property/invariants';
+import { seededRandom as generator } from '../support/random';
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const tsxPath = path.join(repositoryRoot, 'node_modules', '.bin', 'tsx');
@@ -63,18 +64,6 @@ export interface CrashRunReport {
   readonly settlements: number;
   readonly outcomes: Readonly<Record<string, number>>;
   readonly violations: readonly string[];
-}
-
-/** mulberry32, so the harness's choices replay from a seed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One `npm start`-like engine process (its own process group) on a data directory. */

@@ -5,6 +5,7 @@
  * property run replays the same fault decisions (the interleaving of concurrent executions may still differ).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { seededRandom as generator } from '../support/random';
 
 export interface FaultPlan {
   /** Probability that a request fails before it is sent. */
@@ -18,18 +19,6 @@ export interface FaultInjector {
   readonly injected: { throttled: number; conflicts: number; lostResponses: number };
   reseed(seed: number): void;
   disable(): void;
-}
-
-/** mulberry32: a small, seedable generator (the fault decisions must not depend on Math.random). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function injectFaults(client: DynamoDBDocumentClient, name = 'injectFaults'): FaultInjector {

@@ -9,8 +9,12 @@ import { Money } from '../../domain/money';
 /**
  * Document client that reads every number as a NumberValue (wrapNumbers): money never passes through a JS float.
  */
+/** Concurrent connections to DynamoDB per client: the SDK's default of 50 queues requests under load. */
+export const dynamoSocketsMax = 256;
+
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ maxAttempts: 3, ...config });
+  const agent = { keepAlive: true, maxSockets: dynamoSocketsMax };
+  const client = new DynamoDBClient({ maxAttempts: 3, requestHandler: { httpAgent: agent, httpsAgent: agent }, ...config });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: true },

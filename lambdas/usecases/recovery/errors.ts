@@ -1,17 +1,8 @@
 /**
  * Typed errors of the recovery module (same pattern as domain/errors.ts: `name` is the class name, `code` a stable
- * dotted code that APIs return and operators search for).
- *
- * `ErrorCode` in domain/errors.ts is a closed union owned by the core; `extensionCode` widens these codes to it in
- * this one place (as reconciliation-errors.ts does). Adding them to `ErrorCode` makes the helper an identity.
+ * dotted code from `ErrorCode` that APIs return and operators search for).
  */
-import { SettlementEngineError, type ErrorCode } from '../../domain/errors';
-
-export const RecoveryErrorCode = {
-  notParked: 'SETTLEMENT.NOT_PARKED',
-  abandonRefused: 'SETTLEMENT.ABANDON_REFUSED',
-} as const;
-export type RecoveryErrorCode = (typeof RecoveryErrorCode)[keyof typeof RecoveryErrorCode];
+import { ErrorCode, SettlementEngineError } from '../../domain/errors';
 
 /** Reason codes the recovery module writes on settlements (beside the error codes of the stage that failed). */
 export const RecoveryReasonCode = {
@@ -21,13 +12,9 @@ export const RecoveryReasonCode = {
   lockExpired: 'LOCK.EXPIRED',
 } as const;
 
-function extensionCode(code: RecoveryErrorCode): ErrorCode {
-  return code as string as ErrorCode;
-}
-
 /** Requeue and abandon act on parked settlements only: anything else is still the engine's to finish. */
 export class SettlementNotParkedError extends SettlementEngineError {
-  readonly code = extensionCode(RecoveryErrorCode.notParked);
+  readonly code = ErrorCode.settlementNotParked;
   readonly kind = 'conflict' as const;
   constructor(
     readonly settlementId: string,
@@ -42,7 +29,7 @@ export class SettlementNotParkedError extends SettlementEngineError {
  * settled). The operator must let the engine compensate or finalize (requeue), or settle it with the bank first.
  */
 export class AbandonRefusedError extends SettlementEngineError {
-  readonly code = extensionCode(RecoveryErrorCode.abandonRefused);
+  readonly code = ErrorCode.abandonRefused;
   readonly kind = 'conflict' as const;
   constructor(
     readonly settlementId: string,
