@@ -5,7 +5,7 @@ import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type Dynamo
 import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
 import type { Money } from '../../domain/money';
 import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
-import { cancellationReasons, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
@@ -181,12 +181,7 @@ export class DynamoReferenceStore implements ReferenceStore {
   }
 
   private async getItem(pk: string, sk: string): Promise<Item | undefined> {
-    try {
-      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.reference, Key: { pk, sk }, ConsistentRead: true }));
-      return result.Item;
-    } catch (error) {
-      throw translateTransientError(error);
-    }
+    return getReferenceItem(this.documentClient, this.tables, pk, sk);
   }
 }
 
@@ -207,4 +202,10 @@ function decodeCursor(cursor: string, accountType: AccountType): Item {
     // falls through to the validation error
   }
   throw new ValidationError('cursor', 'is not a cursor returned by this listing');
+}
+
+/** One reference item (bank, route, window, ...), strongly consistent. */
+export async function getReferenceItem(documentClient: DynamoDBDocumentClient, tables: TableNames, pk: string, sk: string): Promise<Item | undefined> {
+  const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.reference, Key: { pk, sk }, ConsistentRead: true })));
+  return result.Item;
 }

@@ -95,3 +95,12 @@ export function translateTransientError(error: unknown): unknown {
     }
   }
 }
+
+/** Runs one store call, translating SDK failures into the engine's transient errors. */
+export async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw translateTransientError(error);
+  }
+}

@@ -27,7 +27,7 @@ import type {
   StoredWindow,
   WindowStore,
 } from '../../ports/operations';
-import { accountFromItem, ledgerEntryKey } from './account-store';
+import { accountFromItem, getReferenceItem, ledgerEntryKey } from './account-store';
 import { cancellationReasons, toInteger, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
 
@@ -334,12 +334,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
   }
 
   private async getReference(pk: string, sk: string): Promise<Item | undefined> {
-    try {
-      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.reference, Key: { pk, sk }, ConsistentRead: true }));
-      return result.Item;
-    } catch (error) {
-      throw translateTransientError(error);
-    }
+    return getReferenceItem(this.documentClient, this.tables, pk, sk);
   }
 
   private async queryIndex(partition: string, query: { cursor?: string; limit: number }, newestFirst: boolean): Promise<{ items: Item[]; nextCursor?: string }> {

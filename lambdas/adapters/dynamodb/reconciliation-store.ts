@@ -15,7 +15,7 @@ import type { Discrepancy, LedgerEntryView, PendingLockView } from '../../domain
 import type { SettlementStatus } from '../../domain/settlement';
 import type { LedgerReader, Page, ReconciliationStore, StoredReport } from '../../ports/operations';
 import { isConditionalCheckFailed, toInteger, toMoney, translateTransientError } from './client';
-import { guard } from './settlement-store';
+import { guard } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;

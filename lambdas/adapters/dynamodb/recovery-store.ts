@@ -8,7 +8,8 @@ import { ValidationError } from '../../domain/errors';
 import type { IndexPage, OperationKey, PageQuery, RecoveryStore } from '../../ports/recovery';
 import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { isConditionalCheckFailed, toInteger } from './client';
-import { SortKey, guard, lockFromItem, recordFromItem } from './settlement-store';
+import { guard } from './client';
+import { SortKey, lockFromItem, recordFromItem } from './settlement-store';
 import { indexShardCount, type TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;

@@ -19,7 +19,7 @@ import {
   type SettlementStore,
   type TransitionCommand,
 } from '../../ports/stores';
-import { cancellationReasons, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 import { ledgerEntryKey } from './account-store';
 
@@ -434,15 +434,6 @@ function compensationFromItem(item: Item): CompensationRecord {
     reason: String(item.reason),
     at: String(item.at),
   });
-}
-
-/** Runs one store call, translating SDK failures into the engine's transient errors. */
-export async function guard<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw translateTransientError(error);
-  }
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -11,7 +11,8 @@
 import { BatchGetCommand, QueryCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toInteger } from '../dynamodb/client';
 import type { SettlementEvent } from '../../ports/stores';
-import { eventFromItem, eventKey, guard, SortKey } from '../dynamodb/settlement-store';
+import { guard } from '../dynamodb/client';
+import { eventFromItem, eventKey, SortKey } from '../dynamodb/settlement-store';
 import { indexShardCount } from '../dynamodb/table-definitions';
 
 export interface StreamedEvent extends SettlementEvent {

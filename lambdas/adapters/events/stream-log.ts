@@ -28,7 +28,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EventEmitter, once } from 'node:events';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isTerminal, type SettlementStatus } from '../../domain/settlement';
-import { guard } from '../dynamodb/settlement-store';
+import { guard } from '../dynamodb/client';
 import { toInteger } from '../dynamodb/client';
 import type { SettlementEventSource, StreamedEvent } from './event-source';
 

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MetricName, type MetricsPort } from '../../ports/metrics';
+import { Money } from '../../domain/money';
 
 /**
  * Settlement latency buckets in seconds: tight below a second (the local engine's p99 is in milliseconds), then
@@ -104,7 +105,8 @@ export class PrometheusMetrics implements MetricsPort {
  * A decimal string as a metric sample (float64: fine for a metric, never for a balance). Undefined when it is not
  * a finite number, so a bad sample is dropped instead of failing the money-moving code that reports it.
  */
-export function toMetricNumber(amount: string): number | undefined {
-  const value = Number(amount);
-  return typeof amount === 'string' && amount.trim() !== '' && Number.isFinite(value) ? value : undefined;
+export function toMetricNumber(decimal: string): number | undefined {
+  if (typeof decimal !== 'string' || !/^-?\d+(\.\d+)?$/.test(decimal)) return undefined;
+  // The one place a decimal becomes a float: a metric sample, explicitly, through decimal.js.
+  return new Money(decimal).toNumber();
 }
