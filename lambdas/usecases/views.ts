@@ -2,7 +2,7 @@
  * What the APIs return: plain, serialisable views. Amounts are decimal strings fixed to the currency's minor
  * units, times are ISO 8601 UTC strings. REST returns them as JSON (camelCase); gRPC maps them field by field.
  */
-import type { SettlementKind, SettlementStatus, Rail } from '../domain/settlement';
+import type { SettlementRequest, SettlementStatus } from '../domain/settlement';
 
 export interface CheckpointView {
   /** Position in the settlement's history, from 1, without gaps. */
@@ -26,16 +26,8 @@ export interface FundLockView {
   readonly endedAt?: string;
 }
 
-export interface SettlementView {
-  readonly settlementId: string;
-  readonly payerBic: string;
-  readonly payeeBic: string;
-  readonly amount: string;
-  readonly currency: string;
-  readonly rail: Rail;
-  readonly kind: SettlementKind;
-  readonly valueDate: string;
-  readonly reference: string;
+/** The request as accepted, plus its lifecycle. */
+export interface SettlementView extends SettlementRequest {
   readonly status: SettlementStatus;
   readonly reasonCode?: string;
   readonly reason?: string;

@@ -38,13 +38,7 @@ export class DynamoAccountStore implements AccountStore {
   ) {}
 
   async get(accountId: string): Promise<Account | undefined> {
-    try {
-      // Reads that gate money are strongly consistent.
-      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true }));
-      return result.Item ? accountFromItem(result.Item) : undefined;
-    } catch (error) {
-      throw translateTransientError(error);
-    }
+    return getAccountItem(this.documentClient, this.tables, accountId);
   }
 
   async list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }> {
@@ -208,4 +202,10 @@ function decodeCursor(cursor: string, accountType: AccountType): Item {
 export async function getReferenceItem(documentClient: DynamoDBDocumentClient, tables: TableNames, pk: string, sk: string): Promise<Item | undefined> {
   const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.reference, Key: { pk, sk }, ConsistentRead: true })));
   return result.Item;
+}
+
+/** One account, strongly consistent: reads that gate money never see a stale balance. */
+export async function getAccountItem(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string): Promise<Account | undefined> {
+  const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
+  return result.Item ? accountFromItem(result.Item) : undefined;
 }

@@ -8,7 +8,7 @@
  * Accounts and ledger entries use the core's item shapes (account-store.ts, settlement-store.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError, invariant } from '../../domain/errors';
 import type { BankStatus } from '../../domain/admin';
 import { Money, formatAmount } from '../../domain/money';
@@ -27,7 +27,7 @@ import type {
   StoredWindow,
   WindowStore,
 } from '../../ports/operations';
-import { accountFromItem, getReferenceItem, ledgerEntryKey } from './account-store';
+import { getAccountItem, getReferenceItem, ledgerEntryKey } from './account-store';
 import { cancellationReasons, toInteger, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
 
@@ -88,13 +88,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
   // ---- accounts ----
 
   async get(accountId: string): Promise<Account | undefined> {
-    try {
-      // Reads that gate money are strongly consistent.
-      const result = await this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true }));
-      return result.Item ? accountFromItem(result.Item) : undefined;
-    } catch (error) {
-      throw translateTransientError(error);
-    }
+    return getAccountItem(this.documentClient, this.tables, accountId);
   }
 
   async open(opening: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money }, actor: Actor): Promise<'opened' | 'exists' | 'bankNotActive'> {
