@@ -19,7 +19,7 @@ import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
 import { accountId, type Account, type Effect, type SettlementRecord } from '../ports/stores';
 import type { TransferInstruction } from '../ports/bank';
-import { advance, requireStatus } from './advance';
+import { advance, requireStatus, staleOrContradiction } from './advance';
 import type { EngineDeps } from './deps';
 
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
@@ -181,6 +181,8 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     requireStatus(current, ['CONFIRMED'], 'COMPLETED');
     const lock = await deps.settlements.getLock(current.settlementId);
     const amount = new Money(current.amount);
+    // A duplicate delivery may have posted the lock since we read CONFIRMED: then the record moved too.
+    if (!lock || lock.state !== 'PENDING') await staleOrContradiction(deps, current, `finalize: ${current.settlementId} has no pending lock`);
     invariant(lock && lock.state === 'PENDING', `finalize: ${current.settlementId} has no pending lock`);
     invariant(lock.amount.equals(amount), `finalize: lock ${lock.amount.toFixed()} differs from amount ${current.amount}`);
     invariant(lock.vostroAccountId === current.payerAccountId && lock.nostroAccountId === current.nostroAccountId, 'finalize: lock accounts differ from the settlement');
