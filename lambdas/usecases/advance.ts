@@ -2,7 +2,7 @@
  * The one way a stage changes a settlement: read it, decide, commit a conditional transition; on a concurrent
  * change, read again and decide again. Replays are no-ops because the decision sees the newer status.
  */
-import { InvalidTransitionError, InvariantViolationError, SettlementNotFoundError } from '../domain/errors';
+import { InvalidTransitionError, InvariantViolationError, SettlementNotFoundError, SettlementParkedError } from '../domain/errors';
 import { canTransition, type SettlementStatus } from '../domain/settlement';
 import { StaleSettlementError, type SettlementRecord, type TransitionCommand } from '../ports/stores';
 import type { EngineDeps } from './deps';
@@ -49,6 +49,15 @@ export async function staleOrContradiction(deps: Pick<EngineDeps, 'settlements'>
   const fresh = await readRecord(deps, record.settlementId);
   if (fresh.version !== record.version) throw new StaleSettlementError(record.settlementId);
   throw new InvariantViolationError(contradiction);
+}
+
+/**
+ * Refuses a stage that would act on a parked settlement. Parked means handed to an operator (requeue clears it
+ * first): a late or duplicate execution that still runs must neither send a transfer nor void or post a lock
+ * while the operator decides, or an abandon could end FAILED a settlement whose money is on its way out.
+ */
+export function requireNotParked(record: SettlementRecord): void {
+  if (record.parked) throw new SettlementParkedError(record.settlementId, record.status);
 }
 
 /** Refuses a stage that finds the settlement in a status it does not start from. */

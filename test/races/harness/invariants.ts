@@ -80,6 +80,7 @@ export async function worldViolations(world: World, baseline: BookBaseline, outc
     const duplicates = references.filter((reference, index) => references.indexOf(reference) !== index);
     if (duplicates.length > 0) violations.push(`${account.accountId}: duplicate ledger entries ${[...new Set(duplicates)].join(', ')}`);
   }
+  violations.push(...(await auditViolations(world, accounts)));
   const movements = [...ledger.entries()]
     .filter(([id]) => id.startsWith('VOSTRO#'))
     .flatMap(([, entries]) => entries)
@@ -140,7 +141,8 @@ function settlementViolations(
   const operationAttempts = operations.map((item) => Number(item.attempt));
   if (new Set(operationAttempts).size !== operationAttempts.length) violations.push(`duplicate operations ${operationAttempts.join(', ')}`);
   const current = operations.find((item) => Number(item.attempt) === Number(record.attempt));
-  if (status === 'COMPLETED' && current?.operationState !== 'COMMITTED') violations.push(`COMPLETED but operation ${String(record.attempt)} is ${String(current?.operationState)}`);
+  // (An ended operation may be gone: cleanup deletes it after its retention.)
+  if (status === 'COMPLETED' && current && current.operationState !== 'COMMITTED') violations.push(`COMPLETED but operation ${String(record.attempt)} is ${String(current?.operationState)}`);
   if (status === 'FAILED' && !record.parked && current && !['ROLLED_BACK', 'ABANDONED'].includes(String(current.operationState))) violations.push(`FAILED but operation ${String(record.attempt)} is ${String(current.operationState)}`);
   // What the actors saw agrees with what was written.
   const executions = outcomes
@@ -153,6 +155,40 @@ function settlementViolations(
   if (executions.includes(executionEnd.rolledBack) && status !== 'FAILED' && !restarted) violations.push(`an execution ended RolledBack but the settlement is ${status}`);
   // A parked execution raises the alarm for a person: it must mean the settlement waits for one.
   if (executions.includes(executionEnd.parked) && !record.parked && !operatorActed) violations.push(`an execution ended Parked but the settlement is ${status} and not parked (a false alarm)`);
+  return violations;
+}
+
+/**
+ * Admin changes are each based on what their author read: the audit of one entity must be one chain (each change
+ * starting from the state the previous one left). Two changes based on the same state mean one overwrote the other
+ * unseen. A CLOSED account holds nothing; a lock taken after a freeze committed is a lock on a frozen account.
+ */
+async function auditViolations(world: World, accounts: readonly Account[]): Promise<string[]> {
+  const violations: string[] = [];
+  const audit = world.deps.operations!.audit;
+  const entities: Array<['ACCOUNT' | 'BANK', string]> = [...world.accountIds.map((id) => ['ACCOUNT', id] as ['ACCOUNT', string]), ['BANK', world.payerBic], ['BANK', world.payeeBic]];
+  for (const [entityType, entityId] of entities) {
+    const entries = (await audit.listByEntity(entityType, entityId, { limit: 200 })).items.filter((entry) => entry.before !== null);
+    const key = (snapshot: unknown) => JSON.stringify(entityType === 'ACCOUNT' ? (snapshot as { version: number }).version : (snapshot as { status: string }).status);
+    const starts = entries.map((entry) => key(entry.before));
+    const duplicates = starts.filter((start, index) => starts.indexOf(start) !== index);
+    if (duplicates.length > 0) violations.push(`${entityType} ${entityId}: ${entries.length} admin changes, two of them from the same state ${duplicates[0]} (a lost update): ${entries.map((entry) => entry.action).join(', ')}`);
+  }
+  for (const account of accounts) {
+    if (account.status === 'CLOSED' && (!account.balance.isZero() || !account.locked.isZero())) violations.push(`${account.accountId}: CLOSED with balance ${account.balance.toFixed()} and ${account.locked.toFixed()} locked`);
+  }
+  const freezes = (await audit.listByEntity('ACCOUNT', world.vostroId, { limit: 200 })).items.filter((entry) => entry.action === 'ACCOUNT.FREEZE');
+  for (const freeze of freezes) {
+    // Frozen before this settlement held or posted anything: nothing locked, the opening balance untouched.
+    const before = freeze.before as { locked: string; balance: string };
+    const untouched = new Money(before.locked).isZero() && new Money(before.balance).equals(world.options.payerBalance ?? '150.00');
+    for (const settlementId of world.settlementIds) {
+      const lock = await world.deps.settlements.getLock(settlementId);
+      if (lock && untouched && !freezes.some((entry) => entry.after !== null && (entry.after as { status: string }).status === 'ACTIVE')) {
+        violations.push(`${settlementId}: a lock on ${world.vostroId} taken after the account was frozen with nothing locked`);
+      }
+    }
+  }
   return violations;
 }
 
