@@ -120,7 +120,7 @@ function prepareCopy(): string {
 }
 
 /** Runs jest in `directory`; returns whether every test passed and which test files failed. */
-function runTests(directory: string, tests: readonly string[], bail: boolean): { passed: boolean; failedFiles: string[] } {
+function runTests(directory: string, tests: readonly string[], bail: boolean): { passed: boolean; failedFiles: string[]; output: string } {
   const report = path.join(directory, '.ablate-jest.json');
   const jest = path.join(repositoryRoot, 'node_modules', '.bin', 'jest');
   const result = spawnSync(jest, ['--json', `--outputFile=${report}`, '--silent', ...(bail ? ['--bail'] : []), ...tests], {
@@ -136,7 +136,7 @@ function runTests(directory: string, tests: readonly string[], bail: boolean): {
   } catch {
     // no report: jest died (a compile error or a hang): the mutant counts as killed
   }
-  return { passed: result.status === 0, failedFiles };
+  return { passed: result.status === 0, failedFiles, output: `${result.stderr ?? ''}`.slice(-3000) };
 }
 
 function main(): void {
@@ -152,7 +152,7 @@ function main(): void {
   const results: GuardResult[] = [];
   try {
     const baseline = runTests(copy, options.tests, options.bail);
-    if (!baseline.passed) throw new Error(`the tests fail without any mutation (${baseline.failedFiles.join(', ')}): fix them before ablating`);
+    if (!baseline.passed) throw new Error(`the tests fail without any mutation (${baseline.failedFiles.join(', ')}): fix them before ablating\n${baseline.output}`);
     console.log(`ablate: ${guards.length} guards; tests: ${options.tests.length > 0 ? options.tests.join(' ') : 'the whole suite'}${options.bail ? ' (--bail)' : ''}; baseline passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     for (const [index, guard] of guards.entries()) {
       const file = path.join(copy, guard.file);
