@@ -7,14 +7,17 @@
 import { stageUseCases, type StageName } from '../../lambdas/handlers/stage-handlers';
 import type { SettlementStatus } from '../../lambdas/domain/settlement';
 import { recoverStuckSettlements } from '../../lambdas/usecases/recovery/recover';
-import { driveTo, exploreScenario, racesTables, type RacesTables } from './harness/scenario';
+import { driveTo, explored, exploreScenario, racesTables, type RacesTables } from './harness/scenario';
 import { outcomeOf } from './harness/world';
 
 let database: RacesTables;
 beforeAll(async () => {
   database = await racesTables();
 });
-afterAll(() => database?.destroy());
+afterAll(() => {
+  database?.destroy();
+  console.log(`races: executions: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
+});
 
 describe('two executions of one settlement', () => {
   it('end in one outcome whatever the order of their store calls', async () => {
@@ -107,7 +110,7 @@ describe('a stage delivered twice at once (Express at-least-once)', () => {
         for (const delivery of [1, 2]) world.spawn(`${stage} delivery ${delivery}`, (context) => outcomeOf(stage, () => useCase(context.deps as never, input), ['StaleSettlementError']));
       },
       finish: 'resume',
-      settings: { walks: 4 },
+      settings: { dfsSchedulesMax: 3, walks: 3 },
     });
   });
 });

@@ -8,14 +8,17 @@ import { abandonSettlement, requeueSettlement } from '../../lambdas/usecases/rec
 import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
 import { changeAccountStatus, postFundMovement, setAccountFloor } from '../../lambdas/usecases/operations/accounts';
 import { operationsOf } from '../../lambdas/usecases/operations/deps';
-import { driveTo, exploreScenario, park, racesTables, type RacesTables } from './harness/scenario';
+import { driveTo, explored, exploreScenario, park, racesTables, type RacesTables } from './harness/scenario';
 import { outcomeOf, type World } from './harness/world';
 
 let database: RacesTables;
 beforeAll(async () => {
   database = await racesTables();
 });
-afterAll(() => database?.destroy());
+afterAll(() => {
+  database?.destroy();
+  console.log(`races: operators: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
+});
 
 const dayMs = 24 * 3600_000;
 const operatorRefusals = ['SettlementNotParkedError', 'AbandonRefusedError'];

@@ -25,8 +25,8 @@ export function settingsFromEnvironment(defaults: Partial<ExploreSettings> = {})
   const number = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
   return {
     preemptionBound: number('RACES_PREEMPTIONS', defaults.preemptionBound ?? 2),
-    dfsSchedulesMax: number('RACES_DFS_MAX', defaults.dfsSchedulesMax ?? 40),
-    walks: number('RACES_WALKS', defaults.walks ?? 10),
+    dfsSchedulesMax: number('RACES_DFS_MAX', defaults.dfsSchedulesMax ?? 4),
+    walks: number('RACES_WALKS', defaults.walks ?? 6),
     seed: number('RACES_SEED', defaults.seed ?? racesSeedDefault),
   };
 }

@@ -13,9 +13,9 @@ import { localCredentials, localRegion } from '../../../lambdas/local/dynamodb-l
 import type { SettlementStatus } from '../../../lambdas/domain/settlement';
 import { beginRollback, compensate, parkSettlement, releaseLocks } from '../../../lambdas/usecases/rollback';
 import { checkConfirmation, initiateTransfer, lockFunds, validate } from '../../../lambdas/usecases/stages';
-import { explore, settingsFromEnvironment, type ExplorationReport, type ExploreSettings } from './explore';
+import { explore, settingsFromEnvironment, type ExplorationReport, type ExploreSettings, type ScheduleRun } from './explore';
 import { baselineOf, worldViolations } from './invariants';
-import { Scheduler } from './scheduler';
+import { Scheduler, type Chooser } from './scheduler';
 import { World, runExecution, type ActorOutcome, type WorldOptions } from './world';
 
 export interface Scenario {
@@ -48,23 +48,28 @@ export async function racesTables(): Promise<RacesTables> {
 /** Interleavings explored by this process (the suite prints the total). */
 export const explored = { schedules: 0, scenarios: [] as ExplorationReport[] };
 
+/** One schedule of a scenario in a fresh world under `chooser`, with the violations found afterwards. */
+export async function runSchedule(database: RacesTables, scenario: Scenario, chooser: Chooser): Promise<ScheduleRun> {
+  const world = await new World(database.client, database.tables, scenario.world).create();
+  await scenario.prepare?.(world);
+  const baseline = await baselineOf(world);
+  const scheduler = new Scheduler<ActorOutcome>(chooser);
+  world.attach(scheduler);
+  scenario.actors(world);
+  const result = await scheduler.run();
+  if (scenario.finish === 'resume') await finishInFlight(world);
+  const violations = await worldViolations(world, baseline, result.outcomes);
+  return { violations, points: result.points, trace: result.trace };
+}
+
+/** Exactly the schedule with these choices (`0.1.0...`, as a failure prints them). */
+export function replayOf(choices: string): Chooser {
+  const prefix = choices === '' ? [] : choices.split('.').map(Number);
+  return (options, point) => (point.index < prefix.length ? Math.min(prefix[point.index], options - 1) : 0);
+}
+
 export async function exploreScenario(database: RacesTables, scenario: Scenario): Promise<ExplorationReport> {
-  const report = await explore(
-    scenario.name,
-    async (chooser) => {
-      const world = await new World(database.client, database.tables, scenario.world).create();
-      await scenario.prepare?.(world);
-      const baseline = await baselineOf(world);
-      const scheduler = new Scheduler<ActorOutcome>(chooser);
-      world.attach(scheduler);
-      scenario.actors(world);
-      const result = await scheduler.run();
-      if (scenario.finish === 'resume') await finishInFlight(world);
-      const violations = await worldViolations(world, baseline, result.outcomes);
-      return { violations, points: result.points, trace: result.trace };
-    },
-    settingsFromEnvironment(scenario.settings),
-  );
+  const report = await explore(scenario.name, (chooser) => runSchedule(database, scenario, chooser), settingsFromEnvironment(scenario.settings));
   explored.schedules += report.schedules;
   explored.scenarios.push(report);
   return report;
