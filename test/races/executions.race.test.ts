@@ -10,6 +10,9 @@ import { recoverStuckSettlements } from '../../lambdas/usecases/recovery/recover
 import { driveTo, explored, exploreScenario, racesTables, type RacesTables } from './harness/scenario';
 import { outcomeOf } from './harness/world';
 
+// A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
+jest.setTimeout(10 * 60_000);
+
 let database: RacesTables;
 beforeAll(async () => {
   database = await racesTables();

@@ -11,6 +11,9 @@ import { operationsOf } from '../../lambdas/usecases/operations/deps';
 import { driveTo, explored, exploreScenario, park, racesTables, type RacesTables } from './harness/scenario';
 import { outcomeOf, type World } from './harness/world';
 
+// A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
+jest.setTimeout(10 * 60_000);
+
 let database: RacesTables;
 beforeAll(async () => {
   database = await racesTables();

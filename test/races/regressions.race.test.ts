@@ -8,6 +8,9 @@ import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
 import { driveTo, park, racesTables, replayOf, runSchedule, type RacesTables, type Scenario } from './harness/scenario';
 import { outcomeOf } from './harness/world';
 
+// A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
+jest.setTimeout(10 * 60_000);
+
 let database: RacesTables;
 beforeAll(async () => {
   database = await racesTables();

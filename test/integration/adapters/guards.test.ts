@@ -78,6 +78,26 @@ async function balances(id: string) {
 }
 
 describe('DynamoSettlementStore.transition', () => {
+  it('moves a record only from the status and version it was read at', async () => {
+    const { record } = await fixture();
+    await settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at: now() });
+    await expect(settlements.transition({ record, to: 'ROLLING_BACK', stage: 'BeginRollback', at: now() })).rejects.toBeInstanceOf(StaleSettlementError);
+    expect((await settlements.get(record.settlementId))?.status).toBe('VALIDATED');
+  });
+
+  it('holds funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    const vostro = (await accounts.get(vostroId))!;
+    const hold = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'holdFunds', account, amount: new Money(amount) }]);
+    await expect(hold(vostro, '150.01')).rejects.toThrow(/less than .* available/);
+    await expect(hold({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
+    await expect(hold({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
+    const nostro = (await accounts.get(nostroId))!;
+    await operations.setStatus(nostro, 'FROZEN', 'ACCOUNT.FREEZE', { actor: 'guard-test', at: now() });
+    await expect(hold(nostro, '1.00')).rejects.toThrow(/FROZEN|not active/i);
+    expect((await balances(vostroId)).locked).toBe('0.00');
+    expect((await balances(nostroId)).locked).toBe('0.00');
+  });
   it('never overwrites an event: a checkpoint already at the next sequence number stops the transition', async () => {
     const { record } = await fixture();
     const planted = { pk: record.settlementId, sk: SortKey.event(record.version + 1), itemType: 'EVENT', seq: record.version + 1, status: 'PENDING', stage: 'Planted' };
@@ -232,6 +252,24 @@ describe('DynamoOperationsStore', () => {
     await database.client.send(new PutCommand({ TableName: database.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue('1'), kind: 'FUND_IN' } }));
     await expect(operations.postMovement(after, { ...movement, movementId: entry.reference, postedAt: entry.postedAt }, actor())).rejects.toThrow();
     expect((await balances(vostroId)).balance).toBe('160.00');
+  });
+
+  it('changes an account only from the version it was read at, and never takes a fund-out below the floor', async () => {
+    const { vostroId } = await fixture();
+    const stale = (await operations.get(vostroId))!;
+    const movement = (movementId: string, direction: 'FUND_IN' | 'FUND_OUT', amount: string) => ({ movementId, accountId: vostroId, direction, amount, currency: 'EUR', valueDate: '2026-11-25', reference: 'guards', postedAt: now(), actor: 'guard-test' });
+    expect(await operations.postMovement(stale, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_IN', '1.00'), actor())).toMatchObject({ committed: true });
+    // Every write below works from the snapshot taken before that fund-in.
+    expect(await operations.postMovement(stale, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_IN', '1.00'), actor())).toMatchObject({ committed: false, reason: 'changed' });
+    expect(await operations.setFloor(stale, new Money('10.00'), actor())).toMatchObject({ committed: false, reason: 'changed' });
+    expect(await operations.setStatus(stale, 'FROZEN', 'ACCOUNT.FREEZE', actor())).toMatchObject({ committed: false, reason: 'changed' });
+    const current = (await operations.get(vostroId))!;
+    expect(await operations.setFloor(current, new Money('151.01'), actor())).toMatchObject({ committed: false });
+    // A snapshot that claims more available than there is: the store's own condition refuses the withdrawal.
+    expect(await operations.postMovement({ ...current, available: new Money('1000.00') }, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_OUT', '500.00'), actor())).toMatchObject({ committed: false });
+    expect(await balances(vostroId)).toMatchObject({ balance: '151.00', available: '151.00' });
+    expect((await operations.get(vostroId))).toMatchObject({ status: 'ACTIVE' });
+    expect((await operations.get(vostroId))?.floor.toFixed(2)).toBe('0.00');
   });
 
   it('closes an account only when nothing is left on it, even on a snapshot that says otherwise', async () => {
