@@ -68,6 +68,9 @@ export class EngineFunction extends Construct {
         format: OutputFormat.CJS,
         target: 'node22',
         minify: true,
+        // Defence in depth: error names are literals (lambdas/domain/errors.ts), but a class or function name that
+        // reaches a log, a metric or an ErrorEquals must read the same in the bundle as in the source.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         forceDockerBundling: false,

@@ -199,7 +199,7 @@ export interface ReferenceStore {
 
 /** The record moved since it was read (a concurrent or replayed step). The caller re-reads and decides. */
 export class StaleSettlementError extends Error {
-  override readonly name = 'StaleSettlementError';
+  override readonly name = 'StaleSettlementError' as const;
   constructor(readonly settlementId: string) {
     super(`settlement ${settlementId} changed since it was read`);
   }

@@ -4,7 +4,8 @@
  * last resort when even these cannot finish: the lock is kept and an operator is told.
  * Each is idempotent: a replay finds the settlement already past it and changes nothing.
  */
-import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
+import { ErrorCode, ReversalPendingError, ReversalRefusedError } from '../domain/errors';
+import { errorCodeByName, isRetryableErrorName } from '../domain/error-catalogue';
 import type { SettlementStatus } from '../domain/settlement';
 import type { Effect, RecordPatch } from '../ports/stores';
 import { advance } from './advance';

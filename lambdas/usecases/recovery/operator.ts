@@ -15,7 +15,8 @@ import { secondsBetween, transferKey } from '../stages';
 import type { SettlementView } from '../views';
 import { restartAttempt, resumeAttempt } from './attempts';
 import type { RecoveryDeps } from './deps';
-import { AbandonRefusedError, RecoveryReasonCode, SettlementNotParkedError } from './errors';
+import { AbandonRefusedError, SettlementNotParkedError } from '../../domain/recovery-errors';
+import { RecoveryReasonCode } from './errors';
 import { recoveryLimits } from './limits';
 
 /** A parked settlement in the operator's list: enough to decide, with the full history one GET away. */
