@@ -26,6 +26,7 @@ import { hashApiKey } from '../../lambdas/adapters/auth/api-keys';
 import { SettlementClient } from '../../lambdas/adapters/grpc/client';
 import { logicalIdOf, removeAssembly, repositoryRoot, synthesizeEngine, type SynthesizedEngine } from '../infra/support/engine-app';
 import { freePort, startStepFunctionsStandIn, waitForListening } from './support/processes';
+import { grpcSettlementRequest } from '../support/grpc';
 import { bundleEnvironment, bundleOf, grpcTaskEnvironment, stateMachineTasks, type FunctionBundle, type TemplateJson } from './support/assembly';
 import { allFunctions } from '../../infra/function-catalogue';
 
@@ -243,19 +244,15 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
   });
 
   it('answers ExecuteSettlement, GetSettlementStatus and StreamSettlementEvents for one settlement', async () => {
-    const request = settlementRequest({ amount: '21.00' });
+    const settlementId = newSettlementId('art-grpc');
     const since = { seconds: String(Math.floor(Date.now() / 1000) - 1), nanos: 0 };
-    const executed = await client.call<{ settlement: { status: string } }>(
-      'ExecuteSettlement',
-      { settlement_id: request.settlementId, payer_bic: request.payerBic, payee_bic: request.payeeBic, amount: request.amount, currency: request.currency, reference: request.reference, wait_for_terminal_ms: 20_000 },
-      { deadlineMs: 30_000 },
-    );
+    const executed = await client.call<{ settlement: { status: string } }>('ExecuteSettlement', grpcSettlementRequest(settlementId, { amount: '21.00', wait_for_terminal_ms: 20_000 }), { deadlineMs: 30_000 });
     expect(executed.settlement.status).toBe('SETTLEMENT_STATUS_COMPLETED');
-    const status = await client.call<{ settlement: unknown }>('GetSettlementStatus', { settlement_id: request.settlementId });
+    const status = await client.call<{ settlement: unknown }>('GetSettlementStatus', { settlement_id: settlementId });
     expect(status.settlement).toEqual(executed.settlement);
     const statuses = await new Promise<string[]>((resolve, reject) => {
       const received: string[] = [];
-      const stream = client.streamEvents({ settlement_id: request.settlementId, since });
+      const stream = client.streamEvents({ settlement_id: settlementId, since });
       const timer = setTimeout(() => (stream.cancel(), reject(new Error(`stream: ${received.join(', ')}`))), 20_000);
       stream.on('data', (event: { status: string }) => {
         received.push(event.status);
