@@ -24,7 +24,8 @@ import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal }
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { LocalWorkflow, type ExecutionOutcome } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
-import { defaultSettlementWindowMode, defaultWindows, type SettlementWindowMode } from '../domain/window-defaults';
+import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
+import { seedWindowsFor } from './window-calendar';
 import { createReconcileJob } from '../handlers/reconcile-job';
 import { startReconcileTimer, type ReconcileTimer } from './reconcile-timer';
 import type { OperationsLimits } from '../usecases/operations/deps';
@@ -154,7 +155,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     const bank = composed.mockBank;
     if (bank === undefined) throw new ConfigurationError(['BANK_ADAPTER'], [`BANK_ADAPTER ${config.bankAdapter} has no local stand-in; the local engine runs the mock bank`]);
     const { operations } = composed.deps;
-    if (seed) await seedWindows(operations.windows, defaultWindows(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
+    if (seed) await seedWindows(operations.windows, seedWindowsFor(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     const deps: ApiDeps = {
       ...composed.deps,
       ...(options.metricsText && { metricsText: options.metricsText }),
