@@ -124,8 +124,8 @@ async function abandonEffects(deps: EngineDeps, record: SettlementRecord): Promi
     invariant(pendingLock.amount.equals(record.amount), `abandon: lock of ${record.settlementId} differs from its amount`);
     effects.push(
       { type: 'endLock', settlementId: record.settlementId, amount: pendingLock.amount, to: 'VOIDED', at },
-      { type: 'releaseHold', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount },
-      { type: 'releaseHold', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount },
+      { type: 'releaseLockedAmount', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount },
+      { type: 'releaseLockedAmount', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount },
     );
   }
   // A live attempt's operation ends here; a FAILED one's ended with MarkFailed.
