@@ -31,6 +31,8 @@ export interface EngineFunctionProps {
   readonly deadLetterQueue?: sqs.IQueue;
   /** Extra, non-secret environment shared by every function. */
   readonly environment: Readonly<Record<string, string>>;
+  /** Reserved concurrent executions; undefined leaves the function in the account's unreserved pool. */
+  readonly reservedConcurrency?: number;
 }
 
 export class EngineFunction extends Construct {
@@ -56,6 +58,7 @@ export class EngineFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memorySizeMiB,
       timeout: spec.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role: this.role,

@@ -17,7 +17,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
-import type { TableAccess } from '../function-catalogue';
+import { write, type TableAccess } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
 import { grantTableAccess } from '../table-access';
@@ -32,15 +32,16 @@ export interface GrpcServiceProps {
 }
 
 /**
- * What the task may touch: it records new settlements (PENDING, idempotent) and starts their executions, reads
- * status, events and balances, and runs ReconcileAccounts, which writes a report.
+ * What the task may touch: it records new settlements (PENDING, idempotent: puts only) and starts their executions,
+ * reads status, events and balances, and runs ReconcileAccounts, which writes a report (run lock, batched lines).
+ * It never writes a balance or the ledger.
  */
 export const grpcTaskTableAccess: Readonly<Record<LogicalTableName, TableAccess>> = {
-  settlements: 'readWrite',
+  settlements: write('PutItem'),
   accounts: 'read',
   ledger: 'read',
   reference: 'read',
-  reconciliation: 'readWrite',
+  reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem'),
 };
 
 export const grpcContainerName = 'grpc-shim';

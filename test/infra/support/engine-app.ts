@@ -15,6 +15,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { defaultConfig, type SettlementEngineConfig } from '../../../infra/config';
 import { buildSettlementEngine, type SettlementEngineStacks } from '../../../infra/settlement-engine';
+import { apiRoutes } from '../../../lambdas/handlers/routes';
 
 export const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -43,7 +44,7 @@ export function synthesizeEngine(options: SynthesisOptions = {}): SynthesizedEng
   const context = { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
   // CDK's built-in CloudFormation schema validation costs ~15 s per synthesis; `npm run synth` keeps it on.
   const app = new App({ outdir, context, builtinCloudFormationValidation: false });
-  const stacks = buildSettlementEngine(app, { ...defaultConfig, ...options.config });
+  const stacks = buildSettlementEngine(app, { ...defaultConfig, ...options.config }, apiRoutes);
   const assembly = app.synth();
   return { app, stacks, assembly, stateful: Template.fromStack(stacks.stateful), engine: Template.fromStack(stacks.engine) };
 }
