@@ -11,6 +11,11 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 export const metricsNamespace = 'SettlementEngine';
 /** The `service` dimension Powertools adds to every metric (POWERTOOLS_SERVICE_NAME); alarms match on it. */
 export const metricsServiceName = 'settlement-engine';
+/**
+ * The bank adapter a deployment states (BANK_ADAPTER, never a silent default): the mock bank, the MVP's only rail
+ * (SEED.md), which keeps its transfers in the reference table. `functionEnvironment`/`grpcEnvironment` override it.
+ */
+export const deployedBankAdapter = 'mock';
 /** The port the gRPC shim listens on, in the container and on the load balancer (DESIGN §5). */
 export const grpcPort = 50056;
 

@@ -12,7 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { metricsNamespace, metricsServiceName } from '../config';
+import { deployedBankAdapter, metricsNamespace, metricsServiceName } from '../config';
 import type { FunctionSpec } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
@@ -64,7 +64,7 @@ export class EngineFunction extends Construct {
       role: this.role,
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
-      environment: { ...props.environment, ...this.#environment(props) },
+      environment: { BANK_ADAPTER: deployedBankAdapter, ...props.environment, ...this.#environment(props) },
       bundling: {
         // The SDK versions the tests ran against, not whatever the runtime ships (wrapNumbers, error names).
         bundleAwsSDK: true,
