@@ -8,7 +8,7 @@
  * the Prometheus labels, so dashboards read the same series on both sides.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { MetricName, type MetricsPort } from '../../ports/metrics';
+import { MetricName, settlementOutcome, type MetricsPort, type SettlementEndedEvent } from '../../ports/metrics';
 import { toMetricNumber } from './prometheus';
 
 export const defaultMetricsNamespace = 'SettlementEngine';
@@ -38,8 +38,10 @@ export class EmfMetrics implements MetricsPort {
     this.serviceName = options.serviceName ?? nonEmpty(environment.POWERTOOLS_SERVICE_NAME) ?? defaultServiceName;
   }
 
-  settlementEnded(event: { status: string; currency: string; amount: string; durationSeconds: number }): void {
+  settlementEnded(event: SettlementEndedEvent): void {
     this.#add({ status: event.status }, MetricName.settlementTotal, MetricUnit.Count, 1);
+    // The same count by outcome: the failure-ratio alarm divides FAILED by all three and ignores declines.
+    this.#add({ outcome: settlementOutcome(event.status, event.reasonCode) }, MetricName.settlementTotal, MetricUnit.Count, 1);
     if (Number.isFinite(event.durationSeconds) && event.durationSeconds >= 0) {
       this.#add({}, MetricName.settlementDurationSeconds, MetricUnit.Seconds, event.durationSeconds);
     }

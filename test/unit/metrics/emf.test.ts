@@ -69,6 +69,28 @@ describe('EmfMetrics', () => {
     }
   });
 
+  it('counts settlements by outcome too, so a decline (insufficient funds) is not a failure', async () => {
+    const stdout = captureStdout();
+    try {
+      const metrics = new EmfMetrics();
+      metrics.settlementEnded({ status: 'COMPLETED', currency: 'EUR', amount: '1.00', durationSeconds: 1 });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'SETTLEMENT.INSUFFICIENT_FUNDS' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'BANK.REJECTED' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'STORE.UNAVAILABLE' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1 });
+      await metrics.flush();
+      const byOutcome = Object.fromEntries(
+        stdout
+          .lines()
+          .filter((document) => document.outcome !== undefined)
+          .map((document) => [document.outcome, document.settlement_total]),
+      );
+      expect(byOutcome).toEqual({ COMPLETED: 1, DECLINED: [1, 1], FAILED: [1, 1] });
+    } finally {
+      stdout.restore();
+    }
+  });
+
   it('takes its namespace from POWERTOOLS_METRICS_NAMESPACE', async () => {
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'DelTranTest';
     const stdout = captureStdout();
