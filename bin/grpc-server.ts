@@ -8,25 +8,32 @@ import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
 import { startGrpcServer } from '../lambdas/adapters/grpc/server';
+import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 import { positiveInteger, tableNamesFromEnvironment } from '../lambdas/config';
 import { lambdaDeps } from '../lambdas/handlers/lambda-deps';
 
 async function main(): Promise<void> {
   const env = process.env;
+  const deps = lambdaDeps(env);
   const server = await startGrpcServer({
     port: positiveInteger(env, 'GRPC_PORT', 50056),
     host: env.HOST ?? '0.0.0.0',
     access: readAccessConfiguration(env, { developmentKeyWhenUnset: false }),
-    deps: settlementApiDeps({ deps: lambdaDeps(env), documentClient: createDocumentClient(), settlementsTableName: tableNamesFromEnvironment(env).settlements }),
+    deps: settlementApiDeps({ deps, documentClient: createDocumentClient(), settlementsTableName: tableNamesFromEnvironment(env).settlements }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port }));
+  // EMF metrics are buffered in this long-lived process: published every minute and once more on the way out.
+  const metricsFlush = flushPeriodically(deps.metrics);
   const graceMs = positiveInteger(env, 'SHUTDOWN_GRACE_MS', 20_000);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(JSON.stringify({ level: 'INFO', message: `${signal}: draining in-flight calls`, graceMs }));
-    void server.stop(graceMs).then(() => process.exit(0));
+    void server
+      .stop(graceMs)
+      .then(() => metricsFlush.stop())
+      .finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

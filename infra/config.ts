@@ -29,6 +29,8 @@ export interface ScheduleIntervals {
   readonly cleanup: Duration;
   /** Recovery sweep of settlements stuck in a non-terminal status. */
   readonly recoverStuck: Duration;
+  /** Balance gauges (nostro_balance, vostro_balance) published as EMF. */
+  readonly publishBalances: Duration;
 }
 
 export type TableEncryptionChoice = 'AWS_MANAGED' | 'CUSTOMER_MANAGED';
@@ -107,6 +109,7 @@ export const defaultScheduleIntervals: ScheduleIntervals = {
   retryFailed: Duration.minutes(5),
   cleanup: Duration.minutes(10),
   recoverStuck: Duration.minutes(5),
+  publishBalances: Duration.minutes(5),
 };
 
 export const defaultConfig: SettlementEngineConfig = {
@@ -133,7 +136,7 @@ export type ContextReader = (key: string) => unknown;
  * `cleanupIntervalMinutes`, `recoveryIntervalMinutes`, `grpcCertificateArn`, `grpcLoadBalancerScheme`,
  * `grpcAllowedCidrs` (comma-separated), `grpcDesiredCount`, `grpcEnabled` (false leaves the shim out), `apiStageName`, `apiRateLimit`, `apiBurstLimit`,
  * `alarmTopicArn`, `alarmEmail`, `natGateways`, `functionEnvironment` and `grpcEnvironment` (JSON objects),
- * `grpcSecretArn`, `grpcMutualTls`, `apiHealthRateLimit`, `apiHealthBurstLimit`, and `reservedConcurrency`
+ * `balanceIntervalMinutes`, `grpcSecretArn`, `grpcMutualTls`, `apiHealthRateLimit`, `apiHealthBurstLimit`, and `reservedConcurrency`
  * (`none`, or a JSON object of function id → executions).
  */
 export function settlementEngineConfigFromContext(read: ContextReader): SettlementEngineConfig {
@@ -152,6 +155,7 @@ export function settlementEngineConfigFromContext(read: ContextReader): Settleme
       retryFailed: minutes('retryIntervalMinutes', defaultScheduleIntervals.retryFailed),
       cleanup: minutes('cleanupIntervalMinutes', defaultScheduleIntervals.cleanup),
       recoverStuck: minutes('recoveryIntervalMinutes', defaultScheduleIntervals.recoverStuck),
+      publishBalances: minutes('balanceIntervalMinutes', defaultScheduleIntervals.publishBalances),
     },
     grpc: {
       ...defaultConfig.grpc,

@@ -30,6 +30,7 @@ export class EngineStack extends Stack {
   readonly workflow: SettlementWorkflow;
   readonly deadLetterQueue: sqs.Queue;
   readonly restApi: SettlementRestApi;
+  readonly schedules: Schedules;
   /** Absent when the configuration leaves the gRPC shim out. */
   readonly grpc?: GrpcService;
 
@@ -70,9 +71,9 @@ export class EngineStack extends Stack {
     const jobs = Object.fromEntries(jobFunctions.map((spec) => [spec.exportName, create(spec, this.workflow)]));
     this.functions = functions;
 
-    new Schedules(this, 'Schedules', {
+    this.schedules = new Schedules(this, 'Schedules', {
       intervals: config.schedules,
-      jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck! },
+      jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck!, publishBalances: jobs.publishBalances! },
     });
     this.restApi = new SettlementRestApi(this, 'Rest', { handlers: apiHandlers, routes: props.routes, config: config.api, logRetention: config.logRetention });
     if (config.grpc.enabled) {

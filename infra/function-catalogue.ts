@@ -232,9 +232,22 @@ export const jobFunctions: readonly FunctionSpec[] = [
     memorySizeMiB: 512,
     reservedConcurrency: 1,
   },
+  {
+    id: 'PublishBalancesFunction',
+    module: 'jobs',
+    exportName: 'publishBalances',
+    description: 'Scheduled publication of every account balance as the nostro_balance and vostro_balance gauges (EMF)',
+    // Lists accounts, bounded (lambdas/adapters/metrics/balances.ts); writes nothing.
+    tables: { accounts: 'read' },
+    startsExecutions: false,
+    sendsToDeadLetterQueue: false,
+    timeout: Duration.minutes(1),
+    memorySizeMiB: 256,
+    reservedConcurrency: 1,
+  },
 ];
 
-export type JobExportName = 'reconcile' | 'retryFailed' | 'cleanup' | 'recoverStuck';
+export type JobExportName = 'reconcile' | 'retryFailed' | 'cleanup' | 'recoverStuck' | 'publishBalances';
 
 export const apiFunctions: readonly FunctionSpec[] = [apiFunction, adminApiFunction, healthFunction];
 

@@ -162,7 +162,8 @@ export class GrpcService extends Construct {
       ...props.config.environment,
       GRPC_PORT: String(grpcPort),
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-      // The task serves Prometheus text itself; these name the same series if it is switched to EMF.
+      // EMF to stdout, flushed every minute and on SIGTERM (bin/grpc-server.ts); the awslogs driver ships it.
+      METRICS_ADAPTER: 'emf',
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       POWERTOOLS_SERVICE_NAME: metricsServiceName,
     };

@@ -96,3 +96,24 @@ export class EmfMetrics implements MetricsPort {
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
+
+/** How often a long-lived process (the gRPC task on Fargate) publishes its buffered EMF metrics. */
+export const emfFlushIntervalMsDefault = 60_000;
+
+/**
+ * For a process that is not a Lambda invocation (the gRPC task): nothing flushes per request there, so the buffers
+ * are published every interval, and once more when the process stops (SIGTERM), so the last minute is not lost.
+ * On Fargate the EMF lines go to stdout, the awslogs driver ships them to CloudWatch Logs, which extracts the metrics.
+ */
+export function flushPeriodically(metrics: Pick<MetricsPort, 'flush'>, intervalMs = emfFlushIntervalMsDefault): { stop(): Promise<void> } {
+  const report = (error: unknown) => console.error(JSON.stringify({ level: 'ERROR', message: 'metrics flush failed', error: String(error) }));
+  const timer = setInterval(() => metrics.flush().catch(report), intervalMs);
+  // The timer alone never keeps the process alive.
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await metrics.flush().catch(report);
+    },
+  };
+}
