@@ -92,6 +92,11 @@ export class EngineStack extends Stack {
       deadLetterQueue: this.deadLetterQueue,
       restApi: this.restApi.api,
       dashboardName: config.stackNamePrefix,
+      functions: allFunctions.map((spec) => ({ spec, function: functions[spec.id]!.function })),
+      tables,
+      scheduleRules: this.schedules.rules,
+      failedJobsQueue: this.schedules.failedJobsQueue,
+      grpcTargetGroup: this.grpc?.targetGroup,
     });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'Base URL of the REST API (SigV4-signed requests)' });

@@ -67,6 +67,7 @@ export class GrpcService extends Construct {
   readonly service: ecs.FargateService;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly listener: elbv2.NetworkListener;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
   /** API key digests and mutual-TLS material, read by ECS at task start. */
   readonly secret: secretsmanager.ISecret;
 
@@ -117,7 +118,7 @@ export class GrpcService extends Construct {
       crossZoneEnabled: true,
     });
     this.listener = this.#listener(props.config);
-    this.listener.addTargets('GrpcTargets', {
+    this.targetGroup = this.listener.addTargets('GrpcTargets', {
       port: grpcPort,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: grpcContainerName, containerPort: grpcPort })],
