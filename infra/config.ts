@@ -94,7 +94,7 @@ export interface SettlementEngineConfig {
 
 /**
  * Reserved concurrency: each function's default is in infra/function-catalogue.ts. Reserving needs room in the
- * account: Lambda keeps at least 100 executions unreserved, so the sum of reservations (509 by default) must stay
+ * account: Lambda keeps at least 100 executions unreserved, so the sum of reservations (520 by default) must stay
  * at or below the account's concurrency quota minus 100. New accounts start with a small quota: deploy with
  * `reservedConcurrency=none` there, or ask for an increase.
  */

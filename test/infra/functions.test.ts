@@ -25,9 +25,9 @@ describe('engine functions', () => {
   });
   afterAll(() => removeAssembly(synthesized));
 
-  it('deploys one function per state-machine stage, one for the API and one per job', () => {
+  it('deploys one function per state-machine stage, three for the API (api, admin, health) and one per job', () => {
     expect(stageFunctions).toHaveLength(10);
-    expect(allFunctions).toHaveLength(17);
+    expect(allFunctions).toHaveLength(18);
     for (const spec of allFunctions) expect(synthesized.stacks.engine.functions[spec.id]).toBeDefined();
   });
 
@@ -92,9 +92,20 @@ describe('engine functions', () => {
       expect(stepFunctionsActions).toEqual(spec.startsExecutions ? ['states:StartExecution'] : []);
     });
 
-    it(spec.sendsToDeadLetterQueue ? 'may send to the dead-letter queue and nothing else on SQS' : 'may not touch SQS', () => {
-      const sqsActions = [...allActions(roleStatements(spec))].filter((action) => action.startsWith('sqs:')).sort();
-      expect(sqsActions).toEqual(spec.sendsToDeadLetterQueue ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
+    it(spec.sendsToDeadLetterQueue ? 'may send to the dead-letter queue and nothing else on it' : 'may not touch the dead-letter queue', () => {
+      const queueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const onQueue = [...actionsOnResource(roleStatements(spec), queueId)].filter((action) => action.startsWith('sqs:')).sort();
+      expect(onQueue).toEqual(spec.sendsToDeadLetterQueue ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
+    });
+
+    it(spec.module === 'jobs' ? 'may send its failed runs to the failed-jobs queue, and no other queue' : 'touches no queue but the dead-letter queue', () => {
+      const deadLetterQueueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const failedJobsQueueId = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
+      const sqsStatements = roleStatements(spec).filter((statement) => actionsOf(statement).some((action) => action.startsWith('sqs:')));
+      const elsewhere = sqsStatements.filter((statement) => !JSON.stringify(statement.Resource).includes(deadLetterQueueId) && !JSON.stringify(statement.Resource).includes(failedJobsQueueId));
+      expect(elsewhere).toEqual([]);
+      const onFailedJobs = [...actionsOnResource(roleStatements(spec), failedJobsQueueId)].sort();
+      expect(onFailedJobs).toEqual(spec.module === 'jobs' ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
     });
 
     it('uses a wildcard resource only for X-Ray, whose actions have no resource-level permissions', () => {
@@ -162,7 +173,8 @@ describe('engine functions', () => {
     });
 
     it('lets only the functions that park a settlement send to the dead-letter queue', () => {
-      const senders = allFunctions.filter((spec) => allActions(roleStatements(spec)).has('sqs:SendMessage')).map((spec) => spec.exportName);
+      const queueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const senders = allFunctions.filter((spec) => actionsOnResource(roleStatements(spec), queueId).has('sqs:SendMessage')).map((spec) => spec.exportName);
       expect(senders.sort()).toEqual(['cleanup', 'markFailed', 'parkSettlement', 'retryFailed']);
     });
 
