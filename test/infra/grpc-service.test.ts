@@ -6,7 +6,7 @@ import { defaultConfig } from '../../infra/config';
 import { grpcSecretFields, grpcTaskTableAccess, unprovisionedApiKeys, vpcCidr } from '../../infra/constructs/grpc-service';
 import { allFunctions } from '../../infra/function-catalogue';
 import { tableActions } from '../../infra/table-access';
-import { logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
+import { deployedSettingNames, logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 import { allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
 
 const certificateArn = 'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
@@ -148,6 +148,17 @@ describe('gRPC shim on Fargate behind an NLB', () => {
         expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: logicalIdOf(synthesized.stacks.engine.grpc!.secret) } }),
       );
       expect([...allActions(statementsOfRole(template, logicalIdOf(taskDefinition.taskRole)))].filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+    });
+
+    it('gives the task every setting its entry refuses to start without, and every function the same stated choices', () => {
+      // The settings bin/grpc-server.ts needs to start on AWS; lambdas/config.ts's requiredEnvironmentVariables
+      // (deploy-code, #10) is to replace this list once it exists.
+      const settings = deployedSettingNames(synthesized);
+      const tableVariables = Object.values(tableNameEnvironmentVariables);
+      for (const name of [...tableVariables, 'API_KEYS', 'STATE_MACHINE_ARN', 'GRPC_PORT', 'BANK_ADAPTER', 'METRICS_ADAPTER']) expect(settings.get('grpc-task')).toContain(name);
+      for (const spec of allFunctions) {
+        for (const name of [...tableVariables, 'BANK_ADAPTER', 'METRICS_ADAPTER']) expect(settings.get(spec.id)).toContain(name);
+      }
     });
 
     it('states its bank adapter instead of leaving it to a default', () => {
