@@ -11,9 +11,7 @@ import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
 import { startGrpcServer } from '../lambdas/adapters/grpc/server';
 import { composeEngine } from '../lambdas/composition';
 import { grpcTaskConfig } from '../lambdas/config';
-
-/** How often buffered EMF metrics are written to stdout (the awslogs driver ships them to CloudWatch). */
-const metricsFlushIntervalMs = 60_000;
+import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 
 async function main(): Promise<void> {
   const config = grpcTaskConfig(process.env);
@@ -25,17 +23,16 @@ async function main(): Promise<void> {
     deps: settlementApiDeps({ deps: engine.deps, documentClient: engine.documentClient, settlementsTableName: engine.tables.settlements }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port, bankAdapter: config.bankAdapter }));
-  const flushTimer = setInterval(() => void engine.deps.metrics.flush(), metricsFlushIntervalMs);
-  flushTimer.unref();
+  // EMF metrics are buffered in this long-lived process: published every minute and once more on the way out.
+  const metricsFlush = flushPeriodically(engine.deps.metrics);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearInterval(flushTimer);
     console.log(JSON.stringify({ level: 'INFO', message: `${signal}: draining in-flight calls`, graceMs: config.grpc.shutdownGraceMs }));
     void server
       .stop(config.grpc.shutdownGraceMs)
-      .then(() => engine.deps.metrics.flush())
+      .then(() => metricsFlush.stop())
       .finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -12,7 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { metricsNamespace, metricsServiceName } from '../config';
+import { deployedBankAdapter, metricsNamespace, metricsServiceName } from '../config';
 import type { FunctionSpec } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
@@ -31,6 +31,8 @@ export interface EngineFunctionProps {
   readonly deadLetterQueue?: sqs.IQueue;
   /** Extra, non-secret environment shared by every function. */
   readonly environment: Readonly<Record<string, string>>;
+  /** Reserved concurrent executions; undefined leaves the function in the account's unreserved pool. */
+  readonly reservedConcurrency?: number;
 }
 
 export class EngineFunction extends Construct {
@@ -56,12 +58,13 @@ export class EngineFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memorySizeMiB,
       timeout: spec.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role: this.role,
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
-      environment: { ...props.environment, ...this.#environment(props) },
+      environment: { BANK_ADAPTER: deployedBankAdapter, ...props.environment, ...this.#environment(props) },
       bundling: {
         // The SDK versions the tests ran against, not whatever the runtime ships (wrapNumbers, error names).
         bundleAwsSDK: true,

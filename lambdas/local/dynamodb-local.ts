@@ -79,7 +79,7 @@ export async function startDynamoDbLocal(options: { port?: number; dataDirectory
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${dynamoStartTimeoutMs} ms: ${String(error)}\n${output}`);
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${dynamoStartTimeoutMs} ms: ${String(error)}\n${output}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

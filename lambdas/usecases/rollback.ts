@@ -136,7 +136,7 @@ export async function markFailed(deps: EngineDeps, input: StageInput): Promise<S
     };
   });
   if (failedNow) {
-    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
+    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt), reasonCode: record.reasonCode });
     deps.metrics.atomicOperation('ROLLED_BACK');
     if (exhausted) deps.metrics.atomicOperation('PARKED');
   }

@@ -100,7 +100,7 @@ export async function abandonSettlement(deps: EngineDeps, settlementId: string, 
     }
   }
   if (endedNow) {
-    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
+    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt), reasonCode: record.reasonCode });
   }
   deps.metrics.atomicOperation('ABANDONED');
   return getSettlement(deps, settlementId);
