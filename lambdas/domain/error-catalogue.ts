@@ -32,6 +32,7 @@ import {
   ReversalPendingError,
   ReversalRefusedError,
   SettlementNotFoundError,
+  SettlementParkedError,
   StoreUnavailableError,
   ThrottlingError,
   TransactionConflictError,

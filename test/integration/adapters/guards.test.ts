@@ -85,16 +85,16 @@ describe('DynamoSettlementStore.transition', () => {
     expect((await settlements.get(record.settlementId))?.status).toBe('VALIDATED');
   });
 
-  it('holds funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
+  it('locks funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
     const { record, vostroId, nostroId } = await fixture();
     const vostro = (await accounts.get(vostroId))!;
-    const hold = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account, amount: new Money(amount) }]);
-    await expect(hold(vostro, '150.01')).rejects.toThrow(/less than .* available/);
-    await expect(hold({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
-    await expect(hold({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
+    const lockOn = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account, amount: new Money(amount) }]);
+    await expect(lockOn(vostro, '150.01')).rejects.toThrow(/less than .* available/);
+    await expect(lockOn({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
+    await expect(lockOn({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
     const nostro = (await accounts.get(nostroId))!;
     await operations.setStatus(nostro, 'FROZEN', 'ACCOUNT.FREEZE', { actor: 'guard-test', at: now() });
-    await expect(hold(nostro, '1.00')).rejects.toThrow(/FROZEN|not active/i);
+    await expect(lockOn(nostro, '1.00')).rejects.toThrow(/FROZEN|not active/i);
     expect((await balances(vostroId)).locked).toBe('0.00');
     expect((await balances(nostroId)).locked).toBe('0.00');
   });
