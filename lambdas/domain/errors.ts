@@ -40,6 +40,10 @@ export const ErrorCode = {
   bankConflict: 'BANK.CONFLICT',
   windowNotFound: 'WINDOW.NOT_FOUND',
   stageTimeout: 'INTERNAL.STAGE_TIMEOUT',
+  messageInvalid: 'MESSAGE.INVALID',
+  sanctionsHit: 'COMPLIANCE.SANCTIONS_HIT',
+  amountLimitExceeded: 'COMPLIANCE.AMOUNT_LIMIT_EXCEEDED',
+  netDebitCapExceeded: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED',
   unexpected: 'INTERNAL.UNEXPECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -204,8 +208,27 @@ export class BankRejectedError extends SettlementEngineError {
   constructor(
     readonly rail: string,
     readonly bankReason: string,
+    /** The ISO 20022 external status reason code (AC04, AM04, ...) when the rail gives one. */
+    readonly bankReasonCode?: string,
   ) {
-    super(`${rail} rejected the transfer: ${bankReason}`);
+    super(`${rail} rejected the transfer: ${bankReasonCode ? `${bankReasonCode} ` : ''}${bankReason}`);
+  }
+}
+
+/**
+ * A bank message (ISO 20022 XML) is malformed, too large, hostile (DOCTYPE, entities) or not the message expected.
+ * From a bank it is a business outcome for the transfer only if the bank never answered properly; at an upload
+ * edge it is a 400. Nothing was written.
+ */
+export class Iso20022MessageInvalidError extends SettlementEngineError {
+  override readonly name = 'Iso20022MessageInvalidError' as const;
+  readonly code = ErrorCode.messageInvalid;
+  readonly kind = 'validation' as const;
+  constructor(
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`${what} ${reason}`);
   }
 }
 
