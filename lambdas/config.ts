@@ -38,3 +38,42 @@ export function requiredVariable(env: Environment, name: string): string {
   if (!value) throw new Error(`configuration: ${name} is required`);
   return value;
 }
+
+/** Which bank adapter the engine speaks through (BANK_ADAPTER). */
+export const BankAdapter = { mock: 'mock', iso20022: 'iso20022' } as const;
+export type BankAdapter = (typeof BankAdapter)[keyof typeof BankAdapter];
+
+/**
+ * The ISO 20022 gateway adapter's settings: endpoint, trust and client identity. Certificates come either as PEM
+ * text (BANK_GATEWAY_CA, BANK_GATEWAY_CERT, BANK_GATEWAY_KEY: on AWS injected from a Secrets Manager secret) or as
+ * file paths (BANK_GATEWAY_CA_FILE, ...: the local simulator's data directory). A missing one stops the start.
+ */
+export interface BankGatewaySettings {
+  readonly url: string;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly networkBic: string;
+  readonly requestTimeoutMs: number;
+}
+
+export function bankAdapterFromEnvironment(env: Environment, fallback: BankAdapter = BankAdapter.mock): BankAdapter {
+  const value = env.BANK_ADAPTER ?? fallback;
+  if (value !== BankAdapter.mock && value !== BankAdapter.iso20022) throw new Error(`configuration: BANK_ADAPTER must be mock or iso20022, got "${value}"`);
+  return value;
+}
+
+export function bankGatewayFromEnvironment(env: Environment, readFile: (path: string) => string): BankGatewaySettings {
+  const pem = (name: string) => {
+    const inline = env[name];
+    if (inline) return inline;
+    const path = env[`${name}_FILE`];
+    if (path) return readFile(path);
+    throw new Error(`configuration: ${name} or ${name}_FILE is required when BANK_ADAPTER=iso20022`);
+  };
+  const url = requiredVariable(env, 'BANK_GATEWAY_URL');
+  if (!url.startsWith('https://')) throw new Error('configuration: BANK_GATEWAY_URL must be an https:// URL (the gateway is reached over mutual TLS)');
+  const networkBic = env.NETWORK_BIC ?? 'DELTGB2L';
+  if (!/^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/.test(networkBic)) throw new Error(`configuration: NETWORK_BIC must be a BIC, got "${networkBic}"`);
+  return { url, ca: pem('BANK_GATEWAY_CA'), cert: pem('BANK_GATEWAY_CERT'), key: pem('BANK_GATEWAY_KEY'), networkBic, requestTimeoutMs: positiveInteger(env, 'BANK_GATEWAY_TIMEOUT_MS', 10_000) };
+}

@@ -39,6 +39,10 @@ import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
 import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
+import { DynamoBankMessageJournal } from '../adapters/dynamodb/bank-message-store';
+import { Iso20022GatewayBank, gatewayDefaults } from '../adapters/banks/iso20022/gateway-bank';
+import type { BankGatewaySettings } from '../config';
+import type { BankDirectory } from '../ports';
 
 export interface LocalEngineOptions {
   /** REST port; 0 picks a free one; null serves no HTTP. Default 8086. */
@@ -83,6 +87,11 @@ export interface LocalEngineOptions {
   readonly jobs?: LocalJobsOptions | false;
   /** Dead-letter queue on an SQS emulator (fauxqs) started here; false keeps messages in memory. Default true; unused when `deadLetters` is given. */
   readonly sqs?: boolean;
+  /**
+   * The ISO 20022 bank gateway (the bank simulator locally, a bank's gateway in production) for SWIFT, SEPA and ACH;
+   * absent: the in-process mock bank serves every rail (tests). The MOCK rail always stays on the mock bank.
+   */
+  readonly bankGateway?: BankGatewaySettings;
 }
 
 export interface LocalEngine {
@@ -119,6 +128,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
+  let gateway: Iso20022GatewayBank | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -132,7 +142,12 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     const bank = new MockBank(clock, options.mockRails, new DynamoMockBankStore(documentClient, tables));
     // The mock bank's book starts each nostro at the amount it was opened with (its statements: mock-statements.ts).
     bank.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
-    const operations = createOperationsDeps({ documentClient, tables, accounts, banks: bank, metrics: options.metrics ?? noMetrics, clock, limits: options.operationsLimits });
+    const bankMessages = new DynamoBankMessageJournal(documentClient, tables);
+    gateway = options.bankGateway
+      ? new Iso20022GatewayBank({ ...gatewayDefaults, ...options.bankGateway }, bankMessages, clock, bank)
+      : undefined;
+    const banks: BankDirectory = gateway ?? bank;
+    const operations = createOperationsDeps({ documentClient, tables, accounts, banks, metrics: options.metrics ?? noMetrics, clock, limits: options.operationsLimits });
     if (seed) await seedWindows(operations.windows, defaultWindows(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     // Filled in below: the workflow needs the handlers, which need the deps, which need the workflow.
     let deps!: ApiDeps;
@@ -150,7 +165,8 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       reference,
       windows: options.windows ?? new StoredWindowPort(operations.windows, clock, operations.limits.windowCacheSeconds),
       operations,
-      banks: bank,
+      banks,
+      bankMessages,
       workflow,
       deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),
       recovery: new DynamoRecoveryStore(documentClient, tables),
@@ -200,6 +216,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await grpcServer?.stop(graceMs);
         await httpServer?.stop();
         await startedWorkflow.stop(graceMs);
+        gateway?.close();
         documentClient.destroy();
         await dynamo?.stop();
         await deadLetterQueue?.stop();
@@ -211,6 +228,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await grpcServer?.stop(0);
     await httpServer?.stop();
     await workflow?.stop(0);
+    gateway?.close();
     documentClient.destroy();
     await dynamo?.stop();
     await deadLetterQueue?.stop();

@@ -1,7 +1,7 @@
 /**
  * The dependencies every use case receives: ports only, wired at the edge (Lambda handler, local engine, tests).
  */
-import type { BankDirectory, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
+import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
@@ -50,4 +50,6 @@ export interface EngineDeps {
   readonly recovery?: RecoveryStore;
   /** Banks, accounts, windows and reconciliation (usecases/operations); wired by the Lambda deps and the local engine. */
   readonly operations?: OperationsDeps;
+  /** Every message exchanged with a bank, per settlement (GET /api/v1/settlements/{id}/messages). */
+  readonly bankMessages?: BankMessageJournal;
 }

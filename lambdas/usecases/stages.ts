@@ -128,7 +128,7 @@ export async function initiateTransfer(deps: EngineDeps, input: StageInput): Pro
       reference: current.reference,
     };
     const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
-    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given');
+    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);
     return {
       command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } },
     };
@@ -159,7 +159,7 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
         return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString() } };
       case 'REJECTED':
       case 'REVERSED':
-        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`);
+        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
       case 'ACCEPTED':
         if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
         pending = true;

@@ -87,9 +87,18 @@ export interface CreditTransfer {
   readonly debtorName: string;
 }
 
-/** pacs.008 for SEPA (EPC SCT interbank rules: EUR, service level SEPA, SLEV charges, BICs, 140-character Latin remittance). */
-export function buildPacs008Sepa(transfer: CreditTransfer): string {
-  if (transfer.currency !== 'EUR') throw new Iso20022MessageInvalidError('pacs.008 for SEPA', `cannot carry ${transfer.currency}: SEPA settles EUR only`);
+/** The scheme a pacs.008 is sent under: SEPA (EPC SCT) or the local ACH's ISO 20022 credit transfer. */
+export type CreditTransferScheme = 'SEPA' | 'ACH';
+
+/**
+ * pacs.008. Under SEPA it follows the EPC SCT interbank rules: EUR only, service level SEPA, SLEV charges, agents by
+ * BIC, remittance of at most 140 characters in the SEPA (Latin) character set. Under ACH: the local scheme's
+ * credit transfer (local instrument ACH, any currency the scheme clears).
+ */
+export function buildPacs008(transfer: CreditTransfer, scheme: CreditTransferScheme): string {
+  const sepa = scheme === 'SEPA';
+  if (sepa && transfer.currency !== 'EUR') throw new Iso20022MessageInvalidError('pacs.008 for SEPA', `cannot carry ${transfer.currency}: SEPA settles EUR only`);
+  const text = (value: string) => (sepa ? toSepaText(value) : value);
   return document(MessageDefinition.pacs008, {
     FIToFICstmrCdtTrf: {
       GrpHdr: {
@@ -98,22 +107,22 @@ export function buildPacs008Sepa(transfer: CreditTransfer): string {
         NbOfTxs: '1',
         TtlIntrBkSttlmAmt: amount(transfer.amount, transfer.currency),
         IntrBkSttlmDt: transfer.settlementDate,
-        SttlmInf: { SttlmMtd: 'CLRG', ClrSys: { Prtry: 'ST2' } },
+        SttlmInf: { SttlmMtd: 'CLRG', ClrSys: { Prtry: sepa ? 'ST2' : 'ACH' } },
         InstgAgt: agent(transfer.instructingAgentBic),
         InstdAgt: agent(transfer.instructedAgentBic),
       },
       CdtTrfTxInf: {
         PmtId: { InstrId: transfer.instructionId, EndToEndId: transfer.endToEndId, TxId: transfer.transactionId, UETR: transfer.uetr },
-        PmtTpInf: { SvcLvl: { Cd: 'SEPA' } },
+        PmtTpInf: sepa ? { SvcLvl: { Cd: 'SEPA' } } : { SvcLvl: { Cd: 'NURG' }, LclInstrm: { Prtry: 'ACH' } },
         IntrBkSttlmAmt: amount(transfer.amount, transfer.currency),
         ChrgBr: 'SLEV',
-        Dbtr: { Nm: toSepaText(transfer.debtorName).slice(0, 70), Id: { OrgId: { AnyBIC: transfer.instructingAgentBic } } },
-        DbtrAcct: { Id: { Othr: { Id: toSepaText(transfer.debtorAccount).slice(0, 34) } } },
+        Dbtr: { Nm: text(transfer.debtorName).slice(0, 70), Id: { OrgId: { AnyBIC: transfer.instructingAgentBic } } },
+        DbtrAcct: { Id: { Othr: { Id: text(transfer.debtorAccount).slice(0, 34) } } },
         DbtrAgt: agent(transfer.instructedAgentBic),
         CdtrAgt: agent(transfer.creditorAgentBic),
         Cdtr: { Nm: transfer.creditorAgentBic, Id: { OrgId: { AnyBIC: transfer.creditorAgentBic } } },
         CdtrAcct: { Id: { Othr: { Id: transfer.creditorAgentBic } } },
-        RmtInf: { Ustrd: toSepaText(transfer.remittance).slice(0, 140) },
+        RmtInf: { Ustrd: text(transfer.remittance).slice(0, 140) },
       },
     },
   });

@@ -1,0 +1,19 @@
+/**
+ * Routes of the bank rails: the messages a settlement exchanged with its bank.
+ */
+import { bankMessageView } from '../../usecases/bank-messages';
+import type { Route } from '../http';
+import { getSettlement } from '../../usecases/settlements';
+
+export const railRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/settlements/{settlementId}/messages',
+    authenticated: true,
+    handle: async (request, deps) => {
+      const settlement = await getSettlement(deps, request.pathParameters.settlementId);
+      const messages = deps.bankMessages ? await deps.bankMessages.list(settlement.settlementId) : [];
+      return { statusCode: 200, body: { settlementId: settlement.settlementId, items: messages.map(bankMessageView) } };
+    },
+  },
+];
