@@ -45,6 +45,7 @@ export const bodyModels: Readonly<Record<string, BodyModel>> = {
   'PUT /api/v1/accounts/{accountId}/status': 'jsonObject',
   'PUT /api/v1/accounts/{accountId}/floor': 'jsonObject',
   'PUT /api/v1/windows/{currency}': 'jsonObject',
+  'POST /api/v1/statements': 'jsonObject',
 };
 
 export const restRoutes: readonly RestRoute[] = apiRoutes

@@ -34,6 +34,7 @@ export const ErrorCode = {
   settlementNotParked: 'SETTLEMENT.NOT_PARKED',
   abandonRefused: 'SETTLEMENT.ABANDON_REFUSED',
   statementInvalid: 'STATEMENT.INVALID',
+  statementConflict: 'STATEMENT.CONFLICT',
   reconciliationInProgress: 'RECONCILIATION.IN_PROGRESS',
   reconciliationNotFound: 'RECONCILIATION.NOT_FOUND',
   reconciliationTooLarge: 'RECONCILIATION.TOO_LARGE',

@@ -71,3 +71,13 @@ export class WindowNotFoundError extends SettlementEngineError {
     super(`no settlement window is configured for ${currency}`);
   }
 }
+
+/** A statement id was uploaded again with a different file. */
+export class StatementConflictError extends SettlementEngineError {
+  override readonly name = 'StatementConflictError' as const;
+  readonly code = ErrorCode.statementConflict;
+  readonly kind = 'conflict' as const;
+  constructor(readonly statementId: string) {
+    super(`statement ${statementId} was already received with different content`);
+  }
+}

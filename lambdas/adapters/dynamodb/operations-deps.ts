@@ -8,6 +8,8 @@ import type { AccountStore } from '../../ports/stores';
 import { defaultOperationsLimits, type OperationsDeps, type OperationsLimits } from '../../usecases/operations/deps';
 import { DynamoOperationsStore } from './operations-store';
 import { DynamoReconciliationStore } from './reconciliation-store';
+import { DynamoStatementInbox } from './statement-inbox';
+import { statementReader } from '../statements/reader';
 import type { TableNames } from './table-definitions';
 
 /** Correspondent statements arrive on the SWIFT rail's client (MT940/camt.053); the mock serves every rail. */
@@ -33,6 +35,8 @@ export function createOperationsDeps(input: {
     reconciliations,
     ledger: reconciliations,
     statements: { statement: (request) => input.banks.forRail(statementRail).statement(request) },
+    statementInbox: new DynamoStatementInbox(input.documentClient, input.tables),
+    statementReader,
     metrics: input.metrics,
     clock: input.clock,
     limits: { ...defaultOperationsLimits, ...input.limits },

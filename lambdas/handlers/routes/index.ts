@@ -5,6 +5,6 @@ import type { Route } from '../http';
 import { coreRoutes } from './core-routes';
 import { recoveryRoutes } from './recovery-routes';
 import { operationsRoutes } from './operations-routes';
-import { railRoutes } from './rail-routes';
+import { railRoutes, statementRoutes } from './rail-routes';
 
-export const apiRoutes: readonly Route[] = [...coreRoutes, ...recoveryRoutes, ...operationsRoutes, ...railRoutes];
+export const apiRoutes: readonly Route[] = [...coreRoutes, ...recoveryRoutes, ...operationsRoutes, ...railRoutes, ...statementRoutes];
