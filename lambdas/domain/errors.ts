@@ -233,6 +233,49 @@ export class Iso20022MessageInvalidError extends SettlementEngineError {
   }
 }
 
+/** A party of the settlement is on the sanctions list: refused in Validate, nothing locked. */
+export class SanctionsHitError extends SettlementEngineError {
+  override readonly name = 'SanctionsHitError' as const;
+  readonly code = ErrorCode.sanctionsHit;
+  readonly kind = 'business' as const;
+  constructor(
+    readonly role: 'payer' | 'payee',
+    readonly bic: string,
+    readonly listEntry: string,
+  ) {
+    super(`${role} ${bic} matches the sanctions list: ${listEntry}`);
+  }
+}
+
+/** The amount is above a per-currency or per-bank limit. */
+export class AmountLimitExceededError extends SettlementEngineError {
+  override readonly name = 'AmountLimitExceededError' as const;
+  readonly code = ErrorCode.amountLimitExceeded;
+  readonly kind = 'business' as const;
+  constructor(
+    readonly scope: string,
+    readonly limit: string,
+    readonly amount: string,
+  ) {
+    super(`amount ${amount} is above the ${scope} limit of ${limit}`);
+  }
+}
+
+/** The payer's unsettled debit position would pass its net debit cap. */
+export class NetDebitCapExceededError extends SettlementEngineError {
+  override readonly name = 'NetDebitCapExceededError' as const;
+  readonly code = ErrorCode.netDebitCapExceeded;
+  readonly kind = 'business' as const;
+  constructor(
+    readonly bic: string,
+    readonly currency: string,
+    readonly cap: string,
+    readonly position: string,
+  ) {
+    super(`${bic} would hold ${position} ${currency} unsettled, above its net debit cap of ${cap}`);
+  }
+}
+
 /** The bank could not be reached. Transient: retried with backoff. */
 export class BankUnavailableError extends SettlementEngineError {
   readonly code = ErrorCode.bankUnavailable;
@@ -308,19 +351,25 @@ export const transientErrorNames = [
   StoreUnavailableError.name,
 ] as const;
 
-/** Business outcomes that go straight to rollback: the workflow never retries them. */
+/** Business outcomes that go straight to rollback: the workflow never retries them (listed in Validate's Catch). */
+export const businessOutcomeNames = [
+  'InsufficientFundsError',
+  'WindowClosedError',
+  'BankRejectedError',
+  'AccountNotActiveError',
+  'AccountNotFoundError',
+  'BankNotFoundError',
+  'BankNotActiveError',
+  'PayoutRouteNotFoundError',
+  'ValidationError',
+  'SanctionsHitError',
+  'AmountLimitExceededError',
+  'NetDebitCapExceededError',
+  'Iso20022MessageInvalidError',
+] as const;
+
 export function isBusinessOutcome(error: { name?: string }): boolean {
-  return [
-    InsufficientFundsError.name,
-    WindowClosedError.name,
-    BankRejectedError.name,
-    AccountNotActiveError.name,
-    AccountNotFoundError.name,
-    BankNotFoundError.name,
-    BankNotActiveError.name,
-    PayoutRouteNotFoundError.name,
-    ValidationError.name,
-  ].includes(error.name ?? '');
+  return (businessOutcomeNames as readonly string[]).includes(error.name ?? '');
 }
 
 /**
@@ -348,6 +397,10 @@ export const errorCodeByName: Readonly<Record<string, ErrorCode>> = {
   ThrottlingError: ErrorCode.throttled,
   StoreUnavailableError: ErrorCode.storeUnavailable,
   InvariantViolationError: ErrorCode.invariantViolated,
+  SanctionsHitError: ErrorCode.sanctionsHit,
+  AmountLimitExceededError: ErrorCode.amountLimitExceeded,
+  NetDebitCapExceededError: ErrorCode.netDebitCapExceeded,
+  Iso20022MessageInvalidError: ErrorCode.messageInvalid,
   'States.Timeout': ErrorCode.stageTimeout,
 };
 

@@ -21,6 +21,8 @@ import { createOperationsDeps, operationsLimitsFromEnvironment } from '../adapte
 import { openingPosting } from '../adapters/dynamodb/reconciliation-store';
 import { StoredWindowPort } from '../usecases/operations/windows';
 import type { ApiDeps } from './http';
+import { loadCompliancePolicy } from '../adapters/compliance/policy-file';
+import { DynamoBankMessageJournal } from '../adapters/dynamodb/bank-message-store';
 
 let cached: ApiDeps | undefined;
 
@@ -62,6 +64,9 @@ function buildLambdaDeps(env: Environment): ApiDeps {
     metrics,
     clock: systemClock,
     limits: limitsFromEnvironment(env),
+    // The compliance policy file (COMPLIANCE_CONFIG, shipped beside the bundle); the composition root takes this over.
+    ...(env.COMPLIANCE_CONFIG && { compliance: loadCompliancePolicy(env.COMPLIANCE_CONFIG) }),
+    bankMessages: new DynamoBankMessageJournal(documentClient, tables),
     checkDatabase: () => databaseAnswers(documentClient as unknown as DynamoDBClient, tables),
   };
 }

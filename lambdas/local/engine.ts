@@ -43,6 +43,8 @@ import { DynamoBankMessageJournal } from '../adapters/dynamodb/bank-message-stor
 import { Iso20022GatewayBank, gatewayDefaults } from '../adapters/banks/iso20022/gateway-bank';
 import type { BankGatewaySettings } from '../config';
 import type { BankDirectory } from '../ports';
+import type { CompliancePolicy } from '../domain/compliance';
+import { loadCompliancePolicy } from '../adapters/compliance/policy-file';
 
 export interface LocalEngineOptions {
   /** REST port; 0 picks a free one; null serves no HTTP. Default 8086. */
@@ -92,6 +94,8 @@ export interface LocalEngineOptions {
    * absent: the in-process mock bank serves every rail (tests). The MOCK rail always stays on the mock bank.
    */
   readonly bankGateway?: BankGatewaySettings;
+  /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
+  readonly compliance?: CompliancePolicy | false;
 }
 
 export interface LocalEngine {
@@ -167,6 +171,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       operations,
       banks,
       bankMessages,
+      ...(options.compliance !== false && { compliance: options.compliance ?? loadCompliancePolicy() }),
       workflow,
       deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),
       recovery: new DynamoRecoveryStore(documentClient, tables),

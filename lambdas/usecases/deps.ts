@@ -5,6 +5,7 @@ import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsP
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
+import type { CompliancePolicy } from '../domain/compliance';
 
 /** Throws WindowClosedError when `currency` is outside its settlement window at `at`. */
 export interface SettlementWindowPort {
@@ -50,6 +51,8 @@ export interface EngineDeps {
   readonly recovery?: RecoveryStore;
   /** Banks, accounts, windows and reconciliation (usecases/operations); wired by the Lambda deps and the local engine. */
   readonly operations?: OperationsDeps;
+  /** Sanctions list, amount limits and net debit caps checked by Validate; absent: no compliance checks (unit tests). */
+  readonly compliance?: CompliancePolicy;
   /** Every message exchanged with a bank, per settlement (GET /api/v1/settlements/{id}/messages). */
   readonly bankMessages?: BankMessageJournal;
 }

@@ -12,12 +12,14 @@ import {
   ConfirmationTimeoutError,
   InsufficientFundsError,
   PayoutRouteNotFoundError,
+  SanctionsHitError,
   TransferOutcomeUnknownError,
   invariant,
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
-import { accountId, type Account, type Effect, type SettlementRecord } from '../ports/stores';
+import { accountId, type Account, type Bank, type Effect, type SettlementRecord } from '../ports/stores';
+import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
 import { advance, requireStatus } from './advance';
 import type { EngineDeps } from './deps';
@@ -46,10 +48,23 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'VALIDATED')) return { done: current };
     requireStatus(current, ['PENDING'], 'VALIDATED');
+    // Sanctions screening by BIC comes first: a listed party is refused as such, whatever else is wrong.
+    if (deps.compliance) for (const [role, bic] of [['payer', current.payerBic], ['payee', current.payeeBic]] as const) screenParty(deps.compliance, role, bic);
     await deps.windows.assertOpen(current.currency, deps.clock.now());
-    await requireActiveBank(deps, current.payerBic);
-    await requireActiveBank(deps, current.payeeBic);
+    const payerBank = await requireActiveBank(deps, current.payerBic);
+    const payeeBank = await requireActiveBank(deps, current.payeeBic);
     const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
+    if (deps.compliance) {
+      assertCompliant(deps.compliance, {
+        payerBic: current.payerBic,
+        payeeBic: current.payeeBic,
+        payerName: payerBank.name,
+        payeeName: payeeBank.name,
+        amount: new Money(current.amount),
+        currency: current.currency,
+        payerHeld: vostro.locked,
+      });
+    }
     const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
     const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
     const nostro = await deps.accounts.get(nostroAccountId);
@@ -223,10 +238,16 @@ function assertBalancedPosting(effects: readonly Effect[], amount: Money): void 
   invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted hold has no matching ledger entry');
 }
 
-async function requireActiveBank(deps: EngineDeps, bic: string): Promise<void> {
+async function requireActiveBank(deps: EngineDeps, bic: string): Promise<Bank> {
   const bank = await deps.reference.getBank(bic);
   if (!bank) throw new BankNotFoundError(bic);
   if (bank.status !== 'ACTIVE') throw new BankNotActiveError(bic, bank.status);
+  return bank;
+}
+
+function screenParty(policy: CompliancePolicy, role: 'payer' | 'payee', bic: string): void {
+  const hit = screen(policy.sanctions, bic);
+  if (hit) throw new SanctionsHitError(role, bic, `${hit.name} (${policy.sanctions.source} entry ${hit.entryId})`);
 }
 
 async function requireUsableAccount(deps: EngineDeps, id: string): Promise<Account> {

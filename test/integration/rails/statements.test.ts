@@ -119,3 +119,29 @@ describe('the statement inbox', () => {
     expect(await pending()).not.toContain('BIG');
   });
 });
+
+describe('compliance in Validate', () => {
+  it('refuses a settlement whose payee is on the sanctions list, with its code, writing the hit to the trail and locking nothing', async () => {
+    const vostroBefore = await engine.accounts.get('VOSTRO#DEUTDEFF#EUR');
+    const request = settlementRequest({ payeeBic: 'MELIIRTH', valueDate: '2025-03-12' });
+
+    expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+    const view = await settled(engine, String(request.settlementId));
+
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'COMPLIANCE.SANCTIONS_HIT', retryable: false });
+    expect(view.reason).toContain('BANK MELLI IRAN');
+    expect(view.lock).toBeUndefined();
+    expect(view.checkpoints.map((checkpoint) => checkpoint.stage)).not.toContain('LockFunds');
+    expect(view.checkpoints.find((checkpoint) => checkpoint.stage === 'BeginRollback')).toMatchObject({ reasonCode: 'COMPLIANCE.SANCTIONS_HIT', detail: expect.stringContaining('MELIIRTH') });
+    const vostroAfter = await engine.accounts.get('VOSTRO#DEUTDEFF#EUR');
+    expect({ locked: vostroAfter!.locked.toFixed(), balance: vostroAfter!.balance.toFixed() }).toEqual({ locked: vostroBefore!.locked.toFixed(), balance: vostroBefore!.balance.toFixed() });
+  });
+
+  it('refuses an amount above the currency limit before it looks at funds', async () => {
+    const request = settlementRequest({ amount: '100000000.01', valueDate: '2025-03-12' });
+
+    expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+
+    expect(await settled(engine, String(request.settlementId))).toMatchObject({ status: 'FAILED', reasonCode: 'COMPLIANCE.AMOUNT_LIMIT_EXCEEDED' });
+  });
+});
