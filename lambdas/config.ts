@@ -22,6 +22,14 @@ export function limitsFromEnvironment(env: Environment): EngineLimits {
     confirmationWaitSecondsMax: positiveInteger(env, 'CONFIRMATION_WAIT_SECONDS_MAX', defaultEngineLimits.confirmationWaitSecondsMax),
     retryAttemptsMax: positiveInteger(env, 'RETRY_ATTEMPTS_MAX', defaultEngineLimits.retryAttemptsMax),
     retryDelaySecondsBase: positiveInteger(env, 'RETRY_DELAY_SECONDS_BASE', defaultEngineLimits.retryDelaySecondsBase),
+    confirmationDeadlineSeconds: {
+      DOMESTIC: positiveInteger(env, 'CONFIRMATION_DEADLINE_SECONDS_DOMESTIC', defaultEngineLimits.confirmationDeadlineSeconds.DOMESTIC),
+      INTERNATIONAL: positiveInteger(env, 'CONFIRMATION_DEADLINE_SECONDS_INTERNATIONAL', defaultEngineLimits.confirmationDeadlineSeconds.INTERNATIONAL),
+    },
+    latencyObjectiveSeconds: {
+      DOMESTIC: positiveInteger(env, 'LATENCY_OBJECTIVE_SECONDS_DOMESTIC', defaultEngineLimits.latencyObjectiveSeconds.DOMESTIC),
+      INTERNATIONAL: positiveInteger(env, 'LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL', defaultEngineLimits.latencyObjectiveSeconds.INTERNATIONAL),
+    },
   };
 }
 

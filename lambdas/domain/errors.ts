@@ -140,8 +140,10 @@ export class ConfirmationTimeoutError extends SettlementEngineError {
   constructor(
     readonly settlementId: string,
     readonly polls: number,
+    /** Why it stopped waiting, when not the number of checks (the kind's deadline). */
+    readonly why?: string,
   ) {
-    super(`transfer for settlement ${settlementId} not confirmed after ${polls} checks`);
+    super(`transfer for settlement ${settlementId} not confirmed after ${polls} checks${why ? `: ${why}` : ''}`);
   }
 }
 

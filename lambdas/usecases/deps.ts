@@ -6,6 +6,7 @@ import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/sto
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
 import type { CompliancePolicy } from '../domain/compliance';
+import type { SettlementKind } from '../domain/settlement';
 
 /** Throws WindowClosedError when `currency` is outside its settlement window at `at`. */
 export interface SettlementWindowPort {
@@ -26,6 +27,13 @@ export interface EngineLimits {
   readonly retryAttemptsMax: number;
   /** Delay before the first retry; doubles per attempt. */
   readonly retryDelaySecondsBase: number;
+  /**
+   * How long, per kind, a bank may take to confirm a transfer (from the attempt's start) before it counts as
+   * unconfirmed and is compensated. Domestic rails confirm in seconds; international chains take longer.
+   */
+  readonly confirmationDeadlineSeconds: Readonly<Record<SettlementKind, number>>;
+  /** Latency objectives per kind (submit → COMPLETED, bank time excluded): reported by the bench, alarmed on AWS. */
+  readonly latencyObjectiveSeconds: Readonly<Record<SettlementKind, number>>;
 }
 
 export const defaultEngineLimits: EngineLimits = {
@@ -34,6 +42,9 @@ export const defaultEngineLimits: EngineLimits = {
   confirmationWaitSecondsMax: 30,
   retryAttemptsMax: 5,
   retryDelaySecondsBase: 60,
+  confirmationDeadlineSeconds: { DOMESTIC: 15 * 60, INTERNATIONAL: 4 * 3600 },
+  // The seed's figures: < 5 s domestic, < 30 s international.
+  latencyObjectiveSeconds: { DOMESTIC: 5, INTERNATIONAL: 30 },
 };
 
 export interface EngineDeps {

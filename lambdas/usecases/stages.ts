@@ -175,10 +175,15 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
       case 'REJECTED':
       case 'REVERSED':
         throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
-      case 'ACCEPTED':
+      case 'ACCEPTED': {
+        // Bounded twice: by the number of checks, and by the kind's confirmation deadline from the attempt's start.
+        const elapsedSeconds = secondsBetween(current.attemptStartedAt, deps.clock.now().toISOString());
+        const deadlineSeconds = deps.limits.confirmationDeadlineSeconds?.[current.kind] ?? Number.POSITIVE_INFINITY;
+        if (elapsedSeconds > deadlineSeconds) throw new ConfirmationTimeoutError(current.settlementId, polls, `the ${current.kind.toLowerCase()} confirmation deadline of ${deadlineSeconds} s has passed`);
         if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
         pending = true;
         return { done: current };
+      }
     }
   });
   if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };

@@ -19,8 +19,9 @@ const dataDirectory = mkdtempSync(join(tmpdir(), 'bank-simulator-'));
 beforeAll(async () => {
   simulator = await startBankSimulator({ port: 0, dataDirectory, timeoutHoldMs: 1_500 });
   engine = await startTestEngine({
-    // Two status checks before a transfer counts as unconfirmed: the recall path runs in milliseconds.
-    limits: { confirmationChecksMax: 2 },
+    // An international transfer counts as unconfirmed 2 s after its attempt started (the kind's deadline, not a
+    // count of checks): the recall path runs in seconds.
+    limits: { confirmationChecksMax: 10_000, confirmationDeadlineSeconds: { DOMESTIC: 60, INTERNATIONAL: 2 } },
     bankGateway: { url: simulator.url, ca: simulator.certificates.ca, cert: simulator.certificates.clientCert, key: simulator.certificates.clientKey, networkBic: 'DELTGB2L', requestTimeoutMs: 500 },
   });
 });
@@ -126,12 +127,13 @@ describe('a settlement through the bank simulator', () => {
     expect(statuses).toEqual(expect.arrayContaining(['ACSP', 'RJCT']));
   });
 
-  it('recalls a transfer the bank never confirms (camt.056) and records the return (pacs.004)', async () => {
+  it('recalls a transfer the bank does not confirm within its kind\'s deadline (camt.056) and records the return (pacs.004)', async () => {
     const request = settlementRequest({ rail: 'SWIFT', kind: 'INTERNATIONAL', payerBic: 'CHASUS33', payeeBic: 'CITIUS33', currency: 'USD', reference: 'sim pending' });
 
     const view = await submit(request);
 
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.CONFIRMATION_TIMEOUT' });
+    expect(view.reason).toContain('international confirmation deadline of 2 s');
     expect(view.checkpoints.map((checkpoint) => `${checkpoint.stage}:${checkpoint.status}`)).toContain('Compensate:COMPENSATED');
     const messages = await messagesOf(String(request.settlementId));
     const recall = messages.find((item) => item.type === 'camt.056.001.09')!;
@@ -152,6 +154,12 @@ describe('a settlement through the bank simulator', () => {
     const answer = (await messagesOf(String(request.settlementId))).find((item) => item.type === 'camt.029.001.10')!;
     expect(answer.message).toContain('<TxCxlSts>RJCR</TxCxlSts>');
     await expectSchemaValid(answer);
+  });
+
+  it('waits for a domestic transfer the bank settles a second later (within the domestic deadline)', async () => {
+    const request = settlementRequest({ rail: 'SEPA', reference: 'sim delay 1' });
+
+    expect(await submit(request)).toMatchObject({ status: 'COMPLETED' });
   });
 
   it('asks again after a call that timed out and completes on the same transfer', async () => {
