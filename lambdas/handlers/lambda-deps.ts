@@ -14,7 +14,10 @@ import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
 import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
 import { StepFunctionsWorkflow } from '../adapters/sfn/step-functions-workflow';
 import { InMemoryDeadLetterQueue, SqsDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
-import { limitsFromEnvironment, tableNamesFromEnvironment, type Environment } from '../config';
+import { BankAdapter, bankAdapterFromEnvironment, bankGatewayFromEnvironment, limitsFromEnvironment, tableNamesFromEnvironment, type Environment } from '../config';
+import { Iso20022GatewayBank, gatewayDefaults } from '../adapters/banks/iso20022/gateway-bank';
+import { readFileSync } from 'node:fs';
+import type { BankDirectory } from '../ports';
 import { noMetrics, systemClock, type MetricsPort, type WorkflowPort } from '../ports';
 import { EmfMetrics } from '../adapters/metrics/emf';
 import { createOperationsDeps, operationsLimitsFromEnvironment } from '../adapters/dynamodb/operations-deps';
@@ -45,9 +48,15 @@ function buildLambdaDeps(env: Environment): ApiDeps {
   const accounts = new DynamoAccountStore(documentClient, tables);
   // The mock bank is the only rail adapter of the MVP (SEED.md); real rails implement the same BankClient port.
   // Its record of transfers is in the reference table: shared by every function, and it survives them.
-  const banks = new MockBank(systemClock, {}, new DynamoMockBankStore(documentClient, tables));
+  const mockBank = new MockBank(systemClock, {}, new DynamoMockBankStore(documentClient, tables));
   // The mock bank's book starts each nostro at the amount it was opened with (mock-statements.ts).
-  banks.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
+  mockBank.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
+  const bankMessages = new DynamoBankMessageJournal(documentClient, tables);
+  // BANK_ADAPTER=iso20022: SWIFT, SEPA and ACH go to the bank gateway over mutual TLS (docs/rails.md); MOCK stays.
+  const banks: BankDirectory =
+    bankAdapterFromEnvironment(env) === BankAdapter.iso20022
+      ? new Iso20022GatewayBank({ ...gatewayDefaults, ...bankGatewayFromEnvironment(env, (path) => readFileSync(path, 'utf8')) }, bankMessages, systemClock, mockBank)
+      : mockBank;
   // CloudWatch EMF on Lambda (same metric names as Prometheus locally); METRICS_ADAPTER=none turns it off.
   const metrics: MetricsPort = env.METRICS_ADAPTER === 'none' ? noMetrics : new EmfMetrics({}, env as NodeJS.ProcessEnv);
   const operations = createOperationsDeps({ documentClient, tables, accounts, banks, metrics, clock: systemClock, limits: operationsLimitsFromEnvironment(env) });
@@ -66,7 +75,7 @@ function buildLambdaDeps(env: Environment): ApiDeps {
     limits: limitsFromEnvironment(env),
     // The compliance policy file (COMPLIANCE_CONFIG, shipped beside the bundle); the composition root takes this over.
     ...(env.COMPLIANCE_CONFIG && { compliance: loadCompliancePolicy(env.COMPLIANCE_CONFIG) }),
-    bankMessages: new DynamoBankMessageJournal(documentClient, tables),
+    bankMessages,
     checkDatabase: () => databaseAnswers(documentClient as unknown as DynamoDBClient, tables),
   };
 }

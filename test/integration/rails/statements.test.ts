@@ -138,7 +138,7 @@ describe('compliance in Validate', () => {
   });
 
   it('refuses an amount above the currency limit before it looks at funds', async () => {
-    const request = settlementRequest({ amount: '100000000.01', valueDate: '2025-03-12' });
+    const request = settlementRequest({ amount: '1000000000.01', valueDate: '2025-03-12' });
 
     expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
 
