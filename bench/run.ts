@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchReconciliation } from './reconciliation';
 import { benchGrpc, formatGrpcFigures } from './grpc';
+import { benchRails } from './rails';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
   await reconciliationFigures();
   console.log('\ngRPC (ExecuteSettlement end to end, StreamSettlementEvents lag from commit stamp to client)');
   console.log(formatGrpcFigures(await benchGrpc({ seconds: phaseSeconds })));
+  await benchRails();
 }
 
 /** Reconciliation: matching in bounded memory (10,000 and 100,000 entries), and 10,000 end to end through DynamoDB Local. */

@@ -5,7 +5,9 @@ import { startLocalEngine } from '../lambdas/local/engine';
 import { parseSettlementWindowMode } from '../lambdas/domain/window-defaults';
 import { JavaMissingError } from '../lambdas/local/dynamodb-local';
 import { localJobsFromEnvironment } from '../lambdas/local/scheduler';
-import { localConfig, positiveInteger } from '../lambdas/config';
+import { bankAdapterFromEnvironment, bankGatewayFromEnvironment, localConfig, positiveInteger, type BankGatewaySettings } from '../lambdas/config';
+import { startSimulatorProcess, type SimulatorProcess } from '../lambdas/local/bank-simulator-process';
+import { readFileSync } from 'node:fs';
 import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { PrometheusMetrics } from '../lambdas/adapters/metrics/prometheus';
 import { accountBalanceSamples } from '../lambdas/adapters/metrics/balances';
@@ -23,6 +25,16 @@ async function main(): Promise<void> {
   const access = readAccessConfiguration(env, { developmentKeyWhenUnset: true });
   let started: LocalEngine | undefined;
   const metrics = new PrometheusMetrics({ balances: async () => (started ? accountBalanceSamples(started.accounts) : []) });
+  // npm start speaks ISO 20022 to the bank simulator (a child process) unless BANK_ADAPTER=mock or a gateway is given.
+  let simulator: SimulatorProcess | undefined;
+  let bankGateway: BankGatewaySettings | undefined;
+  if (bankAdapterFromEnvironment(env, 'iso20022') === 'iso20022') {
+    if (env.BANK_GATEWAY_URL) bankGateway = bankGatewayFromEnvironment(env, (path) => readFileSync(path, 'utf8'));
+    else {
+      simulator = await startSimulatorProcess(env);
+      bankGateway = { ...simulator.gateway, networkBic: env.NETWORK_BIC ?? 'DELTGB2L', requestTimeoutMs: positiveInteger(env, 'BANK_GATEWAY_TIMEOUT_MS', 10_000) };
+    }
+  }
   const engine = await startLocalEngine({
     config,
     grpcPort: env.GRPC_PORT === undefined ? 50056 : positiveInteger(env, 'GRPC_PORT', 50056),
@@ -38,6 +50,10 @@ async function main(): Promise<void> {
     windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
     // Retry, cleanup and recovery timers (a start-up sweep resumes what a killed process left in flight).
     jobs: localJobsFromEnvironment(env),
+    ...(bankGateway && { bankGateway }),
+  }).catch(async (error: unknown) => {
+    await simulator?.stop();
+    throw error;
   });
   started = engine;
   if (access.developmentKey) {
@@ -55,6 +71,9 @@ async function main(): Promise<void> {
         : `  API keys  ${access.apiKeys.length} configured from API_KEYS`,
       `  DynamoDB  ${engine.dynamoEndpoint}${engine.dynamo ? `   (DynamoDB Local, data in ${env.DATA_DIR ?? '.data/dynamodb'})` : ''}`,
       `  Workflow  statemachines/settlement.asl.json in the local ASL interpreter`,
+      bankGateway
+        ? `  Banks     ISO 20022 over mutual TLS to ${bankGateway.url}${simulator ? ' (bank simulator, a child process)' : ''}; MOCK rail in process`
+        : '  Banks     in-process mock bank (BANK_ADAPTER=mock)',
       'Press Ctrl+C to stop.',
     ].join('\n'),
   );
@@ -64,6 +83,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: draining in-flight settlements, then stopping...`);
     await engine.stop(10_000);
+    await simulator?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

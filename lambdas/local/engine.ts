@@ -13,7 +13,9 @@ import { InMemoryDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
 import { ensureTables } from '../adapters/dynamodb/bootstrap';
 import { createApiHandler, type ApiDeps, type Route } from '../handlers/http';
 import { composeEngine } from '../composition';
-import { ConfigurationError, localConfig, type EngineConfig } from '../config';
+import { localConfig, type BankGatewaySettings, type EngineConfig } from '../config';
+import type { CompliancePolicy } from '../domain/compliance';
+import { loadCompliancePolicy } from '../adapters/compliance/policy-file';
 import { seedWindows } from '../usecases/operations/windows';
 import type { EngineLimits, SettlementWindowPort } from '../usecases/deps';
 import { apiRoutes } from '../handlers/routes';
@@ -82,6 +84,13 @@ export interface LocalEngineOptions {
   readonly jobs?: LocalJobsOptions | false;
   /** Dead-letter queue on an SQS emulator (fauxqs) started here; false keeps messages in memory. Default true; unused when `deadLetters` is given. */
   readonly sqs?: boolean;
+  /**
+   * The ISO 20022 bank gateway (the bank simulator locally, a bank's gateway in production) for SWIFT, SEPA and ACH;
+   * given: BANK_ADAPTER=iso20022. Absent: the configuration's adapter (the in-process mock bank in tests).
+   */
+  readonly bankGateway?: BankGatewaySettings;
+  /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
+  readonly compliance?: CompliancePolicy | false;
 }
 
 export interface LocalEngine {
@@ -115,6 +124,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const config: EngineConfig = {
     ...baseConfig,
     ...(options.tablePrefix !== undefined && { tables: tableNamesWithPrefix(options.tablePrefix) }),
+    ...(options.bankGateway && { bankAdapter: 'iso20022' as const, bankGateway: options.bankGateway }),
     limits: { ...baseConfig.limits, ...options.limits },
     operationsLimits: { ...baseConfig.operationsLimits, ...options.operationsLimits },
   };
@@ -122,6 +132,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let httpServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
   let workflow: LocalWorkflow | undefined;
+  let closeBanks: (() => void) | undefined;
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
@@ -150,10 +161,11 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         })),
       ...(options.windows && { windows: options.windows }),
       ...(options.mockRails && { mockRails: options.mockRails }),
+      compliance: options.compliance ?? loadCompliancePolicy(),
     });
-    // The local engine steers the mock bank (demo, tests); another adapter would need its own local stand-in.
+    closeBanks = composed.close;
+    // The local engine steers the mock bank (demo, tests): every rail with `mock`, the MOCK rail with `iso20022`.
     const bank = composed.mockBank;
-    if (bank === undefined) throw new ConfigurationError(['BANK_ADAPTER'], [`BANK_ADAPTER ${config.bankAdapter} has no local stand-in; the local engine runs the mock bank`]);
     const { operations } = composed.deps;
     if (seed) await seedWindows(operations.windows, seedWindowsFor(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     const deps: ApiDeps = {
@@ -200,6 +212,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await grpcServer?.stop(graceMs);
         await httpServer?.stop();
         await startedWorkflow.stop(graceMs);
+        closeBanks?.();
         documentClient.destroy();
         await dynamo?.stop();
         await deadLetterQueue?.stop();
@@ -211,6 +224,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await grpcServer?.stop(0);
     await httpServer?.stop();
     await workflow?.stop(0);
+    closeBanks?.();
     documentClient.destroy();
     await dynamo?.stop();
     await deadLetterQueue?.stop();

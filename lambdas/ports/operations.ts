@@ -118,6 +118,8 @@ export interface StoredReport {
   readonly durationMs?: number;
   readonly summary?: ReconciliationSummary;
   readonly error?: { readonly code: string; readonly message: string };
+  /** Which statement the run reconciled against: one uploaded to the statement inbox, or the bank's own. */
+  readonly statement?: { readonly source: 'UPLOADED' | 'BANK'; readonly statementId?: string };
 }
 
 export interface ReconciliationStore {
@@ -145,4 +147,54 @@ export interface LedgerReader {
 /** Where a nostro's statement comes from: the correspondent's BankClient (mock locally, camt.053 import in production). */
 export interface StatementSourcePort {
   statement(request: StatementRequest): Promise<Statement>;
+}
+
+export const StatementFormat = { camt053: 'CAMT053', csv: 'CSV' } as const;
+export type StatementFormat = (typeof StatementFormat)[keyof typeof StatementFormat];
+
+/** A statement received through the statement inbox (POST /api/v1/statements; on AWS also an S3 upload). */
+export interface StoredStatement {
+  readonly statementId: string;
+  readonly accountId: string;
+  readonly currency: string;
+  readonly format: StatementFormat;
+  /** The period the statement covers (inclusive ISO instants). */
+  readonly from: string;
+  readonly to: string;
+  readonly entryCount: number;
+  readonly openingBalance: string;
+  readonly closingBalance: string;
+  /** SHA-256 of the content: a repeated upload with the same id must carry the same file. */
+  readonly contentSha256: string;
+  readonly receivedAt: string;
+  /** Set once the scheduled job has reconciled it. */
+  readonly reportId?: string;
+}
+
+export interface StatementInbox {
+  /** Stores the statement unless its id exists; returns the stored one (and whether this call created it). */
+  put(statement: StoredStatement, content: string): Promise<{ created: boolean; statement: StoredStatement }>;
+  get(statementId: string): Promise<{ statement: StoredStatement; content: string } | undefined>;
+  /** Statements not reconciled yet, oldest first, at most `limit`. */
+  listPending(limit: number): Promise<StoredStatement[]>;
+  markReconciled(statementId: string, reportId: string): Promise<void>;
+}
+
+/** What the inbox learns from a statement file when it checks it. */
+export interface StatementSummary {
+  /** The statement's own id (camt.053 Stmt/Id), when the file carries one. */
+  readonly statementId?: string;
+  /** The period the file's balances are dated (whole days), when it says. */
+  readonly from?: string;
+  readonly to?: string;
+  readonly openingBalance: string;
+  readonly closingBalance: string;
+  readonly entryCount: number;
+}
+
+/** Reads statement files (the importers in adapters/statements). */
+export interface StatementReader {
+  /** Reads the whole file, refusing it with StatementInvalidError when anything is wrong. */
+  summarize(format: StatementFormat, content: string, target: { accountId: string; currency: string }): Promise<StatementSummary>;
+  open(format: StatementFormat, content: string, target: { accountId: string; currency: string }): Promise<Statement>;
 }

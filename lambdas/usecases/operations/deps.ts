@@ -4,7 +4,7 @@
  */
 import { InvariantViolationError } from '../../domain/errors';
 import type { Clock, MetricsPort } from '../../ports';
-import type { AccountAdminStore, AuditLog, BankRegistry, LedgerReader, ReconciliationStore, StatementSourcePort, WindowStore } from '../../ports/operations';
+import type { AccountAdminStore, AuditLog, BankRegistry, LedgerReader, ReconciliationStore, StatementInbox, StatementReader, StatementSourcePort, WindowStore } from '../../ports/operations';
 import type { AccountStore } from '../../ports/stores';
 
 export interface OperationsLimits {
@@ -35,6 +35,9 @@ export interface OperationsDeps {
   readonly reconciliations: ReconciliationStore;
   readonly ledger: LedgerReader;
   readonly statements: StatementSourcePort;
+  /** Uploaded statements (POST /api/v1/statements) and the importers that read them. */
+  readonly statementInbox?: StatementInbox;
+  readonly statementReader?: StatementReader;
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly limits: OperationsLimits;
