@@ -210,7 +210,7 @@ export const jobFunctions: readonly FunctionSpec[] = [
     module: 'jobs',
     exportName: 'cleanup',
     description: 'Scheduled cleanup of ended operations and expired locks that moved no money',
-    // Voiding an expired lock gives the held amount back on both accounts, like the ReleaseLocks stage.
+    // Voiding an expired lock gives the locked amount back on both accounts, like the ReleaseLocks stage.
     // Ended operations are deleted (conditionally); asking the bank about a lost transfer writes the mock bank's record.
     tables: { settlements: write('PutItem', 'UpdateItem', 'DeleteItem'), accounts: write('UpdateItem'), reference: write('PutItem') },
     startsExecutions: false,
