@@ -13,8 +13,8 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
@@ -166,7 +166,7 @@ export class GrpcService extends Construct {
       ...props.config.environment,
       GRPC_PORT: String(grpcPort),
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-      // Every deployed process states its dead-letter queue (lambdas/config.ts refuses to start without it).
+      // Every deployed process states its dead-letter queue (lambdas/config.ts refuses to start without it); BANK_ADAPTER above.
       DEAD_LETTER_QUEUE_URL: props.deadLetterQueue.queueUrl,
       // EMF to stdout, flushed every minute and on SIGTERM (bin/grpc-server.ts); the awslogs driver ships it.
       METRICS_ADAPTER: 'emf',
