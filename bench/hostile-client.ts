@@ -60,7 +60,6 @@ async function rest(engine: LocalEngine, method: string, path: string, body?: st
 }
 
 const describeRest = (answer: { status: number; field?: string }) => `HTTP ${answer.status}${answer.field ? ` field=${answer.field}` : ''}`;
-const clientError = (status: number) => status >= 400 && status < 500;
 
 function grpcError(error: unknown): { code: number; field?: string; errorCode?: string; text: string; metadata?: grpc.Metadata } {
   const serviceError = error as grpc.ServiceError;

@@ -2,6 +2,7 @@
  * Configuration from environment variables, read once at the edge (handler modules, the local engine).
  * Every variable has a safe default for local use; README.md lists them.
  */
+import { parseValueDateWindows } from './domain/value-date';
 import { defaultEngineLimits, type EngineLimits } from './usecases/deps';
 import { tableNameEnvironmentVariables, tableNamesWithPrefix, type LogicalTableName, type TableNames } from './adapters/dynamodb/table-definitions';
 
@@ -22,6 +23,8 @@ export function limitsFromEnvironment(env: Environment): EngineLimits {
     confirmationWaitSecondsMax: positiveInteger(env, 'CONFIRMATION_WAIT_SECONDS_MAX', defaultEngineLimits.confirmationWaitSecondsMax),
     retryAttemptsMax: positiveInteger(env, 'RETRY_ATTEMPTS_MAX', defaultEngineLimits.retryAttemptsMax),
     retryDelaySecondsBase: positiveInteger(env, 'RETRY_DELAY_SECONDS_BASE', defaultEngineLimits.retryDelaySecondsBase),
+    valueDateWindows: parseValueDateWindows(env.VALUE_DATE_WINDOWS),
+    bankCacheSeconds: positiveInteger(env, 'BANK_CACHE_SECONDS', defaultEngineLimits.bankCacheSeconds),
   };
 }
 

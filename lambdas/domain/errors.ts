@@ -262,6 +262,13 @@ export class UnauthenticatedError extends SettlementEngineError {
 export class RateLimitedError extends SettlementEngineError {
   readonly code = ErrorCode.rateLimited;
   readonly kind = 'auth' as const;
+  constructor(
+    message: string,
+    /** When the client may try again (REST `Retry-After`, gRPC `grpc-retry-pushback-ms`). */
+    readonly retryAfterMs = 1_000,
+  ) {
+    super(message);
+  }
 }
 
 /** A programmer error: an invariant of money-moving code does not hold. Stops loudly; never retried. */

@@ -1,6 +1,7 @@
 /**
  * The dependencies every use case receives: ports only, wired at the edge (Lambda handler, local engine, tests).
  */
+import { defaultValueDateWindows, type ValueDateWindows } from '../domain/value-date';
 import type { BankDirectory, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
@@ -25,6 +26,10 @@ export interface EngineLimits {
   readonly retryAttemptsMax: number;
   /** Delay before the first retry; doubles per attempt. */
   readonly retryDelaySecondsBase: number;
+  /** How far from today a submitted settlement's value date may lie, per rail and currency (domain/value-date.ts). */
+  readonly valueDateWindows: ValueDateWindows;
+  /** How long submission reuses what the bank registry said about a BIC (known or not); bounded in entries too. */
+  readonly bankCacheSeconds: number;
 }
 
 export const defaultEngineLimits: EngineLimits = {
@@ -33,6 +38,8 @@ export const defaultEngineLimits: EngineLimits = {
   confirmationWaitSecondsMax: 30,
   retryAttemptsMax: 5,
   retryDelaySecondsBase: 60,
+  valueDateWindows: defaultValueDateWindows,
+  bankCacheSeconds: 30,
 };
 
 export interface EngineDeps {
