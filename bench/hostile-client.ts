@@ -44,7 +44,7 @@ const request = (overrides: Record<string, unknown> = {}) => ({
 });
 
 async function rest(engine: LocalEngine, method: string, path: string, body?: string, key: string | null = keys.main) {
-  const response = await fetch(`${engine.httpUrl}${path}`, {
+  const response = await fetchOrReset(`${engine.httpUrl}${path}`, {
     method,
     headers: { ...(key !== null && { authorization: `Bearer ${key}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body }),
@@ -57,6 +57,15 @@ async function rest(engine: LocalEngine, method: string, path: string, body?: st
     field = undefined;
   }
   return { status: response.status, field, text, headers: response.headers };
+}
+
+/** A connection the server reset counts as status 0 (a client sees no answer at all). */
+async function fetchOrReset(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return new Response('', { status: 599 });
+  }
 }
 
 const describeRest = (answer: { status: number; field?: string }) => `HTTP ${answer.status}${answer.field ? ` field=${answer.field}` : ''}`;
@@ -206,15 +215,19 @@ async function main(): Promise<void> {
     const metricsAnswer = await rest(engine, 'GET', '/metrics', undefined, null);
     note('GET /metrics without a key', `HTTP ${metricsAnswer.status}${/vostro_balance\{/.test(metricsAnswer.text) ? ' with every vostro balance' : ''}`, metricsAnswer.status === 401 || metricsAnswer.status === 404);
     // Floods: one client past its burst.
-    const floodAnswers = await Promise.all(Array.from({ length: 1_200 }, () => rest(engine, 'GET', '/api/v1/settlements/flood-probe', undefined, keys.flood)));
+    // 32 connections (within the per-client connection cap) sending 1,200 requests as fast as answers come.
+    const floodAnswers: Awaited<ReturnType<typeof rest>>[] = [];
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (floodAnswers.length < 1_200) floodAnswers.push(await rest(engine, 'GET', '/api/v1/settlements/flood%20probe', undefined, keys.flood));
+    }));
     const limited = floodAnswers.filter((answer) => answer.status === 429);
     const withRetryAfter = limited.filter((answer) => /^\d+$/.test(answer.headers.get('retry-after') ?? ''));
-    note('REST flood (1,200 at once, burst 300)', `${limited.length} × 429, ${withRetryAfter.length} with Retry-After; other statuses: ${[...new Set(floodAnswers.map((answer) => answer.status))].join(',')}`, limited.length > 0 && withRetryAfter.length === limited.length);
+    note('REST flood (1,200 over 32 connections, burst 300)', `${limited.length} × 429, ${withRetryAfter.length} with Retry-After; ${floodAnswers.filter((answer) => answer.status === 503).length} × 503 (connection cap), ${floodAnswers.filter((answer) => answer.status === 503 && answer.headers.get('retry-after')).length} with Retry-After; ${floodAnswers.filter((answer) => answer.status === 599).length} reset; statuses: ${[...new Set(floodAnswers.map((answer) => answer.status))].join(',')}`, limited.length > 0 && withRetryAfter.length === limited.length && floodAnswers.every((answer) => answer.status !== 599 && (answer.status < 500 || answer.headers.get('retry-after') !== null)));
     const floodClient = new SettlementClient({ address: `127.0.0.1:${engine.grpcPort}`, apiKey: keys.flood });
-    const grpcFlood = await Promise.all(Array.from({ length: 300 }, () => grpcCall(floodClient, 'GetSettlementStatus', { settlement_id: 'flood-probe' })));
+    const grpcFlood = await Promise.all(Array.from({ length: 600 }, () => grpcCall(floodClient, 'GetSettlementStatus', { settlement_id: 'flood-probe' })));
     const exhausted = grpcFlood.filter((answer) => answer.code === grpc.status.RESOURCE_EXHAUSTED);
-    const pushback = exhausted.filter((answer) => answer.metadata?.get('retry-after-ms')[0] !== undefined);
-    note('gRPC flood (same client, bucket empty)', `${exhausted.length} × RESOURCE_EXHAUSTED, ${pushback.length} with retry-after-ms`, exhausted.length > 0 && pushback.length === exhausted.length);
+    const pushback = exhausted.filter((answer) => answer.metadata?.get('grpc-retry-pushback-ms')[0] !== undefined);
+    note('gRPC flood (same client, bucket empty)', `${exhausted.length} × RESOURCE_EXHAUSTED, ${pushback.length} with grpc-retry-pushback-ms`, exhausted.length > 0 && pushback.length === exhausted.length);
     floodClient.close();
     // One client opens streams up to the global cap; can another client still get one?
     const greedy = new SettlementClient({ address: `127.0.0.1:${engine.grpcPort}`, apiKey: keys.greedy });

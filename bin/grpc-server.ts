@@ -7,7 +7,7 @@
 import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
-import { startGrpcServer } from '../lambdas/adapters/grpc/server';
+import { startGrpcServer, streamLimitsFromEnvironment } from '../lambdas/adapters/grpc/server';
 import { positiveInteger, tableNamesFromEnvironment } from '../lambdas/config';
 import { lambdaDeps } from '../lambdas/handlers/lambda-deps';
 
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     port: positiveInteger(env, 'GRPC_PORT', 50056),
     host: env.HOST ?? '0.0.0.0',
     access: readAccessConfiguration(env, { developmentKeyWhenUnset: false }),
+    ...streamLimitsFromEnvironment(env),
     deps: settlementApiDeps({ deps: lambdaDeps(env), documentClient: createDocumentClient(), settlementsTableName: tableNamesFromEnvironment(env).settlements }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port }));

@@ -134,7 +134,8 @@ async function serve(handler: ProxyHandler, preflight: Preflight | undefined, re
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
   let verdict: PreflightVerdict = {};
   try {
-    verdict = preflight ? await preflight(request.method ?? 'GET', url.pathname, headers) : {};
+    if (overCap.has(request.socket)) verdict = { refusal: tooManyConnections };
+    else verdict = preflight ? await preflight(request.method ?? 'GET', url.pathname, headers) : {};
   } catch (error) {
     verdict = { refusal: { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'INTERNAL.UNEXPECTED', message: 'internal error' } }) } };
     console.error(JSON.stringify({ level: 'error', message: 'local HTTP preflight failed', error: String(error) }));
@@ -197,18 +198,24 @@ function writeResult(response: http.ServerResponse, result: APIGatewayProxyResul
   response.end(result.body);
 }
 
-/** One client address may hold connectionsPerClientMax connections, everyone together connectionsMax. */
+/** Sockets over a cap: their request is answered 503 (with Retry-After) from the headers, and they are closed. */
+const overCap = new WeakSet<Socket>();
+
+/**
+ * One client address may hold connectionsPerClientMax connections, everyone together connectionsMax. A connection
+ * over a cap still gets a proper answer (503, Retry-After) rather than a reset; past twice the global cap Node
+ * drops new connections outright (server.maxConnections), so refusing stays cheap.
+ */
 function capConnections(server: http.Server, limits: HttpServerLimits): void {
   const perClient = new Map<string, number>();
   let open = 0;
+  server.maxConnections = limits.connectionsMax * 2;
   server.on('connection', (socket: Socket) => {
     const client = socket.remoteAddress ?? 'unknown';
     const held = perClient.get(client) ?? 0;
     if (open >= limits.connectionsMax || held >= limits.connectionsPerClientMax) {
-      const scope = open >= limits.connectionsMax ? 'the server' : 'this client';
-      const body = JSON.stringify({ error: { code: 'HTTP.TOO_MANY_CONNECTIONS', message: `too many open connections from ${scope}; retry later` } });
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      setTimeout(() => socket.destroy(), refusalLingerMs).unref();
+      overCap.add(socket);
+      setTimeout(() => socket.destroy(), refusalLingerMs * 5).unref();
       return;
     }
     open++;
@@ -221,3 +228,9 @@ function capConnections(server: http.Server, limits: HttpServerLimits): void {
     });
   });
 }
+
+const tooManyConnections: APIGatewayProxyResult = {
+  statusCode: 503,
+  headers: { 'content-type': 'application/json', 'retry-after': '1' },
+  body: JSON.stringify({ error: { code: 'HTTP.TOO_MANY_CONNECTIONS', message: 'too many open connections; retry later' } }),
+};

@@ -13,6 +13,7 @@ import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus 
 import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { ValidationError } from '../../domain/errors';
+import { positiveInteger, type Environment } from '../../config';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
 import { isTerminal, parseSettlementId } from '../../domain/settlement';
@@ -378,6 +379,14 @@ async function drained(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<
 }
 
 export const defaultStreamLimits = { activeStreamsMax: 256, activeStreamsPerClientMax: 16 } as const;
+
+/** GRPC_STREAMS_MAX and GRPC_STREAMS_PER_CLIENT_MAX (README configuration table). */
+export function streamLimitsFromEnvironment(env: Environment): { activeStreamsMax: number; activeStreamsPerClientMax: number } {
+  return {
+    activeStreamsMax: positiveInteger(env, 'GRPC_STREAMS_MAX', defaultStreamLimits.activeStreamsMax),
+    activeStreamsPerClientMax: positiveInteger(env, 'GRPC_STREAMS_PER_CLIENT_MAX', defaultStreamLimits.activeStreamsPerClientMax),
+  };
+}
 /** What a client refused a stream is told to wait before trying again. */
 const streamRetryAfterMs = 1_000;
 
