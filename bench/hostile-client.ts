@@ -265,13 +265,13 @@ function snake(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A unary call whose request bytes are sent as given (no serializer in the way). */
-export function rawGrpc(port: number, method: string, bytes: Buffer, key: string): Promise<ReturnType<typeof grpcError>> {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+export function rawGrpc(port: number, method: string, bytes: Buffer, key: string, reuse?: grpc.Client): Promise<ReturnType<typeof grpcError>> {
+  const client = reuse ?? new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${key}`);
   return new Promise((resolve) => {
     client.makeUnaryRequest(`/${settlementServiceName}/${method}`, (value: Buffer) => value, (value: Buffer) => value, bytes, metadata, { deadline: Date.now() + 10_000 }, (error) => {
-      client.close();
+      if (reuse === undefined) client.close();
       resolve(error ? grpcError(error) : { code: grpc.status.OK, text: 'gRPC OK (accepted)' });
     });
   });
