@@ -141,8 +141,7 @@ export const settlementRequestBody = z
     kind: z.enum(settlementKinds, { error: `must be one of ${settlementKinds.join(', ')}` }),
     valueDate: isoDate.meta({ description: 'Value date: a calendar date inside the value-date window of the rail and currency (VALUE_DATE_WINDOWS).' }),
     reference: railText(referenceLengthMax, 'Remittance information carried to the bank.'),
-  })
-  .meta({ id: 'SettlementRequest' });
+  });
 
 export const operatorNoteBody = z.strictObject({ reason: freeText(500, 'Why (kept in the settlement history).').optional() });
 
