@@ -14,7 +14,8 @@ import type { ReferenceStore } from '../ports/stores';
 export const knownBanksCachedMax = 10_000;
 
 interface Entry {
-  readonly known: boolean;
+  /** Settled, or still being read: concurrent submissions for the same BIC share one read. */
+  readonly known: Promise<boolean>;
   readonly expiresAtMs: number;
 }
 
@@ -34,9 +35,14 @@ export async function isKnownBank(reference: ReferenceStore, bic: string, ttlSec
     cache.set(bic, cached);
     return cached.known;
   }
-  const known = (await reference.getBank(bic)) !== undefined;
+  const known = reference.getBank(bic).then((bank) => bank !== undefined);
   cache.delete(bic);
   if (cache.size >= knownBanksCachedMax) cache.delete(cache.keys().next().value!);
-  cache.set(bic, { known, expiresAtMs: nowMs + ttlSeconds * 1000 });
+  const entry = { known, expiresAtMs: nowMs + ttlSeconds * 1000 };
+  cache.set(bic, entry);
+  // A failed read is not an answer: forget it so the next submission asks again.
+  known.catch(() => {
+    if (cache.get(bic) === entry) cache.delete(bic);
+  });
   return known;
 }
