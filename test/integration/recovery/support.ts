@@ -31,11 +31,11 @@ export const dayMs = 24 * hourMs;
 export async function startRecoveryEngine(clock: Clock, options: LocalEngineOptions = {}): Promise<TestEngine> {
   return startTestEngine({
     clock,
-    // These tests move the clock days ahead of the value dates they submit; the value-date window is not their subject.
-    limits: { valueDateWindows: parseValueDateWindows('*=261:261') },
     sqs: true,
     jobs: { retryIntervalMs: 24 * hourMs, cleanupIntervalMs: 24 * hourMs, recoveryIntervalMs: 24 * hourMs },
     ...options,
+    // These tests move the clock days ahead of the value dates they submit; the value-date window is not their subject.
+    limits: { valueDateWindows: parseValueDateWindows('*=261:261'), ...options.limits },
   });
 }
 
