@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const access = {
     apiKeys: parseApiKeys(Object.entries(keys).map(([name, key]) => `${name}:${digest(key)}`).join(',')),
     // A low rate so that a flood from one client runs into its limit within the probe.
-    rateLimit: { ratePerSecond: 50, burst: 300 },
+    rateLimit: { ratePerSecond: 5, burst: 300 },
     grpcMessageBytesMax: 64 * 1024,
     httpBodyBytesMax: 64 * 1024,
   };
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     const greedyRefused = streams.map((stream) => new Promise<boolean>((resolve) => {
       stream.on('error', () => resolve(true));
       stream.on('data', () => undefined);
-      setTimeout(() => resolve(false), 3_000);
+      setTimeout(() => resolve(false), 8_000);
     }));
     const refusedCount = (await Promise.all(greedyRefused)).filter(Boolean).length;
     const otherClient = new SettlementClient({ address: `127.0.0.1:${engine.grpcPort}`, apiKey: keys.other });
