@@ -29,7 +29,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function request(id: string, reference = 'bench') {
-  return { settlementId: id, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'MOCK', kind: 'DOMESTIC', valueDate: '2026-11-25', reference };
+  return { settlementId: id, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'MOCK', kind: 'DOMESTIC', valueDate: new Date().toISOString().slice(0, 10), reference };
 }
 
 /** Tracks when each execution ends, so latency is submit → terminal without polling. */

@@ -8,7 +8,7 @@
  */
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
-import { startGrpcServer } from '../lambdas/adapters/grpc/server';
+import { startGrpcServer, streamLimitsFromEnvironment } from '../lambdas/adapters/grpc/server';
 import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 import { composeEngine } from '../lambdas/composition';
 import { grpcTaskConfig } from '../lambdas/config';
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     port: config.grpc.port,
     host: config.grpc.host,
     access: config.access,
+    ...streamLimitsFromEnvironment(process.env),
     deps: settlementApiDeps({ deps: engine.deps, documentClient: engine.documentClient, settlementsTableName: engine.tables.settlements }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port, bankAdapter: config.bankAdapter }));

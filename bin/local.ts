@@ -4,6 +4,8 @@
 import { startLocalEngine } from '../lambdas/local/engine';
 import { parseSettlementWindowMode } from '../lambdas/domain/window-defaults';
 import { JavaMissingError } from '../lambdas/local/dynamodb-local';
+import { httpServerLimitsFromEnvironment, metricsAddressFromEnvironment } from '../lambdas/local/http-server';
+import { streamLimitsFromEnvironment } from '../lambdas/adapters/grpc/server';
 import { localJobsFromEnvironment } from '../lambdas/local/scheduler';
 import { bankAdapterFromEnvironment, bankGatewayFromEnvironment, localConfig, positiveInteger, type BankGatewaySettings } from '../lambdas/config';
 import { startSimulatorProcess, type SimulatorProcess } from '../lambdas/local/bank-simulator-process';
@@ -41,6 +43,10 @@ async function main(): Promise<void> {
     access,
     metrics,
     metricsText: async () => (await metrics.render()).body,
+    // Unset: /metrics on the REST port, behind the API key. Set: on this address alone, without a key.
+    metricsAddress: metricsAddressFromEnvironment(env),
+    httpLimits: httpServerLimitsFromEnvironment(env),
+    grpcStreamLimits: streamLimitsFromEnvironment(env),
     httpPort: env.HTTP_PORT === undefined ? 8086 : positiveInteger(env, 'HTTP_PORT', 8086),
     host: env.HOST ?? '127.0.0.1',
     dynamoEndpoint: env.AWS_ENDPOINT_URL,
@@ -65,6 +71,7 @@ async function main(): Promise<void> {
     [
       'Settlement Engine is running (local stack).',
       `  REST      ${engine.httpUrl}   (GET /health, GET /metrics, POST /api/v1/settlements, ...)`,
+      ...(engine.metricsPort !== undefined ? [`  Metrics   http://${metricsAddressFromEnvironment(env)!.host}:${engine.metricsPort}/metrics   (METRICS_ADDRESS, no key)`] : []),
       `  gRPC      ${env.HOST ?? '127.0.0.1'}:${engine.grpcPort}   (deltran.settlement.v1.SettlementService, health, reflection)`,
       access.developmentKey
         ? `  API key   ${access.developmentKey.key}   (development key for this run, also in ${developmentKeyPath}; set API_KEYS for real ones, see README)`

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseValueDateWindows } from './domain/value-date';
 import { defaultEngineLimits, type EngineLimits } from './usecases/deps';
 import { defaultOperationsLimits, type OperationsLimits } from './usecases/operations/deps';
 import { defaultJobSettings, recoveryLimits, type JobSettings } from './usecases/recovery/limits';
@@ -88,6 +89,9 @@ const limitVariables = {
   CONFIRMATION_DEADLINE_SECONDS_INTERNATIONAL: positiveIntegerSetting(defaultEngineLimits.confirmationDeadlineSeconds.INTERNATIONAL),
   LATENCY_OBJECTIVE_SECONDS_DOMESTIC: positiveIntegerSetting(defaultEngineLimits.latencyObjectiveSeconds.DOMESTIC),
   LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL: positiveIntegerSetting(defaultEngineLimits.latencyObjectiveSeconds.INTERNATIONAL),
+  // Accepted value dates per rail and currency (domain/value-date.ts); parsed there, errors name the variable.
+  VALUE_DATE_WINDOWS: z.preprocess(unsetWhenEmpty, z.string().optional()),
+  BANK_CACHE_SECONDS: positiveIntegerSetting(defaultEngineLimits.bankCacheSeconds),
   // Must match the reconciliation schedule: the job reconciles the previous complete interval.
   RECONCILIATION_INTERVAL_SECONDS: positiveIntegerSetting(defaultOperationsLimits.reconciliationIntervalSeconds),
   RECONCILIATION_RUN_LOCK_SECONDS: positiveIntegerSetting(defaultOperationsLimits.runLockSeconds),
@@ -177,6 +181,8 @@ function limitsOf(parsed: z.output<z.ZodObject<typeof limitVariables>>): Pick<En
       retryDelaySecondsBase: parsed.RETRY_DELAY_SECONDS_BASE,
       confirmationDeadlineSeconds: { DOMESTIC: parsed.CONFIRMATION_DEADLINE_SECONDS_DOMESTIC, INTERNATIONAL: parsed.CONFIRMATION_DEADLINE_SECONDS_INTERNATIONAL },
       latencyObjectiveSeconds: { DOMESTIC: parsed.LATENCY_OBJECTIVE_SECONDS_DOMESTIC, INTERNATIONAL: parsed.LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL },
+      valueDateWindows: parseValueDateWindows(parsed.VALUE_DATE_WINDOWS),
+      bankCacheSeconds: parsed.BANK_CACHE_SECONDS,
     },
     operationsLimits: {
       ...defaultOperationsLimits,

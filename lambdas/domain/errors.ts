@@ -386,6 +386,13 @@ export class RateLimitedError extends SettlementEngineError {
   override readonly name = 'RateLimitedError' as const;
   static readonly code = ErrorCode.rateLimited;
   static readonly kind = 'auth' as const;
+  constructor(
+    message: string,
+    /** When the client may try again (REST `Retry-After`, gRPC `grpc-retry-pushback-ms`). */
+    readonly retryAfterMs = 1_000,
+  ) {
+    super(message);
+  }
 }
 
 /** A programmer error: an invariant of money-moving code does not hold. Stops loudly; never retried. */

@@ -3,10 +3,13 @@
  * the mapping of typed errors to HTTP statuses live here; routes call one use case each.
  */
 import middy from '@middy/core';
+import { z } from 'zod';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { SettlementEngineError, UnauthenticatedError, ValidationError, type ErrorKind } from '../domain/errors';
+import { RateLimitedError, SettlementEngineError, UnauthenticatedError, ValidationError, type ErrorKind } from '../domain/errors';
 import type { EngineDeps } from '../usecases/deps';
 import { flushMetrics } from './middleware';
+import { validatePart, type RequestSchema } from './request-schemas';
+import { parseStrictJson } from './strict-json';
 
 /** Largest request body accepted (bytes); API Gateway enforces its own 10 MB cap before this. */
 export const requestBodyBytesMax = 64 * 1024;
@@ -46,8 +49,12 @@ export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path template, `{name}` for a path parameter. */
   readonly path: string;
-  /** Whether the caller must present credentials (everything but /health and /metrics). */
+  /** Whether the caller must present credentials (everything but /health). */
   readonly authenticated: boolean;
+  /** What the route accepts (request-schemas.ts): checked before `handle` runs; also the API's documentation. */
+  readonly request: RequestSchema;
+  /** One line for the API document. */
+  readonly summary?: string;
   handle(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse>;
 }
 
@@ -68,12 +75,18 @@ export function errorResponse(error: unknown): ApiResponse {
     return {
       statusCode,
       body: { error: { code: error.code, message: error.message, ...(error instanceof ValidationError && { field: error.field }) } },
-      ...(statusCode === 503 && { headers: { 'retry-after': '1' } }),
+      ...((statusCode === 503 || statusCode === 429) && { headers: { 'retry-after': retryAfterSeconds(error) } }),
     };
   }
   // Never leak internals: the log has the detail.
   console.error(JSON.stringify({ level: 'error', message: 'unhandled error in API', error: String(error), stack: (error as Error)?.stack }));
   return { statusCode: 500, body: { error: { code: 'INTERNAL.UNEXPECTED', message: 'internal error' } } };
+}
+
+/** Seconds a refused client should wait (RFC 9110 Retry-After: whole seconds, at least 1). */
+export function retryAfterSeconds(error: unknown): string {
+  const milliseconds = error instanceof RateLimitedError ? error.retryAfterMs : 1_000;
+  return String(Math.max(1, Math.ceil(milliseconds / 1000)));
 }
 
 interface CompiledRoute {
@@ -111,20 +124,63 @@ export function createRouter(routes: readonly Route[]) {
     }
     const headers = lowerCaseHeaders(event.headers);
     try {
-      const pathParameters = Object.fromEntries(found.entry.parameterNames.map((name, index) => [name, safeDecode(found.match[index + 1], name)]));
       let principal: string | undefined;
-      if (found.entry.route.authenticated && deps.authenticate) {
+      // An authorizer in front of the handler (API Gateway's, or the local server's, which checks the key before
+      // reading the body) has already admitted the caller and says who it is.
+      const authorized = event.requestContext?.authorizer?.principal;
+      if (found.entry.route.authenticated && typeof authorized === 'string' && authorized !== '') {
+        principal = authorized;
+      } else if (found.entry.route.authenticated && deps.authenticate) {
         principal = await deps.authenticate(headers, found.entry.route);
         if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
       } else if (found.entry.route.authenticated) {
         // On AWS, API Gateway's IAM authorizer has already authenticated the caller.
         principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
       }
-      const body = event.httpMethod === 'GET' || event.httpMethod === 'DELETE' ? undefined : parseBody(event, headers);
-      const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const schema = found.entry.route.request;
+      const rawParameters = Object.fromEntries(found.entry.parameterNames.map((name, index) => [name, safeDecode(found.match[index + 1], name)]));
+      const pathParameters = validatePart(schema.params ?? noParameters, rawParameters, 'path') as Record<string, string>;
+      const rawQuery = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const query = validatePart(schema.query ?? noParameters, rawQuery, 'query') as Record<string, string>;
+      const bodyAbsent = (event.body ?? '') === '';
+      let body: unknown;
+      if (schema.body === undefined) {
+        if (!bodyAbsent) throw new ValidationError('body', 'this route takes no body');
+      } else if (!(bodyAbsent && schema.bodyOptional)) {
+        body = validatePart(schema.body, parseBody(event, headers), 'body', schema.bodyFieldPrefix);
+      }
       return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal }, deps);
     } catch (error) {
       return errorResponse(error);
+    }
+  };
+}
+
+/** What a front door decides from the request line and headers alone, before any body byte is read. */
+export type PreflightVerdict = { readonly principal?: string } | { readonly refusal: APIGatewayProxyResult };
+
+/**
+ * The authentication half of the router, for a server that can answer before reading the body (the local HTTP
+ * server; on AWS, API Gateway's IAM authorizer plays this part): finds the route, refuses a body announced larger
+ * than the limit (413), and admits the caller (credentials, then rate). The principal it returns is handed to the
+ * router as the authorizer's, so the key is checked once per request.
+ */
+export function createPreflight(routes: readonly Route[], deps: () => ApiDeps) {
+  const compiled = [...routes].sort((a, b) => specificity(b) - specificity(a)).map(compile);
+  return async (method: string, path: string, rawHeaders: Readonly<Record<string, string>>): Promise<PreflightVerdict> => {
+    const found = compiled.find((entry) => entry.route.method === method && entry.pattern.test(path));
+    const headers = lowerCaseHeaders(rawHeaders);
+    const announced = Number(headers['content-length'] ?? '0');
+    if (Number.isFinite(announced) && announced > requestBodyBytesMax) return { refusal: toProxyResult(errorResponse(new PayloadTooLargeError())) };
+    const authenticate = deps().authenticate;
+    // Unknown routes and open ones go through: the router answers them (404, 405, /health).
+    if (found === undefined || !found.route.authenticated || authenticate === undefined) return {};
+    try {
+      const principal = await authenticate(headers, found.route);
+      if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+      return { principal };
+    } catch (error) {
+      return { refusal: toProxyResult(errorResponse(error)) };
     }
   };
 }
@@ -154,29 +210,10 @@ function parseBody(event: APIGatewayProxyEvent, headers: Readonly<Record<string,
   if (contentType !== 'application/json') throw new UnsupportedMediaTypeError();
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text, 'utf8') > requestBodyBytesMax) throw new PayloadTooLargeError();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ValidationError('body', 'is not valid JSON');
-  }
-  if (depthOf(parsed) > jsonDepthMax) throw new ValidationError('body', `nests deeper than ${jsonDepthMax} levels`);
-  return parsed;
+  return parseStrictJson(text, jsonDepthMax);
 }
 
-/** JSON nesting depth, iteratively (no recursion on untrusted input). */
-function depthOf(value: unknown): number {
-  let depthMax = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    depthMax = Math.max(depthMax, depth);
-    if (depthMax > jsonDepthMax) return depthMax;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return depthMax;
-}
+const noParameters = z.strictObject({});
 
 function safeDecode(value: string, name: string): string {
   try {

@@ -11,7 +11,7 @@ import { tableNamesWithPrefix, type TableNames } from '../adapters/dynamodb/tabl
 import { MockBank, type MockRailConfig } from '../adapters/banks/mock-bank';
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
 import { ensureTables } from '../adapters/dynamodb/bootstrap';
-import { createApiHandler, type ApiDeps, type Route } from '../handlers/http';
+import { createApiHandler, createPreflight, type ApiDeps, type Route } from '../handlers/http';
 import { composeEngine } from '../composition';
 import { localConfig, type BankGatewaySettings, type EngineConfig } from '../config';
 import type { CompliancePolicy } from '../domain/compliance';
@@ -23,7 +23,7 @@ import { createStageHandlers } from '../handlers/stage-handlers';
 import type { Rail } from '../domain/settlement';
 import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPort } from '../ports';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
-import { startHttpServer, type LocalHttpServer } from './http-server';
+import { startHttpServer, startMetricsServer, type HttpServerLimits, type LocalHttpServer } from './http-server';
 import { LocalWorkflow, type ExecutionOutcome } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
 import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
@@ -59,6 +59,12 @@ export interface LocalEngineOptions {
   readonly windows?: SettlementWindowPort;
   readonly metrics?: MetricsPort;
   readonly metricsText?: () => Promise<string>;
+  /** Serve GET /metrics without credentials on this address instead of on the REST port (which then needs a key for it). */
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
+  /** Timeouts and connection caps of the REST server. */
+  readonly httpLimits?: Partial<HttpServerLimits>;
+  /** Event streams (gRPC) at once, overall and per client. */
+  readonly grpcStreamLimits?: { readonly activeStreamsMax?: number; readonly activeStreamsPerClientMax?: number };
   readonly deadLetters?: DeadLetterPort;
   readonly mockRails?: Partial<Record<Rail, Partial<MockRailConfig>>>;
   /** Overrides every Retry interval of the state machine (ms): tests make backoff instant. */
@@ -105,6 +111,8 @@ export interface LocalEngine {
   readonly httpUrl?: string;
   readonly httpPort?: number;
   readonly grpcPort?: number;
+  /** Port of the metrics-only listener, when METRICS_ADDRESS asked for one. */
+  readonly metricsPort?: number;
   /** The embedded DynamoDB Local, when this engine started one. */
   readonly dynamo?: DynamoDbLocal;
   /** The job timers, when jobs are on (`jobs.run('retryFailed')` runs one now). */
@@ -130,6 +138,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   };
   const { tables } = config;
   let httpServer: LocalHttpServer | undefined;
+  let metricsServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
   let workflow: LocalWorkflow | undefined;
   let closeBanks: (() => void) | undefined;
@@ -170,14 +179,16 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     if (seed) await seedWindows(operations.windows, seedWindowsFor(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     const deps: ApiDeps = {
       ...composed.deps,
-      ...(options.metricsText && { metricsText: options.metricsText }),
+      ...(options.metricsText && !options.metricsAddress && { metricsText: options.metricsText }),
       ...(authenticate && { authenticate }),
     };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
-      const apiHandler = createApiHandler([...apiRoutes, ...(options.routes ?? [])], () => deps);
-      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1' });
+      const routes = [...apiRoutes, ...(options.routes ?? [])];
+      const apiHandler = createApiHandler(routes, () => deps);
+      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1', preflight: createPreflight(routes, () => deps), limits: options.httpLimits });
     }
+    if (options.metricsAddress && options.metricsText) metricsServer = await startMetricsServer(options.metricsText, options.metricsAddress);
     if (options.grpcPort !== undefined && options.grpcPort !== null) {
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
@@ -186,6 +197,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
         eventStream: options.grpcEventStream,
+        ...options.grpcStreamLimits,
       });
     }
     const startedWorkflow = workflow!;
@@ -204,6 +216,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(httpServer && { httpUrl: `http://${options.host ?? '127.0.0.1'}:${httpServer.port}`, httpPort: httpServer.port }),
       ...(dynamo && { dynamo }),
       ...(grpcServer && { grpcPort: grpcServer.port }),
+      ...(metricsServer && { metricsPort: metricsServer.port }),
       ...(jobs && { jobs }),
       ...(deadLetterQueue && { deadLetterQueue }),
       stop: async (graceMs = 5_000) => {
@@ -211,6 +224,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
         await httpServer?.stop();
+        await metricsServer?.stop();
         await startedWorkflow.stop(graceMs);
         closeBanks?.();
         documentClient.destroy();
@@ -223,6 +237,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
     await httpServer?.stop();
+    await metricsServer?.stop();
     await workflow?.stop(0);
     closeBanks?.();
     documentClient.destroy();

@@ -1,6 +1,7 @@
 /**
  * The dependencies every use case receives: ports only, built by the composition root (lambdas/composition.ts).
  */
+import { defaultValueDateWindows, type ValueDateWindows } from '../domain/value-date';
 import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
@@ -34,6 +35,10 @@ export interface EngineLimits {
   readonly confirmationDeadlineSeconds: Readonly<Record<SettlementKind, number>>;
   /** Latency objectives per kind (submit → COMPLETED, bank time excluded): reported by the bench, alarmed on AWS. */
   readonly latencyObjectiveSeconds: Readonly<Record<SettlementKind, number>>;
+  /** How far from today a submitted settlement's value date may lie, per rail and currency (domain/value-date.ts). */
+  readonly valueDateWindows: ValueDateWindows;
+  /** How long submission reuses what the bank registry said about a BIC (known or not); bounded in entries too. */
+  readonly bankCacheSeconds: number;
 }
 
 export const defaultEngineLimits: EngineLimits = {
@@ -45,6 +50,8 @@ export const defaultEngineLimits: EngineLimits = {
   confirmationDeadlineSeconds: { DOMESTIC: 15 * 60, INTERNATIONAL: 4 * 3600 },
   // The seed's figures: < 5 s domestic, < 30 s international.
   latencyObjectiveSeconds: { DOMESTIC: 5, INTERNATIONAL: 30 },
+  valueDateWindows: defaultValueDateWindows,
+  bankCacheSeconds: 30,
 };
 
 export interface EngineDeps {

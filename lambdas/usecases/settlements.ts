@@ -1,12 +1,14 @@
 /**
  * Submitting and reading settlements: what the REST and gRPC edges call.
  */
-import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError } from '../domain/errors';
+import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError, ValidationError } from '../domain/errors';
+import { checkValueDate, valueDateWindowFor } from '../domain/value-date';
 import { formatAmount } from '../domain/money';
 import { differingFields, isTerminal, parseSettlementRequest, type SettlementRequest } from '../domain/settlement';
 import type { Account, AccountType, SettlementEvent, SettlementHistory, SettlementRecord } from '../ports/stores';
 import { accountId } from '../ports/stores';
 import type { EngineDeps } from './deps';
+import { isKnownBank } from './known-banks';
 import type { AccountView, SettlementView } from './views';
 
 /** Poll interval of waitForSettlement. */
@@ -19,6 +21,7 @@ export const waitPollIntervalMs = 25;
  */
 export async function submitSettlement(deps: EngineDeps, body: unknown): Promise<{ created: boolean; settlement: SettlementView }> {
   const request = parseSettlementRequest(body);
+  await admissible(deps, request);
   const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString());
   if (!created) {
     const differing = differingFields(request, record as SettlementRequest);
@@ -31,6 +34,25 @@ export async function submitSettlement(deps: EngineDeps, body: unknown): Promise
   // A new settlement is answered from what was just written (202: accepted, PENDING) without reading it back.
   if (created) return { created, settlement: settlementView({ record, events: [submittedEvent(record)], compensations: [] }) };
   return { created, settlement: await getSettlement(deps, request.settlementId) };
+}
+
+/**
+ * Checks that need the clock or the registry, before anything is written: the value date lies in its window (a
+ * replay of an accepted settlement days later is judged by the record, not again here: it is found first), and
+ * both banks are registered (an unknown BIC is the caller's mistake, named, not a FAILED settlement).
+ */
+async function admissible(deps: EngineDeps, request: SettlementRequest): Promise<void> {
+  const now = deps.clock.now();
+  try {
+    checkValueDate(request.valueDate, now, valueDateWindowFor(deps.limits.valueDateWindows, request.rail, request.currency));
+    for (const field of ['payerBic', 'payeeBic'] as const) {
+      if (!(await isKnownBank(deps.reference, request[field], deps.limits.bankCacheSeconds, now.getTime()))) throw new ValidationError(field, `${request[field]} is not a bank the registry knows`);
+    }
+  } catch (error) {
+    // Read only on refusal, so the hot path stays one write: a replay of a settlement accepted earlier passes.
+    if (error instanceof ValidationError && (await deps.settlements.get(request.settlementId)) !== undefined) return;
+    throw error;
+  }
 }
 
 /** The event the store writes with a new record (seq 1, PENDING, stage Submit). */

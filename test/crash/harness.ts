@@ -167,7 +167,7 @@ async function load(engine: EngineProcess, apiKey: string, random: () => number,
         currency: 'EUR',
         rail: rails[Math.floor(random() * rails.length)],
         kind: 'DOMESTIC',
-        valueDate: '2026-11-25',
+        valueDate: new Date().toISOString().slice(0, 10),
         reference: `crash load${markers[Math.floor(random() * markers.length)]}`,
       };
       sent++;

@@ -27,7 +27,7 @@ const valid = {
   currency: 'EUR',
   rail: 'SEPA',
   kind: 'DOMESTIC',
-  valueDate: '2026-11-25',
+  valueDate: new Date().toISOString().slice(0, 10),
   reference: 'Invoice 42',
 };
 type Field = keyof typeof valid;

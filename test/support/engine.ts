@@ -41,7 +41,7 @@ export function settlementRequest(overrides: Record<string, unknown> = {}): Reco
     currency: 'EUR',
     rail: 'SEPA',
     kind: 'DOMESTIC',
-    valueDate: '2026-11-25',
+    valueDate: new Date().toISOString().slice(0, 10),
     reference: 'Invoice 42',
     ...overrides,
   };

@@ -34,7 +34,7 @@ export class AccessControl {
   admit(credentials: CallerCredentials): Principal {
     const principal = this.authenticate(credentials);
     const decision = this.#limiter.take(principal.clientName);
-    if (!decision.allowed) throw new RateLimitedError(`client ${principal.clientName} exceeded ${this.#limiter.limit.ratePerSecond} requests/s (burst ${this.#limiter.limit.burst}); retry in ${decision.retryAfterMs} ms`);
+    if (!decision.allowed) throw new RateLimitedError(`client ${principal.clientName} exceeded ${this.#limiter.limit.ratePerSecond} requests/s (burst ${this.#limiter.limit.burst}); retry in ${decision.retryAfterMs} ms`, decision.retryAfterMs);
     return principal;
   }
 

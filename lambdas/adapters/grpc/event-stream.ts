@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
-import { settlementIdLengthMax } from '../../domain/settlement';
+import { parseSettlementId } from '../../domain/settlement';
 import type { EventFilter, StreamedEvent } from '../events/event-source';
 import type { SequencerOptions, StreamLogStore } from '../events/stream-log';
 import { timestampToIso } from './mapping';
@@ -53,6 +53,8 @@ export interface DeliveredEvent {
 export type WaitForAppend = (timeoutMs: number, signal: AbortSignal) => Promise<void>;
 
 const cursorVersion = '1';
+/** Longer than any cursor this server issues ("1:<12 digits>:<6 digits>" in base64url). */
+const cursorLengthMax = 64;
 
 /** The opaque cursor of an event: its position in the stream log, versioned. */
 export function encodeCursor(batch: number, index: number): string {
@@ -60,6 +62,7 @@ export function encodeCursor(batch: number, index: number): string {
 }
 
 export function decodeCursor(cursor: string): { batch: number; index: number } {
+  if (cursor.length > cursorLengthMax) throw new ValidationError('cursor', 'is not a cursor this server issued');
   const match = /^1:([1-9][0-9]{0,11}):(0|[1-9][0-9]{0,5})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw new ValidationError('cursor', 'is not a cursor this server issued');
   return { batch: Number(match[1]), index: Number(match[2]) };
@@ -72,8 +75,7 @@ export function parseStreamRequest(request: StreamSettlementEventsRequestMessage
   if (request.currency !== '') filter.currency = parseCurrency(request.currency, 'currency');
   let settlementId: string | undefined;
   if (request.settlement_id !== '') {
-    if (request.settlement_id.length > settlementIdLengthMax) throw new ValidationError('settlementId', `is longer than ${settlementIdLengthMax} characters`);
-    settlementId = request.settlement_id;
+    settlementId = parseSettlementId(request.settlement_id);
   }
   let start: StreamStart = { kind: 'latest' };
   if (request.cursor !== '') {

@@ -13,9 +13,10 @@ import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus 
 import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { ValidationError } from '../../domain/errors';
+import { positiveInteger, type Environment } from '../../config';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
-import { isTerminal } from '../../domain/settlement';
+import { isTerminal, parseSettlementId } from '../../domain/settlement';
 import type { AccountView, SettlementView } from '../../usecases/views';
 import { AccessControl, type CallerCredentials } from '../auth/access-control';
 import type { AccessConfiguration } from '../auth/config';
@@ -77,8 +78,10 @@ export interface GrpcServerOptions {
   /** A probe that has not answered after this long counts as failed. Default 1000 ms. */
   readonly healthProbeTimeoutMs?: number;
   readonly eventStream?: Partial<EventStreamOptions>;
-  /** Concurrent StreamSettlementEvents calls served at most; more get RESOURCE_EXHAUSTED. Default 256. */
+  /** Concurrent StreamSettlementEvents calls served at most; more get RESOURCE_EXHAUSTED. Default 256 (GRPC_STREAMS_MAX). */
   readonly activeStreamsMax?: number;
+  /** Of those, one client (API key or certificate) holds at most this many. Default 16 (GRPC_STREAMS_PER_CLIENT_MAX). */
+  readonly activeStreamsPerClientMax?: number;
   readonly logger?: ErrorLogger;
 }
 
@@ -109,6 +112,8 @@ export class SettlementGrpcServer {
   readonly #logger: ErrorLogger;
   readonly #activeStreamsMax: number;
   readonly #activeStreams = new Set<AbortController>();
+  readonly #activeStreamsPerClientMax: number;
+  readonly #activeStreamsByClient = new Map<string, number>();
   readonly #shutdown = new AbortController();
   readonly #probeIntervalMs: number;
   readonly #probeTimeoutMs: number;
@@ -122,7 +127,8 @@ export class SettlementGrpcServer {
     this.#accessControl = options.accessControl ?? new AccessControl({ apiKeys: options.access.apiKeys, rateLimit: options.access.rateLimit });
     this.#streamOptions = { ...defaultEventStreamOptions, ...options.eventStream };
     this.#logger = options.logger ?? consoleErrorLogger;
-    this.#activeStreamsMax = options.activeStreamsMax ?? 256;
+    this.#activeStreamsMax = options.activeStreamsMax ?? defaultStreamLimits.activeStreamsMax;
+    this.#activeStreamsPerClientMax = options.activeStreamsPerClientMax ?? defaultStreamLimits.activeStreamsPerClientMax;
     this.#probeIntervalMs = options.healthProbeIntervalMs ?? 2_000;
     this.#probeTimeoutMs = options.healthProbeTimeoutMs ?? 1_000;
     const sequencerOptions = this.#streamOptions.sequencer;
@@ -137,11 +143,11 @@ export class SettlementGrpcServer {
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const definition = settlementPackageDefinition();
-    const service = definition[settlementServiceName] as grpc.ServiceDefinition;
+    const service = tolerantDeserializers(definition[settlementServiceName] as grpc.ServiceDefinition);
     this.server.addService(service, {
       ExecuteSettlement: this.#unary('ExecuteSettlement', (request: ExecuteSettlementRequestMessage, call) => this.#executeSettlement(request, call)),
       GetSettlementStatus: this.#unary('GetSettlementStatus', async (request: GetSettlementStatusRequestMessage) => ({
-        settlement: toSettlementMessage(await this.#deps.getSettlement(requiredSettlementId(request.settlement_id))),
+        settlement: toSettlementMessage(await this.#deps.getSettlement(parseSettlementId(request.settlement_id))),
       })),
       ReconcileAccounts: this.#unary('ReconcileAccounts', (request: ReconcileAccountsRequestMessage) => this.#reconcileAccounts(request)),
       StreamSettlementEvents: (call: grpc.ServerWritableStream<StreamSettlementEventsRequestMessage, SettlementEventMessage>) => void this.#streamSettlementEvents(call),
@@ -217,8 +223,11 @@ export class SettlementGrpcServer {
     for (const name of healthServiceNames) this.health.setStatus(name, servingStatus);
   }
 
-  #admit(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): void {
-    this.#accessControl.admit(grpcCredentials(call));
+  /** Credentials, then rate, then the request itself: a message that could not be decoded is refused here. */
+  #admit(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): string {
+    const principal = this.#accessControl.admit(grpcCredentials(call));
+    if (isUndecodable(call.request)) throw new ValidationError('request', `is not a valid protobuf message of this method (${call.request.reason})`);
+    return principal.clientName;
   }
 
   #unary<Request, Response>(method: string, handle: (request: Request, call: grpc.ServerUnaryCall<Request, Response>) => Promise<Response>): grpc.handleUnaryCall<Request, Response> {
@@ -274,16 +283,24 @@ export class SettlementGrpcServer {
     const end = () => stream.abort();
     call.on('cancelled', end);
     call.on('close', end);
+    let clientName = '';
+    let counted = false;
     try {
-      this.#admit(call);
+      clientName = this.#admit(call);
       const events = this.#deps.events;
       if (events === undefined) throw unimplemented('StreamSettlementEvents has no event source in this deployment');
       const request = parseStreamRequest(call.request, this.#streamOptions);
       if (this.#activeStreams.size >= this.#activeStreamsMax) {
-        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsMax} event streams at once; retry later`);
+        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsMax} event streams at once; retry later`, streamRetryAfterMs);
       }
-      if (this.#shutdown.signal.aborted) throw new GrpcStatusError(grpc.status.UNAVAILABLE, shuttingDownMessage);
+      const held = this.#activeStreamsByClient.get(clientName) ?? 0;
+      if (held >= this.#activeStreamsPerClientMax) {
+        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsPerClientMax} event streams per client at once; close one or retry later`, streamRetryAfterMs);
+      }
+      if (this.#shutdown.signal.aborted) throw new GrpcStatusError(grpc.status.UNAVAILABLE, shuttingDownMessage, streamRetryAfterMs);
       this.#activeStreams.add(stream);
+      this.#activeStreamsByClient.set(clientName, held + 1);
+      counted = true;
       const wake = this.#sequencer && ((timeoutMs: number, signal: AbortSignal) => this.#sequencer!.appendedOrTimeout(timeoutMs, signal));
       for await (const delivered of settlementEvents(events.log, request, this.#streamOptions, stream.signal, wake)) {
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
@@ -296,6 +313,11 @@ export class SettlementGrpcServer {
       if (!call.cancelled) call.emit('error', toServiceError(error, { method: 'StreamSettlementEvents', logger: this.#logger }));
     } finally {
       this.#activeStreams.delete(stream);
+      if (counted) {
+        const remaining = (this.#activeStreamsByClient.get(clientName) ?? 1) - 1;
+        if (remaining <= 0) this.#activeStreamsByClient.delete(clientName);
+        else this.#activeStreamsByClient.set(clientName, remaining);
+      }
       stream.abort();
     }
   }
@@ -356,9 +378,50 @@ async function drained(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<
   }
 }
 
-function requiredSettlementId(settlementId: string): string {
-  if (settlementId === '') throw new ValidationError('settlementId', 'is required');
-  return settlementId;
+export const defaultStreamLimits = { activeStreamsMax: 256, activeStreamsPerClientMax: 16 } as const;
+
+/** GRPC_STREAMS_MAX and GRPC_STREAMS_PER_CLIENT_MAX (README configuration table). */
+export function streamLimitsFromEnvironment(env: Environment): { activeStreamsMax: number; activeStreamsPerClientMax: number } {
+  return {
+    activeStreamsMax: positiveInteger(env, 'GRPC_STREAMS_MAX', defaultStreamLimits.activeStreamsMax),
+    activeStreamsPerClientMax: positiveInteger(env, 'GRPC_STREAMS_PER_CLIENT_MAX', defaultStreamLimits.activeStreamsPerClientMax),
+  };
+}
+/** What a client refused a stream is told to wait before trying again. */
+const streamRetryAfterMs = 1_000;
+
+/** A request grpc-js could not decode: handed to the handler so that it is refused like any bad input. */
+interface UndecodableRequest {
+  readonly [undecodable]: true;
+  readonly reason: string;
+}
+const undecodable = Symbol('undecodable');
+
+function isUndecodable(request: unknown): request is UndecodableRequest {
+  return typeof request === 'object' && request !== null && undecodable in request;
+}
+
+/**
+ * grpc-js answers a request it cannot deserialize with INTERNAL, before any handler runs. That is the client's
+ * mistake, not the server's: each method's deserializer is wrapped so that a decoding failure becomes a marker the
+ * handler refuses with INVALID_ARGUMENT and the stable error-code trailer, after the usual authentication.
+ */
+function tolerantDeserializers(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (error) {
+            return { [undecodable]: true, reason: String((error as Error)?.message ?? error).slice(0, 100) } satisfies UndecodableRequest;
+          }
+        },
+      },
+    ]),
+  ) as grpc.ServiceDefinition;
 }
 
 function unimplemented(message: string): Error {

@@ -1,12 +1,14 @@
 /**
  * Core REST routes: health, metrics, settlements and account listings.
  */
+import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
 import type { AccountType } from '../../ports/stores';
 import { accountView, getSettlement, submitSettlement } from '../../usecases/settlements';
 import type { ApiRequest, Route } from '../http';
+import { accountListQuery, noInput, settlementId, settlementRequestBody } from '../request-schemas';
 
 /** Page size of account listings: default and maximum. */
 export const accountPageSizeDefault = 50;
@@ -17,6 +19,8 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/health',
     authenticated: false,
+    request: noInput,
+    summary: 'Liveness: 200 SERVING while the process answers (no database call, so an anonymous flood costs no reads).',
     // Liveness for anyone: the process answers. It touches no database, so an anonymous flood costs no reads.
     handle: async () => ({ statusCode: 200, body: { status: 'SERVING' } }),
   },
@@ -24,16 +28,21 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/health/deep',
     authenticated: true,
+    request: noInput,
+    summary: 'Readiness: 200 SERVING when the database answers, else 503 with Retry-After.',
     // Readiness for authenticated callers: the database answers (a DescribeTable, no item read).
     handle: async (_request, deps) => {
       const databaseUp = await deps.checkDatabase();
-      return { statusCode: databaseUp ? 200 : 503, body: { status: databaseUp ? 'SERVING' : 'NOT_SERVING', checks: { database: databaseUp ? 'up' : 'down' } } };
+      return { statusCode: databaseUp ? 200 : 503, ...(!databaseUp && { headers: { 'retry-after': '5' } }), body: { status: databaseUp ? 'SERVING' : 'NOT_SERVING', checks: { database: databaseUp ? 'up' : 'down' } } };
     },
   },
   {
     method: 'GET',
     path: '/metrics',
-    authenticated: false,
+    // Every bank's balance is in there: a key is needed unless METRICS_ADDRESS serves it on its own listener.
+    authenticated: true,
+    request: noInput,
+    summary: 'Prometheus metrics (text exposition format).',
     handle: async (_request, deps) => {
       if (!deps.metricsText) return { statusCode: 404, body: { error: { code: 'HTTP.NOT_FOUND', message: 'this deployment publishes metrics to CloudWatch (EMF), not Prometheus' } } };
       return { statusCode: 200, text: await deps.metricsText() };
@@ -43,6 +52,8 @@ export const coreRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements',
     authenticated: true,
+    request: { body: settlementRequestBody },
+    summary: 'Submit a settlement (idempotent on settlementId): 202 created, 200 the same request again, 409 the same id with a different request.',
     handle: async (request, deps) => {
       const { created, settlement } = await submitSettlement(deps, request.body);
       return { statusCode: created ? 202 : 200, headers: { location: `/api/v1/settlements/${encodeURIComponent(settlement.settlementId)}` }, body: settlement };
@@ -52,6 +63,8 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/{settlementId}',
     authenticated: true,
+    request: { params: z.strictObject({ settlementId }) },
+    summary: 'A settlement, with its checkpoints and lock.',
     handle: async (request, deps) => ({ statusCode: 200, body: await getSettlement(deps, request.pathParameters.settlementId) }),
   },
   accountListRoute('NOSTRO', '/api/v1/accounts/nostro'),
@@ -63,6 +76,8 @@ function accountListRoute(accountType: AccountType, path: string): Route {
     method: 'GET',
     path,
     authenticated: true,
+    request: { query: accountListQuery },
+    summary: `List ${accountType.toLowerCase()} accounts, optionally of one bank or currency, paged.`,
     handle: async (request, deps) => {
       const query = parseAccountQuery(request);
       const page = await deps.accounts.list({ accountType, ...query });

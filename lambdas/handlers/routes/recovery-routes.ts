@@ -3,11 +3,13 @@
  * FAILED for good, refused while money may be out). Each action is recorded in the settlement's history with
  * stage 'Operator' and the authenticated principal.
  */
+import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
 import { requireRecoveryDeps } from '../../usecases/recovery/deps';
 import { recoveryLimits } from '../../usecases/recovery/limits';
 import { abandonSettlement, listParkedSettlements, requeueSettlement } from '../../usecases/recovery/operator';
 import type { ApiRequest, Route } from '../http';
+import { operatorNoteBody, pagedQuery, settlementId } from '../request-schemas';
 
 /** Page size of the parked listing: default and maximum. */
 export const parkedPageSizeDefault = 50;
@@ -21,6 +23,8 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/parked',
     authenticated: true,
+    request: { query: pagedQuery(parkedPageSizeMax) },
+    summary: 'Settlements waiting for an operator, paged.',
     handle: async (request, deps) => {
       const page = await listParkedSettlements(requireRecoveryDeps(deps), parseParkedQuery(request));
       return { statusCode: 200, body: { items: page.items, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) } };
@@ -30,6 +34,8 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/requeue',
     authenticated: true,
+    request: { params: z.strictObject({ settlementId }), body: operatorNoteBody },
+    summary: 'Requeue a parked settlement (the engine tries again); {"reason"} optional.',
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, false);
       const result = await requeueSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
@@ -40,6 +46,8 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/abandon',
     authenticated: true,
+    request: { params: z.strictObject({ settlementId }), body: operatorNoteBody },
+    summary: 'Abandon a parked settlement: it ends FAILED for good; {"reason"} is required.',
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, true);
       const settlement = await abandonSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });

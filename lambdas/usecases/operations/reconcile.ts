@@ -179,7 +179,9 @@ export async function reconcileAccounts(ops: OperationsDeps, input: unknown): Pr
   const end = filters.periodEnd === undefined ? now.getTime() : Date.parse(String(filters.periodEnd));
   const start = filters.periodStart === undefined ? end - ops.limits.reconciliationIntervalSeconds * 1000 : Date.parse(String(filters.periodStart));
   if (Number.isNaN(end) || end > now.getTime()) throw new ValidationError('periodEnd', 'must be an instant that has passed');
-  if (Number.isNaN(start) || start >= end) throw new ValidationError('periodStart', 'must be before periodEnd');
+  if (Number.isNaN(start)) throw new ValidationError('periodStart', 'must be an instant');
+  // The end is what is wrong when it does not follow the start (as REST's `to` is): the same field either way.
+  if (start >= end) throw new ValidationError('periodEnd', 'must be after periodStart');
   // The period end is exclusive here; runs take inclusive bounds.
   const period = { from: new Date(start).toISOString(), to: new Date(end - 1).toISOString() };
   checkPeriod(period.from, period.to, 'periodEnd');

@@ -44,7 +44,7 @@ afterEach(async () => {
 
 async function submitAt(instant: string) {
   clock.set(instant);
-  const request = settlementRequest();
+  const request = settlementRequest({ valueDate: instant.slice(0, 10) });
   expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
   return settled(engine, String(request.settlementId));
 }
