@@ -41,11 +41,17 @@ export const ErrorCode = {
   windowNotFound: 'WINDOW.NOT_FOUND',
   stageTimeout: 'INTERNAL.STAGE_TIMEOUT',
   unexpected: 'INTERNAL.UNEXPECTED',
+  forbidden: 'ACCESS.FORBIDDEN',
+  approvalRequired: 'APPROVAL.REQUIRED',
+  proposalNotFound: 'APPROVAL.NOT_FOUND',
+  proposalNotPending: 'APPROVAL.NOT_PENDING',
+  proposalExpired: 'APPROVAL.EXPIRED',
+  selfApproval: 'APPROVAL.SELF_APPROVAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** How an error should be handled by retry machinery and by the APIs. */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'internal';
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'forbidden' | 'internal';
 
 export abstract class SettlementEngineError extends Error {
   abstract readonly code: ErrorCode;

@@ -5,6 +5,8 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { SettlementEngineError, UnauthenticatedError, ValidationError, type ErrorKind } from '../domain/errors';
+import { ForbiddenError, authorize, localServicePrincipal, type Permission, type Principal } from '../domain/access';
+import { auditRefusal } from '../usecases/operations/audit';
 import type { EngineDeps } from '../usecases/deps';
 import { flushMetrics } from './middleware';
 
@@ -23,13 +25,17 @@ export interface ApiRequest {
   readonly body: unknown;
   /** The authenticated client, for audit entries; undefined on open routes. */
   readonly principal?: string;
+  /** The authenticated caller with its role and banks (the engine itself when no credentials are configured). */
+  readonly caller: Principal;
 }
 
 export interface ApiResponse {
   readonly statusCode: number;
   readonly body?: unknown;
-  /** A non-JSON body (Prometheus text). */
+  /** A non-JSON body (Prometheus text, the console's page and script, audit exports). */
   readonly text?: string;
+  /** Content type of `text`; default Prometheus text. */
+  readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -39,15 +45,19 @@ export interface ApiDeps extends EngineDeps {
   /** Prometheus exposition text, where this process keeps a registry (local engine, gRPC task). */
   metricsText?(): Promise<string>;
   /** Resolves the caller from request headers, or undefined when credentials are missing or wrong. */
-  authenticate?(headers: Readonly<Record<string, string>>, route: Route): Promise<string | undefined>;
+  authenticate?(headers: Readonly<Record<string, string>>, route: Route): Promise<Principal | string | undefined>;
+  /** On AWS: the role of an IAM caller (PRINCIPAL_ROLES); absent: IAM callers are service callers. */
+  roleOfIdentity?(identity: string): Pick<Principal, 'role' | 'bics'> | undefined;
 }
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path template, `{name}` for a path parameter. */
   readonly path: string;
-  /** Whether the caller must present credentials (everything but /health and /metrics). */
+  /** Whether the caller must present credentials (everything but /health, /metrics and the console's files). */
   readonly authenticated: boolean;
+  /** What the route does, for the access policy (domain/access.ts); checked before the handler runs. */
+  readonly permission: Permission;
   handle(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse>;
 }
 
@@ -59,6 +69,7 @@ const statusByKind: Readonly<Record<ErrorKind, number>> = {
   business: 422,
   transient: 503,
   auth: 401,
+  forbidden: 403,
   internal: 500,
 };
 
@@ -112,26 +123,41 @@ export function createRouter(routes: readonly Route[]) {
     const headers = lowerCaseHeaders(event.headers);
     try {
       const pathParameters = Object.fromEntries(found.entry.parameterNames.map((name, index) => [name, safeDecode(found.match[index + 1], name)]));
-      let principal: string | undefined;
-      if (found.entry.route.authenticated && deps.authenticate) {
-        principal = await deps.authenticate(headers, found.entry.route);
-        if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
-      } else if (found.entry.route.authenticated) {
-        // On AWS, API Gateway's IAM authorizer has already authenticated the caller.
-        principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
-      }
+      const caller = found.entry.route.authenticated ? await callerOf(event, headers, found.entry.route, deps) : undefined;
+      // Roles before the body: a refused caller's request is never parsed, and nothing is written.
+      if (caller) authorize(caller, found.entry.route.permission);
       const body = event.httpMethod === 'GET' || event.httpMethod === 'DELETE' ? undefined : parseBody(event, headers);
       const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal }, deps);
+      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal: caller?.clientName, caller: caller ?? localServicePrincipal }, deps);
     } catch (error) {
+      if (error instanceof ForbiddenError) await auditRefusal(deps, error, `${event.httpMethod} ${found.entry.route.path}`);
       return errorResponse(error);
     }
   };
 }
 
+/**
+ * The caller of an authenticated route: from the engine's key check (local engine, gRPC task), else from API
+ * Gateway's IAM authorizer (its role from PRINCIPAL_ROLES), else the engine itself when no credentials are
+ * configured (embedded use and tests).
+ */
+async function callerOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>, route: Route, deps: ApiDeps): Promise<Principal> {
+  if (deps.authenticate) {
+    const authenticated = await deps.authenticate(headers, route);
+    if (!authenticated) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+    return typeof authenticated === 'string' ? { clientName: authenticated, method: 'api-key', role: 'service', bics: [] } : authenticated;
+  }
+  const identity = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
+  if (!identity) return localServicePrincipal;
+  const binding = deps.roleOfIdentity ? deps.roleOfIdentity(identity) : { role: 'service' as const, bics: [] };
+  const principal: Principal = { clientName: identity, method: 'iam', role: binding?.role ?? 'auditor', bics: binding?.bics ?? [] };
+  if (binding === undefined) throw new ForbiddenError(principal, route.permission, 'no role is configured for this IAM principal (PRINCIPAL_ROLES)');
+  return principal;
+}
+
 export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   if (response.text !== undefined) {
-    return { statusCode: response.statusCode, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...response.headers }, body: response.text };
+    return { statusCode: response.statusCode, headers: { 'content-type': response.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', ...response.headers }, body: response.text };
   }
   return {
     statusCode: response.statusCode,

@@ -138,7 +138,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     let deps!: ApiDeps;
     // One rate budget per client across REST and gRPC.
     const accessControl = options.access && new AccessControl(options.access);
-    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)).clientName));
+    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers))));
     workflow = new LocalWorkflow(createStageHandlers(() => deps), {
       retryIntervalMs: options.retryIntervalMs,
       confirmationWaitMs: options.confirmationWaitMs,

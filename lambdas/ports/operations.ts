@@ -10,20 +10,13 @@ import type { SettlementWindow } from '../domain/window';
 import type { Statement, StatementRequest } from './bank';
 import type { Account, AccountType, Bank } from './stores';
 
-export type AuditEntityType = 'BANK' | 'ACCOUNT' | 'WINDOW';
+import type { AuditEntityType, AuditRecord, ChainedAuditEntry } from '../domain/audit-chain';
+export type { AuditEntityType } from '../domain/audit-chain';
 
-/** Who did what to which entity, when, and the entity before and after (null when created or deleted). */
-export interface AuditEntry {
-  readonly auditId: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly entityType: AuditEntityType;
-  readonly entityId: string;
-  readonly before: Readonly<Record<string, unknown>> | null;
-  readonly after: Readonly<Record<string, unknown>> | null;
-  readonly detail?: string;
-}
+/** A stored audit entry: who did what to which entity, when, before and after, with its place in the hash chain. */
+export type AuditEntry = ChainedAuditEntry;
+/** What a writer supplies; the store adds id, time, actor and the chain fields. */
+export type AuditDraft = Omit<AuditRecord, 'auditId' | 'at' | 'actor'>;
 
 /** The who and when of a change, supplied by the edge (authenticated principal, clock). */
 export interface Actor {
@@ -85,6 +78,13 @@ export interface AccountAdminStore {
 }
 
 export interface AuditLog {
+  /**
+   * Appends one entry on its own (actions whose change is not in the operations store: requeue, abandon,
+   * reconciliation requests, proposals, refusals), on the chain head of its stream with a conditional write.
+   */
+  append(draft: AuditDraft, actor: Actor): Promise<AuditEntry>;
+  /** Entries with from ≤ at ≤ to, oldest first, page by page (one UTC day partition after another). */
+  entriesBetween(from: string, to: string): AsyncIterable<AuditEntry>;
   /** Entries for one entity, newest first. */
   listByEntity(entityType: AuditEntityType, entityId: string, query: { cursor?: string; limit: number }): Promise<Page<AuditEntry>>;
   /** Entries of one UTC day, newest first. */

@@ -14,10 +14,13 @@ import type { BankStatus } from '../../domain/admin';
 import { Money, formatAmount } from '../../domain/money';
 import { parseSettlementWindow, type SettlementWindow } from '../../domain/window';
 import type { Account, AccountType, Bank } from '../../ports/stores';
+import { chainAfter, type ChainedAuditEntry } from '../../domain/audit-chain';
+import { TransactionConflictError } from '../../domain/errors';
 import type {
   AccountAdminStore,
   AccountWriteOutcome,
   Actor,
+  AuditDraft,
   AuditEntityType,
   AuditEntry,
   AuditLog,
@@ -28,7 +31,7 @@ import type {
   WindowStore,
 } from '../../ports/operations';
 import { getAccountItem, getReferenceItem, ledgerEntryKey } from './account-store';
-import { cancellationReasons, toInteger, toNumberValue, translateTransientError } from './client';
+import { cancellationReasons, toInteger, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
@@ -36,6 +39,26 @@ type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteComman
 
 /** Pages a listing may return at once. */
 export const listPageSizeMax = 200;
+/** Appends retried when another entry took the chain position first (each retry means another append landed). */
+export const auditAppendAttemptsMax = 20;
+/** Query pages read per day of an audit export (1 MB each): a bound on one export's reads. */
+export const auditExportPagesPerDayMax = 1_000;
+/** Days one audit export covers at most. */
+export const auditExportDaysMax = 92;
+/** Partition prefix of the chain heads (one item per stream). */
+export const auditChainPartition = 'AUDITCHAIN#';
+
+/** The UTC days from `from` to `to` (inclusive instants), at most auditExportDaysMax. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  const last = to.slice(0, 10);
+  for (let time = Date.parse(`${from.slice(0, 10)}T00:00:00Z`); days.length <= auditExportDaysMax; time += 86_400_000) {
+    const day = new Date(time).toISOString().slice(0, 10);
+    if (day > last) return days;
+    days.push(day);
+  }
+  throw new ValidationError('to', `an audit export covers at most ${auditExportDaysMax} days`);
+}
 
 /** Audit snapshot of an account: amounts as canonical decimal strings. */
 export function accountSnapshot(account: Account): Record<string, unknown> {
@@ -67,8 +90,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
 
   async registerBank(bank: Bank, actor: Actor): Promise<boolean> {
     const item = { pk: `BANK#${bank.bic}`, sk: 'PROFILE', itemType: 'BANK', bic: bank.bic, name: bank.name, country: bank.country, bankStatus: bank.status, gsi1pk: 'BANKS', gsi1sk: bank.bic, createdAt: actor.at, updatedAt: actor.at };
-    const audit = this.auditPut({ action: 'BANK.REGISTER', entityType: 'BANK', entityId: bank.bic, before: null, after: bankSnapshot(bank) }, actor);
-    return this.commit([{ Put: { TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }, audit]);
+    const audit: AuditDraft = { action: 'BANK.REGISTER', entityType: 'BANK', entityId: bank.bic, before: null, after: bankSnapshot(bank) };
+    return this.commit([{ Put: { TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }], audit, actor);
   }
 
   async setBankStatus(bank: Bank, status: BankStatus, actor: Actor): Promise<boolean> {
@@ -81,8 +104,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ExpressionAttributeValues: { ':status': status, ':at': actor.at, ':expected': bank.status },
       },
     };
-    const audit = this.auditPut({ action: 'BANK.SET_STATUS', entityType: 'BANK', entityId: bank.bic, before: bankSnapshot(bank), after: bankSnapshot({ ...bank, status }) }, actor);
-    return this.commit([update, audit]);
+    const audit: AuditDraft = { action: 'BANK.SET_STATUS', entityType: 'BANK', entityId: bank.bic, before: bankSnapshot(bank), after: bankSnapshot({ ...bank, status }) };
+    return this.commit([update], audit, actor);
   }
 
   // ---- accounts ----
@@ -110,21 +133,17 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     const items: TransactItem[] = [
       { ConditionCheck: { TableName: this.tables.reference, Key: { pk: `BANK#${opening.bic}`, sk: 'PROFILE' }, ConditionExpression: 'bankStatus = :active', ExpressionAttributeValues: { ':active': 'ACTIVE' } } },
       { Put: { TableName: this.tables.accounts, Item: accountItem(account, actor.at), ConditionExpression: 'attribute_not_exists(accountId)' } },
-      this.auditPut({ action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) }, actor),
     ];
+    const audit: AuditDraft = { action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) };
     if (opening.openingBalance.greaterThan(0)) {
       const entry = { accountId, postedAt: actor.at, reference: `OPENING-${accountId}`, leg: 'OPENING' };
       items.push({ Put: { TableName: this.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue(opening.openingBalance), currency: opening.currency, kind: 'OPENING', valueDate: actor.at.slice(0, 10) }, ConditionExpression: 'attribute_not_exists(accountId)' } });
     }
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return 'opened';
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return 'bankNotActive';
-      if (reasons?.[1]?.Code === 'ConditionalCheckFailed') return 'exists';
-      throw translateTransientError(error);
-    }
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return 'opened';
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return 'bankNotActive';
+    if (refused.reasons[1]?.Code === 'ConditionalCheckFailed') return 'exists';
+    throw translateTransientError(refused.error);
   }
 
   async postMovement(account: Account, movement: Omit<FundMovement, 'balanceAfter'>, actor: Actor): Promise<AccountWriteOutcome> {
@@ -165,9 +184,9 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         },
       },
       { Put: { TableName: this.tables.reference, Item: { pk: `MOVEMENT#${movement.movementId}`, sk: 'MOVEMENT', itemType: 'MOVEMENT', ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      this.auditPut({ action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after, 2);
+    const audit: AuditDraft = { action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` };
+    return this.commitAccountWrite(items, audit, actor, account.accountId, after, 2);
   }
 
   async getMovement(movementId: string): Promise<FundMovement | undefined> {
@@ -191,9 +210,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': account.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
         },
       },
-      this.auditPut({ action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after);
+    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
   }
 
   async setFloor(account: Account, floor: Money, actor: Actor): Promise<AccountWriteOutcome> {
@@ -208,9 +226,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           ExpressionAttributeValues: { ':floor': toNumberValue(floor), ':one': 1, ':at': actor.at, ':version': account.version },
         },
       },
-      this.auditPut({ action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after);
+    return this.commitAccountWrite(items, { action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
   }
 
   // ---- audit ----
@@ -270,27 +287,31 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ...(expectedVersion !== 0 && { ExpressionAttributeValues: { ':expected': expectedVersion } }),
       },
     };
-    const audit = this.auditPut({ action, entityType: 'WINDOW', entityId: window.currency, before: previous ? { ...previous.window } : null, after: { ...window } }, actor);
-    return this.commit([put, audit]);
+    const audit: AuditDraft = { action, entityType: 'WINDOW', entityId: window.currency, before: previous ? { ...previous.window } : null, after: { ...window } };
+    return this.commit([put], audit, actor);
   }
 
   // ---- shared ----
 
-  private auditPut(entry: Omit<AuditEntry, 'auditId' | 'at' | 'actor'>, actor: Actor): TransactItem {
-    const auditId = randomUUID();
-    const sortKey = `${actor.at}#${auditId}`;
-    return {
+  /**
+   * The audit entry and the chain head's move, as two items of the caller's transaction: the head is written only
+   * if it is still the one read (`seq` unchanged), so two appends on one stream can never both link to the same
+   * entry; the loser's whole transaction is cancelled and retried on the new head (transact below).
+   */
+  private chainItems(entry: ChainedAuditEntry): TransactItem[] {
+    const sortKey = `${entry.at}#${entry.auditId}`;
+    const put: TransactItem = {
       Put: {
         TableName: this.tables.reference,
         Item: {
-          pk: `AUDIT#${actor.at.slice(0, 10)}`,
+          pk: `AUDIT#${entry.at.slice(0, 10)}`,
           sk: sortKey,
           itemType: 'AUDIT',
           gsi1pk: `AUDIT#${entry.entityType}#${entry.entityId}`,
           gsi1sk: sortKey,
-          auditId,
-          at: actor.at,
-          actor: actor.actor,
+          auditId: entry.auditId,
+          at: entry.at,
+          actor: entry.actor,
           action: entry.action,
           entityType: entry.entityType,
           entityId: entry.entityId,
@@ -298,33 +319,111 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           before: JSON.stringify(entry.before),
           after: JSON.stringify(entry.after),
           ...(entry.detail !== undefined && { detail: entry.detail }),
+          stream: entry.stream,
+          seq: entry.seq,
+          prevHash: entry.prevHash,
+          hash: entry.hash,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
+    const head: TransactItem = {
+      Put: {
+        TableName: this.tables.reference,
+        Item: { pk: `${auditChainPartition}${entry.stream}`, sk: 'HEAD', itemType: 'AUDIT_HEAD', seq: entry.seq, hash: entry.hash, auditId: entry.auditId, at: entry.at },
+        ConditionExpression: entry.seq === 1 ? 'attribute_not_exists(pk)' : 'seq = :previous',
+        ...(entry.seq !== 1 && { ExpressionAttributeValues: { ':previous': entry.seq - 1 } }),
+      },
+    };
+    return [put, head];
+  }
+
+  private async chainHead(stream: string): Promise<{ seq: number; hash: string } | undefined> {
+    const item = await this.getReference(`${auditChainPartition}${stream}`, 'HEAD');
+    return item ? { seq: toInteger(item.seq), hash: String(item.hash) } : undefined;
+  }
+
+  /**
+   * Sends `items` plus the audit entry chained on its stream's head, in ONE transaction. Retries (bounded) when
+   * only the head moved meanwhile or a concurrent transaction touched it; returns the cancellation reasons when one
+   * of `items` was refused (the caller decides what that means), undefined when committed.
+   */
+  private async transact(items: TransactItem[], draft: AuditDraft, actor: Actor): Promise<{ reasons: CancellationReason[]; error: unknown } | undefined> {
+    const record = { ...draft, auditId: randomUUID(), at: actor.at, actor: actor.actor };
+    for (let attempt = 1; attempt <= auditAppendAttemptsMax; attempt++) {
+      const entry = chainAfter(record, await this.chainHead(record.entityType));
+      try {
+        await this.documentClient.send(new TransactWriteCommand({ TransactItems: [...items, ...this.chainItems(entry)] }));
+        return undefined;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons === undefined) throw translateTransientError(error);
+        const itemRefused = reasons.slice(0, items.length).some((reason) => reason.Code === 'ConditionalCheckFailed');
+        if (itemRefused) return { reasons, error };
+        const chainMoved = reasons.slice(items.length).some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');
+        if (!chainMoved) throw translateTransientError(error);
+        // Another entry took this position of the chain: link after it.
+      }
+    }
+    throw new TransactionConflictError(`the audit chain ${record.entityType} kept moving; nothing was written`);
+  }
+
+  async append(draft: AuditDraft, actor: Actor): Promise<AuditEntry> {
+    const record = { ...draft, auditId: randomUUID(), at: actor.at, actor: actor.actor };
+    for (let attempt = 1; attempt <= auditAppendAttemptsMax; attempt++) {
+      const entry = chainAfter(record, await this.chainHead(record.entityType));
+      try {
+        await this.documentClient.send(new TransactWriteCommand({ TransactItems: this.chainItems(entry) }));
+        return entry;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict')) throw translateTransientError(error);
+      }
+    }
+    throw new TransactionConflictError(`the audit chain ${record.entityType} kept moving; the entry was not appended`);
+  }
+
+  async *entriesBetween(from: string, to: string): AsyncIterable<AuditEntry> {
+    const days = daysBetween(from, to);
+    for (const day of days) {
+      let cursor: Item | undefined;
+      for (let page = 0; page < auditExportPagesPerDayMax; page++) {
+        let result;
+        try {
+          result = await this.documentClient.send(
+            new QueryCommand({
+              TableName: this.tables.reference,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': `AUDIT#${day}`, ':from': from, ':to': `${to}~` },
+              ConsistentRead: true,
+              ExclusiveStartKey: cursor,
+            }),
+          );
+        } catch (error) {
+          throw translateTransientError(error);
+        }
+        for (const item of result.Items ?? []) yield auditFromItem(item);
+        cursor = result.LastEvaluatedKey;
+        if (!cursor) break;
+      }
+      if (cursor) throw new ValidationError('to', `more than ${auditExportPagesPerDayMax} pages of audit entries on ${day}: export a shorter period`);
+    }
   }
 
   /** Commits a transaction whose first item is the guarded change; false when that guard failed. */
-  private async commit(items: TransactItem[]): Promise<boolean> {
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
-      throw translateTransientError(error);
-    }
+  private async commit(items: TransactItem[], audit: AuditDraft, actor: Actor): Promise<boolean> {
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return true;
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+    throw translateTransientError(refused.error);
   }
 
-  private async commitAccountWrite(items: TransactItem[], accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return { committed: true, account: after };
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (movementIndex !== undefined && reasons?.[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
-      throw translateTransientError(error);
-    }
+  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return { committed: true, account: after };
+    if (movementIndex !== undefined && refused.reasons[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
+    throw translateTransientError(refused.error);
   }
 
   private async getReference(pk: string, sk: string): Promise<Item | undefined> {
@@ -375,6 +474,10 @@ function bankFromItem(item: Item): Bank {
 
 function auditFromItem(item: Item): AuditEntry {
   return {
+    stream: String(item.stream ?? item.entityType),
+    seq: item.seq === undefined ? 0 : toInteger(item.seq),
+    prevHash: String(item.prevHash ?? ''),
+    hash: String(item.hash ?? ''),
     auditId: String(item.auditId),
     at: String(item.at),
     actor: String(item.actor),

@@ -7,6 +7,7 @@ import { parseCurrency } from '../../domain/money';
 import type { AccountType } from '../../ports/stores';
 import { accountView, getSettlement, submitSettlement } from '../../usecases/settlements';
 import type { ApiRequest, Route } from '../http';
+import { Permission, requireParty, requirePayer, ForbiddenError } from '../../domain/access';
 
 /** Page size of account listings: default and maximum. */
 export const accountPageSizeDefault = 50;
@@ -17,6 +18,7 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/health',
     authenticated: false,
+    permission: Permission.operationsRead,
     handle: async (_request, deps) => {
       const databaseUp = await deps.checkDatabase();
       return { statusCode: databaseUp ? 200 : 503, body: { status: databaseUp ? 'SERVING' : 'NOT_SERVING', checks: { database: databaseUp ? 'up' : 'down' } } };
@@ -26,6 +28,7 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/metrics',
     authenticated: false,
+    permission: Permission.operationsRead,
     handle: async (_request, deps) => {
       if (!deps.metricsText) return { statusCode: 404, body: { error: { code: 'HTTP.NOT_FOUND', message: 'this deployment publishes metrics to CloudWatch (EMF), not Prometheus' } } };
       return { statusCode: 200, text: await deps.metricsText() };
@@ -35,8 +38,11 @@ export const coreRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements',
     authenticated: true,
+    permission: Permission.settlementSubmit,
     handle: async (request, deps) => {
-      const { created, settlement } = await submitSettlement(deps, request.body);
+      // A participant settles only as its own payer: checked before anything is written.
+      requirePayer(request.caller, (request.body as { payerBic?: unknown } | null)?.payerBic);
+      const { created, settlement } = await submitSettlement(deps, request.body, request.caller.clientName);
       return { statusCode: created ? 202 : 200, headers: { location: `/api/v1/settlements/${encodeURIComponent(settlement.settlementId)}` }, body: settlement };
     },
   },
@@ -44,7 +50,12 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/{settlementId}',
     authenticated: true,
-    handle: async (request, deps) => ({ statusCode: 200, body: await getSettlement(deps, request.pathParameters.settlementId) }),
+    permission: Permission.settlementRead,
+    handle: async (request, deps) => {
+      const settlement = await getSettlement(deps, request.pathParameters.settlementId);
+      requireParty(request.caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
+      return { statusCode: 200, body: settlement };
+    },
   },
   accountListRoute('NOSTRO', '/api/v1/accounts/nostro'),
   accountListRoute('VOSTRO', '/api/v1/accounts/vostro'),
@@ -55,8 +66,9 @@ function accountListRoute(accountType: AccountType, path: string): Route {
     method: 'GET',
     path,
     authenticated: true,
+    permission: Permission.accountRead,
     handle: async (request, deps) => {
-      const query = parseAccountQuery(request);
+      const query = participantScoped(request, parseAccountQuery(request));
       const page = await deps.accounts.list({ accountType, ...query });
       return { statusCode: 200, body: { items: page.items.map(accountView), ...(page.nextCursor && { nextCursor: page.nextCursor }) } };
     },
@@ -79,4 +91,16 @@ function parseAccountQuery(request: ApiRequest): { bic?: string; currency?: stri
     ...(cursor !== undefined && { cursor }),
     limit: pageSize,
   };
+}
+
+/** A participant lists only its own bank's accounts: `bank` defaults to its BIC and must be one of its BICs. */
+function participantScoped<Query extends { bic?: string }>(request: ApiRequest, query: Query): Query {
+  const caller = request.caller;
+  if (caller.role !== 'participant') return query;
+  if (query.bic === undefined) {
+    if (caller.bics.length !== 1) throw new ForbiddenError(caller, Permission.accountRead, `give bank: this key acts for ${caller.bics.join(', ')}`);
+    return { ...query, bic: caller.bics[0] };
+  }
+  requireParty(caller, Permission.accountRead, [query.bic]);
+  return query;
 }

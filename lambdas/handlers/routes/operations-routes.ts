@@ -5,15 +5,18 @@
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { accountView } from '../../usecases/settlements';
-import { changeAccountStatus, getBank, listAudit, openAccount, pageLimit, postFundMovement, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
+import { changeAccountStatus, getBank, openAccount, pageLimit, postFundMovement, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
 import { actorOf, operationsOf } from '../../usecases/operations/deps';
 import { getReport, listReports, requestReconciliation, ReconciliationTrigger } from '../../usecases/operations/reconcile';
 import { emergencyClose, getWindow, listWindows, putWindow, reopen } from '../../usecases/operations/windows';
 import type { ApiDeps, ApiRequest, ApiResponse, Route } from '../http';
+import { Permission, requireParty } from '../../domain/access';
+import { exportAudit, listAudit } from '../../usecases/operations/audit';
 
 type Handler = (request: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;
 
-const route = (method: Route['method'], path: string, handle: Handler): Route => ({ method, path, authenticated: true, handle });
+/** Reads need operations.read; every other method changes something and needs operations.write. */
+const route = (method: Route['method'], path: string, handle: Handler, permission: Permission = method === 'GET' ? Permission.operationsRead : Permission.operationsWrite): Route => ({ method, path, authenticated: true, permission, handle });
 const ok = (body: unknown): ApiResponse => ({ statusCode: 200, body });
 const created = (body: unknown, location: string): ApiResponse => ({ statusCode: 201, headers: { location }, body });
 const ops = (deps: ApiDeps) => operationsOf(deps);
@@ -44,10 +47,17 @@ export const operationsRoutes: readonly Route[] = [
     const account = await openAccount(ops(deps), request.body, actor(request, deps));
     return created(account, `/api/v1/accounts/${encodeURIComponent(account.accountId)}`);
   }),
-  route('GET', '/api/v1/accounts/{accountId}', async (request, deps) => {
-    noQuery(request);
-    return ok(accountView(await requireAccount(ops(deps), request.pathParameters.accountId)));
-  }),
+  route(
+    'GET',
+    '/api/v1/accounts/{accountId}',
+    async (request, deps) => {
+      noQuery(request);
+      const account = await requireAccount(ops(deps), request.pathParameters.accountId);
+      requireParty(request.caller, Permission.accountRead, [account.bic]);
+      return ok(accountView(account));
+    },
+    Permission.accountRead,
+  ),
   route('POST', '/api/v1/accounts/{accountId}/fund-in', async (request, deps) => fundMovement(request, deps, 'FUND_IN')),
   route('POST', '/api/v1/accounts/{accountId}/fund-out', async (request, deps) => fundMovement(request, deps, 'FUND_OUT')),
   route('PUT', '/api/v1/accounts/{accountId}/status', async (request, deps) => {
@@ -61,7 +71,16 @@ export const operationsRoutes: readonly Route[] = [
   route('PUT', '/api/v1/accounts/{accountId}/floor', async (request, deps) => ok(await setAccountFloor(ops(deps), request.pathParameters.accountId, request.body, actor(request, deps)))),
 
   // ---- audit ----
-  route('GET', '/api/v1/audit', async (request, deps) => ok(await listAudit(ops(deps), request.query))),
+  route('GET', '/api/v1/audit', async (request, deps) => ok(await listAudit(ops(deps), request.query)), Permission.auditRead),
+  route(
+    'GET',
+    '/api/v1/audit/export',
+    async (request, deps) => {
+      const exported = await exportAudit(ops(deps), request.query);
+      return { statusCode: 200, text: exported.text, contentType: exported.contentType, headers: { 'x-audit-entries': String(exported.entries) } };
+    },
+    Permission.auditRead,
+  ),
 
   // ---- windows ----
   route('GET', '/api/v1/windows', async (request, deps) => {

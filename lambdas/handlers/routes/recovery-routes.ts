@@ -8,6 +8,7 @@ import { requireRecoveryDeps } from '../../usecases/recovery/deps';
 import { recoveryLimits } from '../../usecases/recovery/limits';
 import { abandonSettlement, listParkedSettlements, requeueSettlement } from '../../usecases/recovery/operator';
 import type { ApiRequest, Route } from '../http';
+import { Permission } from '../../domain/access';
 
 /** Page size of the parked listing: default and maximum. */
 export const parkedPageSizeDefault = 50;
@@ -21,6 +22,7 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/parked',
     authenticated: true,
+    permission: Permission.operationsRead,
     handle: async (request, deps) => {
       const page = await listParkedSettlements(requireRecoveryDeps(deps), parseParkedQuery(request));
       return { statusCode: 200, body: { items: page.items, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) } };
@@ -30,6 +32,7 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/requeue',
     authenticated: true,
+    permission: Permission.operationsWrite,
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, false);
       const result = await requeueSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
@@ -40,6 +43,7 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/abandon',
     authenticated: true,
+    permission: Permission.operationsWrite,
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, true);
       const settlement = await abandonSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
