@@ -146,3 +146,44 @@ export interface LedgerReader {
 export interface StatementSourcePort {
   statement(request: StatementRequest): Promise<Statement>;
 }
+
+/** Actions that one operator proposes and another approves (maker-checker). */
+export const ProposalAction = { fundIn: 'FUND_IN', fundOut: 'FUND_OUT', freeze: 'FREEZE', close: 'CLOSE', abandon: 'ABANDON', requeue: 'REQUEUE' } as const;
+export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction];
+export type ProposalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'EXECUTED' | 'FAILED';
+
+export interface Proposal {
+  readonly proposalId: string;
+  readonly action: ProposalAction;
+  /** The account id (fund movements, freeze, close) or settlement id (abandon, requeue). */
+  readonly target: string;
+  /** The request as the proposer sent it, validated when proposed and run as is when approved. */
+  readonly request: Readonly<Record<string, unknown>>;
+  /** What the proposal does, for the checker's eyes ("FUND_IN 250000.00 EUR"); amounts as decimal strings. */
+  readonly summary: string;
+  readonly status: ProposalStatus;
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly expiresAt: string;
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+  readonly note?: string;
+  /** Set once run: what came of it (EXECUTED), or the error code and message (FAILED). */
+  readonly outcome?: Readonly<Record<string, unknown>>;
+}
+
+export type ProposalDecision = { readonly decided: true; readonly proposal: Proposal } | { readonly decided: false; readonly current: Proposal | undefined };
+
+export interface ProposalStore {
+  /** Writes a new PENDING proposal with its audit entry. */
+  createProposal(proposal: Proposal, actor: Actor): Promise<void>;
+  getProposal(proposalId: string): Promise<Proposal | undefined>;
+  listProposals(query: { cursor?: string; limit: number }): Promise<Page<Proposal>>;
+  /**
+   * PENDING → APPROVED or REJECTED in one conditional write with its audit entry: only while it is PENDING, not
+   * expired at `actor.at`, and decided by someone other than its proposer. `decided: false` gives the item as it is.
+   */
+  decideProposal(proposal: Proposal, to: 'APPROVED' | 'REJECTED', actor: Actor, note?: string): Promise<ProposalDecision>;
+  /** APPROVED → EXECUTED or FAILED with the outcome, with its audit entry. */
+  finishProposal(proposal: Proposal, to: 'EXECUTED' | 'FAILED', outcome: Readonly<Record<string, unknown>>, actor: Actor): Promise<void>;
+}

@@ -29,6 +29,7 @@ export function createOperationsDeps(input: {
     accountAdmin: store,
     accountList: input.accounts,
     audit: store,
+    proposals: store,
     windows: store,
     reconciliations,
     ledger: reconciliations,
@@ -50,5 +51,15 @@ export function operationsLimitsFromEnvironment(env: Environment): OperationsLim
     reconciliationIntervalSeconds: positiveInteger(env, 'RECONCILIATION_INTERVAL_SECONDS', defaultOperationsLimits.reconciliationIntervalSeconds),
     runLockSeconds: positiveInteger(env, 'RECONCILIATION_RUN_LOCK_SECONDS', defaultOperationsLimits.runLockSeconds),
     windowCacheSeconds: positiveInteger(env, 'WINDOW_CACHE_SECONDS', defaultOperationsLimits.windowCacheSeconds),
+    fundMovementApprovalAbove: decimalSetting(env, 'FUND_MOVEMENT_APPROVAL_ABOVE', defaultOperationsLimits.fundMovementApprovalAbove),
+    proposalTtlSeconds: positiveInteger(env, 'PROPOSAL_TTL_SECONDS', defaultOperationsLimits.proposalTtlSeconds),
   };
+}
+
+/** A non-negative decimal amount setting, kept as its string (never a float). */
+function decimalSetting(env: Environment, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,4})?$/.test(raw)) throw new Error(`configuration: ${name} must be a non-negative decimal amount such as "250000.00", got "${raw}"`);
+  return raw;
 }

@@ -29,6 +29,9 @@ import type {
   Page,
   StoredWindow,
   WindowStore,
+  Proposal,
+  ProposalDecision,
+  ProposalStore,
 } from '../../ports/operations';
 import { getAccountItem, getReferenceItem, ledgerEntryKey } from './account-store';
 import { cancellationReasons, toInteger, toNumberValue, translateTransientError, type CancellationReason } from './client';
@@ -70,7 +73,7 @@ export function bankSnapshot(bank: Bank): Record<string, unknown> {
   return { bic: bank.bic, name: bank.name, country: bank.country, status: bank.status };
 }
 
-export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, AuditLog, WindowStore {
+export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, AuditLog, WindowStore, ProposalStore {
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tables: TableNames,
@@ -291,6 +294,56 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     return this.commit([put], audit, actor);
   }
 
+  // ---- proposals (maker-checker) ----
+
+  async createProposal(proposal: Proposal, actor: Actor): Promise<void> {
+    const put: TransactItem = { Put: { TableName: this.tables.reference, Item: proposalItem(proposal), ConditionExpression: 'attribute_not_exists(pk)' } };
+    const audit: AuditDraft = { action: 'PROPOSAL.CREATE', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: null, after: proposalSnapshot(proposal), detail: proposal.summary };
+    if (!(await this.commit([put], audit, actor))) throw new TransactionConflictError(`proposal ${proposal.proposalId} exists already`);
+  }
+
+  async getProposal(proposalId: string): Promise<Proposal | undefined> {
+    const item = await this.getReference(`PROPOSAL#${proposalId}`, 'PROPOSAL');
+    return item ? proposalFromItem(item) : undefined;
+  }
+
+  async listProposals(query: { cursor?: string; limit: number }): Promise<Page<Proposal>> {
+    const page = await this.queryIndex('PROPOSALS', query, true);
+    return { items: page.items.map(proposalFromItem), ...(page.nextCursor && { nextCursor: page.nextCursor }) };
+  }
+
+  async decideProposal(proposal: Proposal, to: 'APPROVED' | 'REJECTED', actor: Actor, note?: string): Promise<ProposalDecision> {
+    const decided: Proposal = { ...proposal, status: to, decidedBy: actor.actor, decidedAt: actor.at, ...(note !== undefined && { note }) };
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tables.reference,
+        Key: { pk: `PROPOSAL#${proposal.proposalId}`, sk: 'PROPOSAL' },
+        UpdateExpression: `SET proposalStatus = :to, decidedBy = :by, decidedAt = :at${note !== undefined ? ', note = :note' : ''}`,
+        // The four-eyes rule is in the write itself: no read-then-check window for the proposer to slip through.
+        ConditionExpression: 'proposalStatus = :pending AND proposedBy <> :by AND expiresAt > :at',
+        ExpressionAttributeValues: { ':to': to, ':by': actor.actor, ':at': actor.at, ':pending': 'PENDING', ...(note !== undefined && { ':note': note }) },
+      },
+    };
+    const audit: AuditDraft = { action: to === 'APPROVED' ? 'PROPOSAL.APPROVE' : 'PROPOSAL.REJECT', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: proposalSnapshot(proposal), after: proposalSnapshot(decided), detail: `${proposal.summary} proposed by ${proposal.proposedBy}` };
+    if (await this.commit([update], audit, actor)) return { decided: true, proposal: decided };
+    return { decided: false, current: await this.getProposal(proposal.proposalId) };
+  }
+
+  async finishProposal(proposal: Proposal, to: 'EXECUTED' | 'FAILED', outcome: Readonly<Record<string, unknown>>, actor: Actor): Promise<void> {
+    const finished: Proposal = { ...proposal, status: to, outcome };
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tables.reference,
+        Key: { pk: `PROPOSAL#${proposal.proposalId}`, sk: 'PROPOSAL' },
+        UpdateExpression: 'SET proposalStatus = :to, outcome = :outcome',
+        ConditionExpression: 'proposalStatus = :approved',
+        ExpressionAttributeValues: { ':to': to, ':outcome': JSON.stringify(outcome), ':approved': 'APPROVED' },
+      },
+    };
+    const audit: AuditDraft = { action: to === 'EXECUTED' ? 'PROPOSAL.EXECUTED' : 'PROPOSAL.FAILED', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: proposalSnapshot(proposal), after: proposalSnapshot(finished), detail: proposal.summary };
+    await this.commit([update], audit, actor);
+  }
+
   // ---- shared ----
 
   /**
@@ -488,6 +541,44 @@ function auditFromItem(item: Item): AuditEntry {
     after: JSON.parse(String(item.after)) as AuditEntry['after'],
     ...(item.detail !== undefined && { detail: String(item.detail) }),
   };
+}
+
+function proposalItem(proposal: Proposal): Item {
+  const { status, request, outcome, ...rest } = proposal;
+  return {
+    pk: `PROPOSAL#${proposal.proposalId}`,
+    sk: 'PROPOSAL',
+    itemType: 'PROPOSAL',
+    ...rest,
+    proposalStatus: status,
+    // JSON text: a fund movement's amount stays the decimal string the proposer sent.
+    request: JSON.stringify(request),
+    ...(outcome !== undefined && { outcome: JSON.stringify(outcome) }),
+    gsi1pk: 'PROPOSALS',
+    gsi1sk: `${proposal.proposedAt}#${proposal.proposalId}`,
+  };
+}
+
+function proposalFromItem(item: Item): Proposal {
+  return {
+    proposalId: String(item.proposalId),
+    action: item.action as Proposal['action'],
+    target: String(item.target),
+    request: JSON.parse(String(item.request)) as Proposal['request'],
+    summary: String(item.summary),
+    status: item.proposalStatus as Proposal['status'],
+    proposedBy: String(item.proposedBy),
+    proposedAt: String(item.proposedAt),
+    expiresAt: String(item.expiresAt),
+    ...(item.decidedBy !== undefined && { decidedBy: String(item.decidedBy) }),
+    ...(item.decidedAt !== undefined && { decidedAt: String(item.decidedAt) }),
+    ...(item.note !== undefined && { note: String(item.note) }),
+    ...(item.outcome !== undefined && { outcome: JSON.parse(String(item.outcome)) as Proposal['outcome'] }),
+  };
+}
+
+function proposalSnapshot(proposal: Proposal): Record<string, unknown> {
+  return { action: proposal.action, target: proposal.target, summary: proposal.summary, status: proposal.status, proposedBy: proposal.proposedBy, ...(proposal.decidedBy !== undefined && { decidedBy: proposal.decidedBy }) };
 }
 
 function windowFromItem(item: Item): StoredWindow {

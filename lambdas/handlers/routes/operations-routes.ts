@@ -11,6 +11,10 @@ import { getReport, listReports, requestReconciliation, ReconciliationTrigger } 
 import { emergencyClose, getWindow, listWindows, putWindow, reopen } from '../../usecases/operations/windows';
 import type { ApiDeps, ApiRequest, ApiResponse, Route } from '../http';
 import { Permission, requireParty } from '../../domain/access';
+import { parseAccountId } from '../../domain/admin';
+import { recordAudit } from '../../usecases/operations/audit';
+import { fundMovementAmount, needsApproval, propose } from '../../usecases/operations/approvals';
+import { proposed } from './approval-routes';
 import { exportAudit, listAudit } from '../../usecases/operations/audit';
 
 type Handler = (request: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;
@@ -66,6 +70,9 @@ export const operationsRoutes: readonly Route[] = [
     for (const key of Object.keys(body)) if (key !== 'status') throw new ValidationError(key, 'is not a field of this request (status)');
     const action = typeof body.status === 'string' ? statusActions[body.status] : undefined;
     if (action === undefined) throw new ValidationError('status', `must be one of ${Object.keys(statusActions).join(', ')}`);
+    // Freezing and closing stop a bank: an operator proposes, another approves (unfreezing is direct).
+    const proposalAction = action === 'freeze' ? 'FREEZE' : action === 'close' ? 'CLOSE' : undefined;
+    if (proposalAction && needsApproval(ops(deps), request.caller, proposalAction)) return proposed(await propose(ops(deps), request.caller, proposalAction, parseAccountId(request.pathParameters.accountId), body));
     return ok(await changeAccountStatus(ops(deps), request.pathParameters.accountId, action, actor(request, deps)));
   }),
   route('PUT', '/api/v1/accounts/{accountId}/floor', async (request, deps) => ok(await setAccountFloor(ops(deps), request.pathParameters.accountId, request.body, actor(request, deps)))),
@@ -101,6 +108,7 @@ export const operationsRoutes: readonly Route[] = [
   // ---- reconciliations ----
   route('POST', '/api/v1/reconciliations', async (request, deps) => {
     const report = await requestReconciliation(ops(deps), request.body, ReconciliationTrigger.api);
+    await recordAudit(deps, { action: 'RECONCILIATION.REQUEST', entityType: 'RECONCILIATION', entityId: report.reportId, before: null, after: { accountId: report.accountId, periodFrom: report.periodFrom, periodTo: report.periodTo, status: report.status } }, actor(request, deps));
     return created(report, `/api/v1/reconciliations/${report.reportId}`);
   }),
   route('GET', '/api/v1/reconciliations', async (request, deps) => ok(await listReports(ops(deps), request.query))),
@@ -108,6 +116,12 @@ export const operationsRoutes: readonly Route[] = [
 ];
 
 async function fundMovement(request: ApiRequest, deps: ApiDeps, direction: 'FUND_IN' | 'FUND_OUT'): Promise<ApiResponse> {
+  const accountId = parseAccountId(request.pathParameters.accountId);
+  if (request.caller.role === 'operator') {
+    // Above the configured amount, an operator's movement waits for a second operator.
+    const amount = await fundMovementAmount(ops(deps), accountId, request.body);
+    if (needsApproval(ops(deps), request.caller, direction, amount)) return proposed(await propose(ops(deps), request.caller, direction, accountId, request.body as Record<string, unknown>));
+  }
   const result = await postFundMovement(ops(deps), request.pathParameters.accountId, direction, request.body, actor(request, deps));
   return { statusCode: result.created ? 201 : 200, body: { movement: result.movement, account: result.account } };
 }
