@@ -124,7 +124,7 @@ export async function approveProposal(deps: EngineDeps, caller: Principal, propo
     executed = false;
     outcome = { error: { code: error.code, message: error.message } };
   }
-  await ops.proposals.finishProposal(approved, executed ? 'EXECUTED' : 'FAILED', outcome, actor);
+  await ops.proposals.finishProposal(approved, executed ? 'EXECUTED' : 'FAILED', outcome, actorOf(ops, caller.clientName));
   return { ...approved, status: executed ? 'EXECUTED' : 'FAILED', outcome };
 }
 
