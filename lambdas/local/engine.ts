@@ -38,6 +38,11 @@ import type { EventStreamOptions } from '../adapters/grpc/event-stream';
 import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
 import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
+import { createEventFeed, type EventFeed } from '../adapters/http/event-feed';
+import { DynamoEventSource } from '../adapters/events/event-source';
+import { DynamoStreamLogStore } from '../adapters/events/stream-log';
+import { auditRefusal } from '../usecases/operations/audit';
+import { consoleRoutes } from '../handlers/routes/console-routes';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
 
 export interface LocalEngineOptions {
@@ -119,6 +124,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
+  let eventFeed: EventFeed | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -163,8 +169,15 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
-      const apiHandler = createApiHandler([...apiRoutes, ...(options.routes ?? [])], () => deps);
-      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1' });
+      // The console (page, script, live feed, stats) is served beside the API by this process.
+      const apiHandler = createApiHandler([...apiRoutes, ...consoleRoutes, ...(options.routes ?? [])], () => deps);
+      eventFeed = createEventFeed({
+        log: new DynamoStreamLogStore(documentClient, tables.settlements),
+        source: new DynamoEventSource(documentClient, tables.settlements),
+        ...(accessControl && { authenticate: (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)) }),
+        auditRefusal: (error, call) => auditRefusal(deps, error, call),
+      });
+      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1', rawHandlers: eventFeed.handlers });
     }
     if (options.grpcPort !== undefined && options.grpcPort !== null) {
       grpcServer = await startGrpcServer({
@@ -198,6 +211,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await jobs?.stop();
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
+        await eventFeed?.stop();
         await httpServer?.stop();
         await startedWorkflow.stop(graceMs);
         documentClient.destroy();
@@ -209,6 +223,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await jobs?.stop();
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
+    await eventFeed?.stop();
     await httpServer?.stop();
     await workflow?.stop(0);
     documentClient.destroy();

@@ -15,8 +15,13 @@ export interface LocalHttpServer {
 
 const localContext = { functionName: 'settlement-engine-api', awsRequestId: 'local', callbackWaitsForEmptyEventLoop: false } as unknown as Context;
 
-export async function startHttpServer(handler: ProxyHandler, options: { port: number; host: string }): Promise<LocalHttpServer> {
+/** Handlers that answer from the raw request (streams): GET only, by exact path, before any body is read. */
+export type RawHandlers = Readonly<Record<string, (request: http.IncomingMessage, response: http.ServerResponse) => void>>;
+
+export async function startHttpServer(handler: ProxyHandler, options: { port: number; host: string; rawHandlers?: RawHandlers }): Promise<LocalHttpServer> {
   const server = http.createServer((request, response) => {
+    const raw = request.method === 'GET' ? options.rawHandlers?.[new URL(request.url ?? '/', 'http://localhost').pathname] : undefined;
+    if (raw) return raw(request, response);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;

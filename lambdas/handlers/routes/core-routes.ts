@@ -7,6 +7,8 @@ import { parseCurrency } from '../../domain/money';
 import type { AccountType } from '../../ports/stores';
 import { accountView, getSettlement, submitSettlement } from '../../usecases/settlements';
 import type { ApiRequest, Route } from '../http';
+import { settlementLedger } from '../../usecases/operations/ledger';
+import { operationsOf } from '../../usecases/operations/deps';
 import { Permission, requireParty, requirePayer, ForbiddenError } from '../../domain/access';
 
 /** Page size of account listings: default and maximum. */
@@ -55,6 +57,17 @@ export const coreRoutes: readonly Route[] = [
       const settlement = await getSettlement(deps, request.pathParameters.settlementId);
       requireParty(request.caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
       return { statusCode: 200, body: settlement };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/settlements/{settlementId}/ledger',
+    authenticated: true,
+    permission: Permission.settlementRead,
+    handle: async (request, deps) => {
+      const settlement = await getSettlement(deps, request.pathParameters.settlementId);
+      requireParty(request.caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
+      return { statusCode: 200, body: { items: await settlementLedger(operationsOf(deps), settlement) } };
     },
   },
   accountListRoute('NOSTRO', '/api/v1/accounts/nostro'),

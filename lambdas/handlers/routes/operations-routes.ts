@@ -16,6 +16,7 @@ import { recordAudit } from '../../usecases/operations/audit';
 import { fundMovementAmount, needsApproval, propose } from '../../usecases/operations/approvals';
 import { proposed } from './approval-routes';
 import { exportAudit, listAudit } from '../../usecases/operations/audit';
+import { accountLedger } from '../../usecases/operations/ledger';
 
 type Handler = (request: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;
 
@@ -59,6 +60,16 @@ export const operationsRoutes: readonly Route[] = [
       const account = await requireAccount(ops(deps), request.pathParameters.accountId);
       requireParty(request.caller, Permission.accountRead, [account.bic]);
       return ok(accountView(account));
+    },
+    Permission.accountRead,
+  ),
+  route(
+    'GET',
+    '/api/v1/accounts/{accountId}/ledger',
+    async (request, deps) => {
+      const account = await requireAccount(ops(deps), request.pathParameters.accountId);
+      requireParty(request.caller, Permission.accountRead, [account.bic]);
+      return ok(await accountLedger(ops(deps), account, request.query));
     },
     Permission.accountRead,
   ),
