@@ -29,7 +29,7 @@ export function Chart(props: ChartProps) {
         width,
         height: 220,
         scales: { x: { time: true } },
-        axes: [{}, { label: props.yLabel, ...(format && { values: (_: uPlot, ticks: number[]) => ticks.map(format) }) }],
+        axes: [{}, { label: props.yLabel, size: 110, ...(format && { values: (_: uPlot, ticks: number[]) => ticks.map(format) }) }],
         series: [{}, ...props.series.map((series) => ({ label: series.label, stroke: series.stroke, width: 2, ...(props.stepped && { paths: uPlot.paths.stepped!({ align: 1 }) }), ...(format && { value: (_: uPlot, value: number | null) => (value === null ? '—' : format(value)) }) }))],
       },
       props.data,

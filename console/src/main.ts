@@ -96,4 +96,7 @@ function App() {
   </div>`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The static "Loading…" placeholder goes; the app renders into an empty element.
+root.textContent = '';
+render(html`<${App} />`, root);

@@ -20,19 +20,29 @@ let engine: TestEngine;
 let browser: BrowserContext;
 let page: Page;
 let profile: string;
+/** A settlement parked while the first tests run (the bank refuses it until the test lets it through). */
+let parkedSettlement: Promise<string>;
 
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  engine = await startTestEngine({ access, limits: { retryAttemptsMax: 1 } });
   profile = mkdtempSync(join(tmpdir(), 'console-chromium-'));
-  // A fresh profile per run (launchPersistentContext passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
+  // A fresh profile per run (launchPersistentContext passes it as --user-data-dir); started beside the engine.
+  const launching = chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     viewport: { width: 1280, height: 860 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  engine = await startTestEngine({ access, limits: { retryAttemptsMax: 1 } });
+  browser = await launching;
   page = await browser.newPage();
+  parkedSettlement = (async () => {
+    const settlementId = newSettlementId('console-parked');
+    engine.bank.setScenario(settlementId, { unavailableCalls: 1_000 });
+    expect((await submit(settlementRequest({ settlementId }))).status).toBe(202);
+    expect(await settled(engine, settlementId)).toMatchObject({ parked: true });
+    return settlementId;
+  })();
   page.setDefaultTimeout(waitMs);
 });
 
@@ -89,11 +99,7 @@ describe('the console', () => {
   });
 
   it('lets one operator propose a requeue of a parked settlement and another approve it', async () => {
-    const settlementId = newSettlementId('console-parked');
-    engine.bank.setScenario(settlementId, { unavailableCalls: 1_000 });
-    expect((await submit(settlementRequest({ settlementId }))).status).toBe(202);
-    expect(await settled(engine, settlementId)).toMatchObject({ parked: true });
-
+    const settlementId = await parkedSettlement;
     await signInAs('operatorA');
     // Keyboard: focus the navigation link and press Enter.
     await page.getByRole('link', { name: 'Parked & proposals' }).focus();
