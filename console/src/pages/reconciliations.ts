@@ -45,21 +45,48 @@ export function ReconciliationsPage() {
           <td><button type="button" class="link" onClick=${() => setReportId(item.reportId)}>${item.reportId.slice(0, 8)}</button></td>
           <td><${Status} status=${item.status} /></td>
           <td>${time(item.periodFrom)} → ${time(item.periodTo)}</td>
-          <td>${item.summary?.matched ?? ''}</td>
-          <td>${item.summary ? item.summary.discrepancies ?? JSON.stringify(item.summary.byKind ?? {}) : ''}</td>
+          <td>${item.summary?.matched?.count ?? ''}</td>
+          <td>${item.summary?.discrepancyCount ?? ''}</td>
         </tr>`,
       )}</tbody>
     </table>`}
     ${report.data &&
     html`<article class="detail">
       <h2>Report ${report.data.reportId}</h2>
-      <pre class="summary">${JSON.stringify(report.data.summary ?? report.data.error ?? {}, null, 2)}</pre>
+      ${report.data.error && html`<p class="error">${report.data.error.code}: ${report.data.error.message}</p>`}
+      ${report.data.summary && html`<${Summary} summary=${report.data.summary} />`}
+      <h3>Discrepancies</h3>
       <table>
-        <thead><tr><th>#</th><th>Kind</th><th>Reference</th><th class="amount">Engine</th><th class="amount">Bank</th></tr></thead>
+        <thead><tr><th>#</th><th>Kind</th><th>Reference</th><th class="amount">Ledger</th><th class="amount">Bank</th><th>Detail</th></tr></thead>
         <tbody>${(report.data.discrepancies?.items ?? []).map(
-          (item: any) => html`<tr key=${item.seq}><td>${item.seq}</td><td>${item.kind}</td><td>${item.settlementId ?? item.reference ?? ''}</td><td class="amount">${item.engineAmount ?? item.expected ?? ''}</td><td class="amount">${item.bankAmount ?? item.actual ?? ''}</td></tr>`,
+          (item: any) => html`<tr key=${item.seq}><td>${item.seq}</td><td>${item.kind}</td><td>${item.reference}</td><td class="amount">${item.ledgerAmount ?? item.amount}</td><td class="amount">${item.bankAmount ?? ''}</td><td>${item.detail}</td></tr>`,
         )}</tbody>
       </table>
+      ${(report.data.discrepancies?.items ?? []).length === 0 && html`<p class="muted">None: the ledger and the bank's statement agree.</p>`}
     </article>`}
   </section>`;
+}
+
+/** A report's totals: matched, each discrepancy kind, and the opening and closing balances on both sides. */
+function Summary(props: { summary: any }) {
+  const summary = props.summary;
+  const kinds = Object.entries(summary.discrepancies ?? {}) as [string, { count: number; total: string }][];
+  const balances = summary.balances ?? {};
+  return html`<div class="forms">
+    <table class="compact">
+      <thead><tr><th>Entries</th><th class="amount">Count</th><th class="amount">Total (${summary.currency})</th></tr></thead>
+      <tbody>
+        <tr><td>matched</td><td class="amount">${summary.matched?.count}</td><td class="amount">${summary.matched?.total}</td></tr>
+        ${kinds.map(([kind, totals]) => html`<tr key=${kind}><td>${kind}</td><td class="amount">${totals.count}</td><td class="amount">${totals.total}</td></tr>`)}
+      </tbody>
+    </table>
+    <table class="compact">
+      <thead><tr><th>Balance</th><th class="amount">Ledger</th><th class="amount">Bank</th></tr></thead>
+      <tbody>
+        <tr><td>opening</td><td class="amount">${balances.ledgerOpening}</td><td class="amount">${balances.bankOpening}</td></tr>
+        <tr><td>closing</td><td class="amount">${balances.ledgerClosing}</td><td class="amount">${balances.bankClosing}</td></tr>
+        <tr><td>unexplained difference</td><td class="amount" colspan="2">${balances.unexplainedDifference}</td></tr>
+      </tbody>
+    </table>
+  </div>`;
 }
