@@ -128,7 +128,9 @@ export function createRouter(routes: readonly Route[]) {
       if (caller) authorize(caller, found.entry.route.permission);
       const body = event.httpMethod === 'GET' || event.httpMethod === 'DELETE' ? undefined : parseBody(event, headers);
       const query = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal: caller?.clientName, caller: caller ?? localServicePrincipal }, deps);
+      // Without configured credentials there is no principal to name (audit entries say so, as before roles).
+      const principal = caller === undefined || caller === localServicePrincipal ? undefined : caller.clientName;
+      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal, caller: caller ?? localServicePrincipal }, deps);
     } catch (error) {
       if (error instanceof ForbiddenError) await auditRefusal(deps, error, `${event.httpMethod} ${found.entry.route.path}`);
       return errorResponse(error);
