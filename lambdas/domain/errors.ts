@@ -32,6 +32,7 @@ export const ErrorCode = {
   rateLimited: 'AUTH.RATE_LIMITED',
   invariantViolated: 'INTERNAL.INVARIANT_VIOLATED',
   settlementNotParked: 'SETTLEMENT.NOT_PARKED',
+  settlementParked: 'SETTLEMENT.PARKED',
   abandonRefused: 'SETTLEMENT.ABANDON_REFUSED',
   statementInvalid: 'STATEMENT.INVALID',
   reconciliationInProgress: 'RECONCILIATION.IN_PROGRESS',
@@ -108,6 +109,23 @@ export class InvalidTransitionError extends SettlementEngineError {
     readonly to: string,
   ) {
     super(`settlement ${settlementId} cannot move from ${from} to ${to}`);
+  }
+}
+
+/**
+ * A stage found its settlement parked: it was handed to an operator, so no stage acts on it (a late or duplicate
+ * execution must not send a transfer or void a lock under the operator's feet). The workflow's Catch leads to
+ * ParkSettlement, which leaves a parked settlement as it is: the execution ends Parked.
+ */
+export class SettlementParkedError extends SettlementEngineError {
+  override readonly name = 'SettlementParkedError' as const;
+  readonly code = ErrorCode.settlementParked;
+  readonly kind = 'precondition' as const;
+  constructor(
+    readonly settlementId: string,
+    readonly status: string,
+  ) {
+    super(`settlement ${settlementId} is parked (${status}) for an operator; no stage acts on it until it is requeued`);
   }
 }
 
@@ -313,6 +331,7 @@ export const errorCodeByName: Readonly<Record<string, ErrorCode>> = {
   ValidationError: ErrorCode.invalidField,
   SettlementNotFoundError: ErrorCode.settlementNotFound,
   InvalidTransitionError: ErrorCode.invalidTransition,
+  SettlementParkedError: ErrorCode.settlementParked,
   InsufficientFundsError: ErrorCode.insufficientFunds,
   WindowClosedError: ErrorCode.windowClosed,
   ConfirmationTimeoutError: ErrorCode.confirmationTimeout,

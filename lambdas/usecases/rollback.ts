@@ -7,7 +7,7 @@
 import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
 import type { SettlementStatus } from '../domain/settlement';
 import type { Effect, RecordPatch } from '../ports/stores';
-import { advance } from './advance';
+import { advance, requireNotParked } from './advance';
 import type { EngineDeps } from './deps';
 import { secondsBetween, transferKey, type StageInput, type StageResult } from './stages';
 
@@ -24,6 +24,7 @@ export async function beginRollback(deps: EngineDeps, input: StageInput): Promis
   const errorName = input.error?.Error ?? 'Unknown';
   const record = await advance(deps, input.settlementId, async (current) => {
     if (rollbackStatuses.includes(current.status) || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
+    requireNotParked(current);
     const moneyMayHaveLeft =
       current.status === 'TRANSFER_INITIATED' || current.status === 'CONFIRMED' || (current.status === 'LOCKED' && errorName !== 'BankRejectedError');
     return {
@@ -48,6 +49,7 @@ export async function beginRollback(deps: EngineDeps, input: StageInput): Promis
 export async function compensate(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status !== 'COMPENSATING') return { done: current };
+    requireNotParked(current);
     const bank = deps.banks.forRail(current.rail);
     const key = transferKey(current);
     const at = deps.clock.now().toISOString();
@@ -79,6 +81,7 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status === 'ROLLED_BACK' || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
     if (current.status !== 'ROLLING_BACK' && current.status !== 'COMPENSATED') return { done: current };
+    requireNotParked(current);
     const at = deps.clock.now().toISOString();
     const lock = await deps.settlements.getLock(current.settlementId);
     const effects: Effect[] =
@@ -104,6 +107,7 @@ export async function markFailed(deps: EngineDeps, input: StageInput): Promise<S
   let exhausted = false;
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status !== 'ROLLED_BACK') return { done: current };
+    requireNotParked(current);
     const now = deps.clock.now();
     const at = now.toISOString();
     exhausted = current.retryable === true && current.attempt >= deps.limits.retryAttemptsMax;
