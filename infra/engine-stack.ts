@@ -74,6 +74,7 @@ export class EngineStack extends Stack {
         config: config.grpc,
         tables,
         stateMachine: this.workflow.stateMachine,
+        deadLetterQueue: this.deadLetterQueue,
         logRetention: config.logRetention,
         natGateways: config.natGateways,
       });

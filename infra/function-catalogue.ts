@@ -121,7 +121,7 @@ export const jobFunctions: readonly FunctionSpec[] = [
     module: 'jobs',
     exportName: 'cleanup',
     description: 'Scheduled cleanup of ended operations and expired locks that moved no money',
-    // Voiding an expired lock gives the held amount back on both accounts, like the ReleaseLocks stage.
+    // Voiding an expired lock gives the locked amount back on both accounts, like the ReleaseLocks stage.
     tables: stageTables,
     startsExecutions: false,
     // Cleanup parks settlements whose lock expired with money possibly out.

@@ -68,6 +68,9 @@ export class EngineFunction extends Construct {
         format: OutputFormat.CJS,
         target: 'node22',
         minify: true,
+        // Defence in depth: error names are literals (lambdas/domain/errors.ts), but a class or function name that
+        // reaches a log, a metric or an ErrorEquals must read the same in the bundle as in the source.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         forceDockerBundling: false,
@@ -98,7 +101,10 @@ export class EngineFunction extends Construct {
       environment[variable] = props.tables[logicalName as LogicalTableName].tableName;
     }
     if (props.spec.startsExecutions) environment.STATE_MACHINE_ARN = required(props.stateMachine, props.spec, 'stateMachine').stateMachineArn;
-    if (props.spec.sendsToDeadLetterQueue) environment.DEAD_LETTER_QUEUE_URL = required(props.deadLetterQueue, props.spec, 'deadLetterQueue').queueUrl;
+    // Every deployed process states its bank adapter and its dead-letter queue (lambdas/config.ts refuses to start
+    // without them); only the functions that send get the grant.
+    environment.BANK_ADAPTER = 'mock';
+    if (props.deadLetterQueue) environment.DEAD_LETTER_QUEUE_URL = props.deadLetterQueue.queueUrl;
     return environment;
   }
 

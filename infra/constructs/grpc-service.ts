@@ -13,6 +13,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
@@ -27,6 +28,8 @@ export interface GrpcServiceProps {
   readonly config: GrpcServiceConfig;
   readonly tables: EngineTables;
   readonly stateMachine: sfn.IStateMachine;
+  /** Named in the task's environment: every deployed process states its dead-letter queue (lambdas/config.ts). */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly natGateways: number;
 }
@@ -141,6 +144,9 @@ export class GrpcService extends Construct {
       ...props.config.environment,
       GRPC_PORT: String(grpcPort),
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+      // Every deployed process states its bank adapter and its dead-letter queue (lambdas/config.ts refuses to start without them).
+      BANK_ADAPTER: 'mock',
+      DEAD_LETTER_QUEUE_URL: props.deadLetterQueue.queueUrl,
       // The task serves Prometheus text itself; these name the same series if it is switched to EMF.
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       POWERTOOLS_SERVICE_NAME: metricsServiceName,

@@ -60,8 +60,8 @@ export const localServicePrincipal: Principal = { clientName: 'local', method: '
 /** 403 / PERMISSION_DENIED: authenticated, but this principal may not do this. Nothing was written. */
 export class ForbiddenError extends SettlementEngineError {
   override readonly name = 'ForbiddenError' as const;
-  readonly code = ErrorCode.forbidden;
-  readonly kind = 'forbidden' as const;
+  override readonly code = ErrorCode.forbidden;
+  override readonly kind = 'forbidden' as const;
   constructor(
     readonly principal: Principal,
     readonly permission: Permission,

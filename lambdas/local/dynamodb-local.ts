@@ -26,7 +26,7 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
 export const localRegion = 'us-east-1';
 
 export class JavaMissingError extends Error {
-  override readonly name = 'JavaMissingError';
+  override readonly name = 'JavaMissingError' as const;
   constructor() {
     super(
       'The local engine runs AWS DynamoDB Local, which needs Java 17 or newer, and `java` was not found on PATH.\n' +

@@ -4,7 +4,8 @@
  * last resort when even these cannot finish: the lock is kept and an operator is told.
  * Each is idempotent: a replay finds the settlement already past it and changes nothing.
  */
-import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
+import { ErrorCode, ReversalPendingError, ReversalRefusedError } from '../domain/errors';
+import { errorCodeByName, isRetryableErrorName } from '../domain/error-catalogue';
 import type { SettlementStatus } from '../domain/settlement';
 import type { Effect, RecordPatch } from '../ports/stores';
 import { advance, requireNotParked } from './advance';
@@ -76,7 +77,7 @@ export async function compensate(deps: EngineDeps, input: StageInput): Promise<S
   return { status: record.status };
 }
 
-/** ReleaseLocks: one transaction voids the pending lock and gives the held amount back on both legs; → ROLLED_BACK. */
+/** ReleaseLocks: one transaction voids the pending lock and gives the locked amount back on both legs; → ROLLED_BACK. */
 export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status === 'ROLLED_BACK' || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
@@ -88,8 +89,8 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
       lock?.state === 'PENDING'
         ? [
             { type: 'endLock', settlementId: current.settlementId, amount: lock.amount, to: 'VOIDED', at },
-            { type: 'releaseHold', accountId: lock.vostroAccountId, amount: lock.amount },
-            { type: 'releaseHold', accountId: lock.nostroAccountId, amount: lock.amount },
+            { type: 'releaseLockedAmount', accountId: lock.vostroAccountId, amount: lock.amount },
+            { type: 'releaseLockedAmount', accountId: lock.nostroAccountId, amount: lock.amount },
           ]
         : [];
     return { command: { record: current, to: 'ROLLED_BACK', stage: 'ReleaseLocks', at, effects } };
@@ -100,7 +101,7 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
 /**
  * MarkFailed: ROLLED_BACK → FAILED, with the reason and when the retry job may try again (if retryable). A
  * transient failure on the last allowed attempt leaves no retry: the settlement is parked for an operator (FAILED,
- * nothing held) and the dead-letter queue told, message first as in ParkSettlement.
+ * nothing locked) and the dead-letter queue told, message first as in ParkSettlement.
  */
 export async function markFailed(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   let failedNow = false;

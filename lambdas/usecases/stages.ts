@@ -76,7 +76,7 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
   return { status: record.status };
 }
 
-/** LockFunds: one transaction holds the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
+/** LockFunds: one transaction locks the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
 export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
@@ -105,8 +105,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         stage: 'LockFunds',
         at: lock.createdAt,
         effects: [
-          { type: 'holdFunds', account: vostro, amount },
-          { type: 'holdFunds', account: nostro, amount },
+          { type: 'lockAmount', account: vostro, amount },
+          { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
       },
@@ -226,8 +226,8 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     });
     const effects: Effect[] = [
       { type: 'endLock', settlementId: current.settlementId, amount, to: 'POSTED', at },
-      { type: 'postHold', accountId: lock.vostroAccountId, amount },
-      { type: 'postHold', accountId: lock.nostroAccountId, amount },
+      { type: 'postLockedAmount', accountId: lock.vostroAccountId, amount },
+      { type: 'postLockedAmount', accountId: lock.nostroAccountId, amount },
       entry(lock.vostroAccountId, lock.nostroAccountId, 'PAYER_VOSTRO'),
       entry(lock.nostroAccountId, lock.vostroAccountId, 'PAYOUT_NOSTRO'),
       { type: 'endOperation', attempt: current.attempt, state: 'COMMITTED', at },
@@ -245,16 +245,16 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
 
 /**
  * Double entry: both legs fall by exactly the settlement amount, so Σ nostro − Σ vostro is unchanged, and each
- * posted hold has its ledger entry.
+ * posted lock has its ledger entry.
  */
 function assertBalancedPosting(effects: readonly Effect[], amount: Money): void {
   const entries = effects.flatMap((effect) => (effect.type === 'ledgerEntry' ? [effect.entry] : []));
-  const posts = effects.flatMap((effect) => (effect.type === 'postHold' ? [effect] : []));
+  const posts = effects.flatMap((effect) => (effect.type === 'postLockedAmount' ? [effect] : []));
   const nostroChange = entries.filter((entry) => entry.accountId.startsWith('NOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
   const vostroChange = entries.filter((entry) => entry.accountId.startsWith('VOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
   invariant(nostroChange.minus(vostroChange).isZero(), 'finalize: posting changes Σ nostro − Σ vostro');
   invariant(nostroChange.equals(amount.negated()), 'finalize: nostro leg differs from the amount');
-  invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted hold has no matching ledger entry');
+  invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted lock has no matching ledger entry');
 }
 
 async function requireActiveBank(deps: EngineDeps, bic: string): Promise<void> {

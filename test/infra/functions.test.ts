@@ -63,9 +63,9 @@ describe('engine functions', () => {
       });
     });
 
-    it(spec.sendsToDeadLetterQueue ? 'knows the dead-letter queue (DEAD_LETTER_QUEUE_URL)' : 'does not know the dead-letter queue', () => {
+    it('knows the dead-letter queue (DEAD_LETTER_QUEUE_URL) and the bank adapter (BANK_ADAPTER): lambdas/config.ts requires both', () => {
       fn().hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: spec.sendsToDeadLetterQueue ? { Ref: Match.stringLikeRegexp('ParkedSettlementsQueue') } : Match.absent() }) },
+        Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('ParkedSettlementsQueue') }, BANK_ADAPTER: 'mock' }) },
       });
     });
 

@@ -10,7 +10,7 @@ import { abandonSettlement, listParkedSettlements, requeueSettlement } from '../
 import type { ApiRequest, Route } from '../http';
 import type { EngineDeps } from '../../usecases/deps';
 import { getSettlement } from '../../usecases/settlements';
-import { SettlementNotParkedError } from '../../usecases/recovery/errors';
+import { SettlementNotParkedError } from '../../domain/recovery-errors';
 import { actorOf, operationsOf } from '../../usecases/operations/deps';
 import { recordAudit } from '../../usecases/operations/audit';
 import { needsApproval, propose } from '../../usecases/operations/approvals';

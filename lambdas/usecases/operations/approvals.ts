@@ -22,28 +22,28 @@ export const proposalIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 /** 409: a proposal that is no longer PENDING (decided, or run). */
 export class ProposalNotPendingError extends SettlementEngineError {
   override readonly name = 'ProposalNotPendingError' as const;
-  readonly code = ErrorCode.proposalNotPending;
-  readonly kind = 'conflict' as const;
+  override readonly code = ErrorCode.proposalNotPending;
+  override readonly kind = 'conflict' as const;
 }
 
 /** 422: the proposal waited longer than its time to live. */
 export class ProposalExpiredError extends SettlementEngineError {
   override readonly name = 'ProposalExpiredError' as const;
-  readonly code = ErrorCode.proposalExpired;
-  readonly kind = 'precondition' as const;
+  override readonly code = ErrorCode.proposalExpired;
+  override readonly kind = 'precondition' as const;
 }
 
 /** 403: the four-eyes rule; the proposer may not decide their own proposal. */
 export class SelfApprovalError extends SettlementEngineError {
   override readonly name = 'SelfApprovalError' as const;
-  readonly code = ErrorCode.selfApproval;
-  readonly kind = 'forbidden' as const;
+  override readonly code = ErrorCode.selfApproval;
+  override readonly kind = 'forbidden' as const;
 }
 
 export class ProposalNotFoundError extends SettlementEngineError {
   override readonly name = 'ProposalNotFoundError' as const;
-  readonly code = ErrorCode.proposalNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly code = ErrorCode.proposalNotFound;
+  override readonly kind = 'not_found' as const;
 }
 
 /** Whether this caller's action must be proposed rather than done (fund movements: only above the threshold). */

@@ -88,7 +88,7 @@ describe('DynamoSettlementStore.transition', () => {
   it('holds funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
     const { record, vostroId, nostroId } = await fixture();
     const vostro = (await accounts.get(vostroId))!;
-    const hold = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'holdFunds', account, amount: new Money(amount) }]);
+    const hold = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account, amount: new Money(amount) }]);
     await expect(hold(vostro, '150.01')).rejects.toThrow(/less than .* available/);
     await expect(hold({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
     await expect(hold({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
@@ -138,8 +138,8 @@ describe('DynamoSettlementStore.transition', () => {
   it('never releases or posts more than an account has locked (locked never goes negative)', async () => {
     const { record, vostroId, nostroId } = await fixture();
     const before = await balances(vostroId);
-    await expect(transitionWith(record, [{ type: 'releaseHold', accountId: vostroId, amount: new Money('100.00') }])).rejects.toThrow(/releaseHold/);
-    await expect(transitionWith(record, [{ type: 'postHold', accountId: nostroId, amount: new Money('100.00') }])).rejects.toThrow(/postHold/);
+    await expect(transitionWith(record, [{ type: 'releaseLockedAmount', accountId: vostroId, amount: new Money('100.00') }])).rejects.toThrow(/releaseLockedAmount/);
+    await expect(transitionWith(record, [{ type: 'postLockedAmount', accountId: nostroId, amount: new Money('100.00') }])).rejects.toThrow(/postLockedAmount/);
     expect(await balances(vostroId)).toEqual(before);
     expect((await balances(nostroId)).locked).toBe('0.00');
   });

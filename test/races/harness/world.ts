@@ -11,7 +11,7 @@ import { DynamoAccountStore, DynamoReferenceStore } from '../../../lambdas/adapt
 import { DynamoSettlementStore } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
 import { DynamoMockBankStore } from '../../../lambdas/adapters/dynamodb/mock-bank-store';
-import { createOperationsDeps } from '../../../lambdas/adapters/dynamodb/operations-deps';
+import { createOperationsDeps } from '../../../lambdas/composition';
 import type { TableNames } from '../../../lambdas/adapters/dynamodb/table-definitions';
 import { MockBank, type MockScenario } from '../../../lambdas/adapters/banks/mock-bank';
 import { InMemoryDeadLetterQueue } from '../../../lambdas/adapters/sqs/dead-letter-queue';
