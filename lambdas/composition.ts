@@ -165,6 +165,7 @@ export function createOperationsDeps(input: {
     accountAdmin: store,
     accountList: input.accounts,
     audit: store,
+    proposals: store,
     windows: store,
     reconciliations,
     ledger: reconciliations,

@@ -96,6 +96,13 @@ const limitVariables = {
   RECONCILIATION_INTERVAL_SECONDS: positiveIntegerSetting(defaultOperationsLimits.reconciliationIntervalSeconds),
   RECONCILIATION_RUN_LOCK_SECONDS: positiveIntegerSetting(defaultOperationsLimits.runLockSeconds),
   WINDOW_CACHE_SECONDS: positiveIntegerSetting(defaultOperationsLimits.windowCacheSeconds),
+  PROPOSAL_TTL_SECONDS: positiveIntegerSetting(defaultOperationsLimits.proposalTtlSeconds),
+  // A decimal amount, kept as its string (never a float).
+  FUND_MOVEMENT_APPROVAL_ABOVE: z
+    .string()
+    .trim()
+    .regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,4})?$/, 'must be a non-negative decimal amount such as "250000.00"')
+    .default(defaultOperationsLimits.fundMovementApprovalAbove),
   JOB_BATCH_SIZE: positiveIntegerSetting(defaultJobSettings.batchSize, recoveryLimits.batchSizeMax),
   RECOVERY_STUCK_AFTER_SECONDS: positiveIntegerSetting(defaultJobSettings.stuckAfterSeconds),
   OPERATION_RETENTION_SECONDS: positiveIntegerSetting(defaultJobSettings.operationRetentionSeconds),
@@ -189,6 +196,8 @@ function limitsOf(parsed: z.output<z.ZodObject<typeof limitVariables>>): Pick<En
       reconciliationIntervalSeconds: parsed.RECONCILIATION_INTERVAL_SECONDS,
       runLockSeconds: parsed.RECONCILIATION_RUN_LOCK_SECONDS,
       windowCacheSeconds: parsed.WINDOW_CACHE_SECONDS,
+      proposalTtlSeconds: parsed.PROPOSAL_TTL_SECONDS,
+      fundMovementApprovalAbove: parsed.FUND_MOVEMENT_APPROVAL_ABOVE,
     },
     jobs: {
       batchSize: parsed.JOB_BATCH_SIZE,

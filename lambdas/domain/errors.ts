@@ -50,11 +50,17 @@ export const ErrorCode = {
   amountLimitExceeded: 'COMPLIANCE.AMOUNT_LIMIT_EXCEEDED',
   netDebitCapExceeded: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED',
   unexpected: 'INTERNAL.UNEXPECTED',
+  forbidden: 'ACCESS.FORBIDDEN',
+  approvalRequired: 'APPROVAL.REQUIRED',
+  proposalNotFound: 'APPROVAL.NOT_FOUND',
+  proposalNotPending: 'APPROVAL.NOT_PENDING',
+  proposalExpired: 'APPROVAL.EXPIRED',
+  selfApproval: 'APPROVAL.SELF_APPROVAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** How an error should be handled by retry machinery and by the APIs. */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'internal';
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'forbidden' | 'internal';
 
 /** What the catalogue knows of an error class without building one: its stable code and how it is handled. */
 export interface ErrorClassInfo {

@@ -6,6 +6,8 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { RateLimitedError, SettlementEngineError, UnauthenticatedError, ValidationError, type ErrorKind } from '../domain/errors';
+import { ForbiddenError, authorize, localServicePrincipal, type Permission, type Principal } from '../domain/access';
+import { auditRefusal } from '../usecases/operations/audit';
 import type { EngineDeps } from '../usecases/deps';
 import { flushMetrics } from './middleware';
 import { validatePart, type RequestSchema } from './request-schemas';
@@ -26,13 +28,17 @@ export interface ApiRequest {
   readonly body: unknown;
   /** The authenticated client, for audit entries; undefined on open routes. */
   readonly principal?: string;
+  /** The authenticated caller with its role and banks (the engine itself when no credentials are configured). */
+  readonly caller: Principal;
 }
 
 export interface ApiResponse {
   readonly statusCode: number;
   readonly body?: unknown;
-  /** A non-JSON body (Prometheus text). */
+  /** A non-JSON body (Prometheus text, the console's page and script, audit exports). */
   readonly text?: string;
+  /** Content type of `text`; default Prometheus text. */
+  readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -42,7 +48,9 @@ export interface ApiDeps extends EngineDeps {
   /** Prometheus exposition text, where this process keeps a registry (local engine, gRPC task). */
   metricsText?(): Promise<string>;
   /** Resolves the caller from request headers, or undefined when credentials are missing or wrong. */
-  authenticate?(headers: Readonly<Record<string, string>>, route: Route): Promise<string | undefined>;
+  authenticate?(headers: Readonly<Record<string, string>>, route: Route): Promise<Principal | string | undefined>;
+  /** On AWS: the role of an IAM caller (PRINCIPAL_ROLES); absent: IAM callers are service callers. */
+  roleOfIdentity?(identity: string): Pick<Principal, 'role' | 'bics'> | undefined;
 }
 
 export interface Route {
@@ -55,6 +63,8 @@ export interface Route {
   readonly request: RequestSchema;
   /** One line for the API document. */
   readonly summary?: string;
+  /** What the route does, for the access policy (domain/access.ts); checked before the handler runs. */
+  readonly permission: Permission;
   handle(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse>;
 }
 
@@ -66,6 +76,7 @@ const statusByKind: Readonly<Record<ErrorKind, number>> = {
   business: 422,
   transient: 503,
   auth: 401,
+  forbidden: 403,
   internal: 500,
 };
 
@@ -124,20 +135,11 @@ export function createRouter(routes: readonly Route[]) {
     }
     const headers = lowerCaseHeaders(event.headers);
     try {
-      let principal: string | undefined;
-      // An authorizer in front of the handler (API Gateway's, or the local server's, which checks the key before
-      // reading the body) has already admitted the caller and says who it is.
-      const authorized = event.requestContext?.authorizer?.principal;
-      if (found.entry.route.authenticated && typeof authorized === 'string' && authorized !== '') {
-        principal = authorized;
-      } else if (found.entry.route.authenticated && deps.authenticate) {
-        principal = await deps.authenticate(headers, found.entry.route);
-        if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
-      } else if (found.entry.route.authenticated) {
-        // On AWS, API Gateway's IAM authorizer has already authenticated the caller.
-        principal = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
-      }
-      const schema = found.entry.route.request;
+      const route = found.entry.route;
+      const caller = route.authenticated ? await callerOf(event, headers, route, deps) : undefined;
+      // Roles before the body: a refused caller's request is never parsed, and nothing is written.
+      if (caller) authorize(caller, route.permission);
+      const schema = route.request;
       const rawParameters = Object.fromEntries(found.entry.parameterNames.map((name, index) => [name, safeDecode(found.match[index + 1], name)]));
       const pathParameters = validatePart(schema.params ?? noParameters, rawParameters, 'path') as Record<string, string>;
       const rawQuery = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
@@ -149,21 +151,24 @@ export function createRouter(routes: readonly Route[]) {
       } else if (!(bodyAbsent && schema.bodyOptional)) {
         body = validatePart(schema.body, parseBody(event, headers), 'body', schema.bodyFieldPrefix);
       }
-      return await found.entry.route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal }, deps);
+      // Without configured credentials there is no principal to name (audit entries say so, as before roles).
+      const principal = caller === undefined || caller === localServicePrincipal ? undefined : caller.clientName;
+      return await route.handle({ method: event.httpMethod, path, pathParameters, query, headers, body, principal, caller: caller ?? localServicePrincipal }, deps);
     } catch (error) {
+      if (error instanceof ForbiddenError) await auditRefusal(deps, error, `${event.httpMethod} ${found.entry.route.path}`);
       return errorResponse(error);
     }
   };
 }
 
 /** What a front door decides from the request line and headers alone, before any body byte is read. */
-export type PreflightVerdict = { readonly principal?: string } | { readonly refusal: APIGatewayProxyResult };
+export type PreflightVerdict = { readonly principal?: Principal } | { readonly refusal: APIGatewayProxyResult };
 
 /**
  * The authentication half of the router, for a server that can answer before reading the body (the local HTTP
  * server; on AWS, API Gateway's IAM authorizer plays this part): finds the route, refuses a body announced larger
- * than the limit (413), and admits the caller (credentials, then rate). The principal it returns is handed to the
- * router as the authorizer's, so the key is checked once per request.
+ * than the limit (413), admits the caller (credentials, then rate) and checks its role. The principal it returns is
+ * handed to the router as the authorizer's, so the key is checked once per request.
  */
 export function createPreflight(routes: readonly Route[], deps: () => ApiDeps) {
   const compiled = [...routes].sort((a, b) => specificity(b) - specificity(a)).map(compile);
@@ -176,18 +181,46 @@ export function createPreflight(routes: readonly Route[], deps: () => ApiDeps) {
     // Unknown routes and open ones go through: the router answers them (404, 405, /health).
     if (found === undefined || !found.route.authenticated || authenticate === undefined) return {};
     try {
-      const principal = await authenticate(headers, found.route);
-      if (!principal) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+      const authenticated = await authenticate(headers, found.route);
+      if (!authenticated) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+      const principal = asPrincipal(authenticated);
+      authorize(principal, found.route.permission);
       return { principal };
     } catch (error) {
+      if (error instanceof ForbiddenError) await auditRefusal(deps(), error, `${method} ${found.route.path}`);
       return { refusal: toProxyResult(errorResponse(error)) };
     }
   };
 }
 
+function asPrincipal(authenticated: string | Principal): Principal {
+  return typeof authenticated === 'string' ? { clientName: authenticated, method: 'api-key', role: 'service', bics: [] } : authenticated;
+}
+
+/**
+ * The caller of an authenticated route: admitted by a front door before the body was read (the local server's
+ * preflight), else from the engine's key check (gRPC task, embedded use), else from API Gateway's IAM authorizer
+ * (its role from PRINCIPAL_ROLES), else the engine itself when no credentials are configured (embedded use, tests).
+ */
+async function callerOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>, route: Route, deps: ApiDeps): Promise<Principal> {
+  const admitted = event.requestContext?.authorizer?.principal as Principal | undefined;
+  if (admitted !== null && typeof admitted === 'object' && typeof admitted.clientName === 'string') return admitted;
+  if (deps.authenticate) {
+    const authenticated = await deps.authenticate(headers, route);
+    if (!authenticated) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');
+    return asPrincipal(authenticated);
+  }
+  const identity = event.requestContext?.identity?.userArn ?? event.requestContext?.identity?.caller ?? undefined;
+  if (!identity) return localServicePrincipal;
+  const binding = deps.roleOfIdentity ? deps.roleOfIdentity(identity) : { role: 'service' as const, bics: [] };
+  const principal: Principal = { clientName: identity, method: 'iam', role: binding?.role ?? 'auditor', bics: binding?.bics ?? [] };
+  if (binding === undefined) throw new ForbiddenError(principal, route.permission, 'no role is configured for this IAM principal (PRINCIPAL_ROLES)');
+  return principal;
+}
+
 export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   if (response.text !== undefined) {
-    return { statusCode: response.statusCode, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...response.headers }, body: response.text };
+    return { statusCode: response.statusCode, headers: { 'content-type': response.contentType ?? 'text/plain; version=0.0.4; charset=utf-8', ...response.headers }, body: response.text };
   }
   return {
     statusCode: response.statusCode,

@@ -193,10 +193,22 @@ export const accountListQuery = z.strictObject({ bank: bic.optional(), currency:
 export const auditQuery = z.strictObject({
   entityType: z.string().max(32, { error: 'is not an entity type' }).regex(/^[A-Z_]+$/, { error: 'is not an entity type' }).optional(),
   entityId: z.string().max(128, { error: 'is longer than 128 characters' }).regex(/^[A-Za-z0-9][A-Za-z0-9._:#/-]*$/, { error: 'is not an entity id' }).optional(),
+  actor: z.string().min(1).max(128, { error: 'is longer than 128 characters' }).regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, { error: 'is not an actor' }).optional(),
   day: isoDate.optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
   cursor: cursor.optional(),
   limit: pageLimit().optional(),
 });
+
+export const auditExportQuery = z.strictObject({
+  from: isoInstant,
+  to: isoInstant,
+  format: z.enum(['jsonl', 'csv'], { error: 'must be jsonl or csv' }).optional(),
+  entityType: z.string().max(32, { error: 'is not an entity type' }).regex(/^[A-Z_]+$/, { error: 'is not an entity type' }).optional(),
+});
+
+export const ledgerQuery = z.strictObject({ from: isoInstant.optional(), to: isoInstant.optional() });
 
 export const reportListQuery = z.strictObject({ accountId, cursor: cursor.optional(), limit: pageLimit().optional() });
 

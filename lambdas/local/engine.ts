@@ -37,6 +37,11 @@ import { settlementApiDeps } from '../adapters/grpc/engine-deps';
 import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server';
 import type { EventStreamOptions } from '../adapters/grpc/event-stream';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
+import { createEventFeed, type EventFeed } from '../handlers/event-feed';
+import { DynamoEventSource } from '../adapters/events/event-source';
+import { DynamoStreamLogStore } from '../adapters/events/stream-log';
+import { auditRefusal } from '../usecases/operations/audit';
+import { consoleRoutes } from '../handlers/routes/console-routes';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
 
 export interface LocalEngineOptions {
@@ -145,6 +150,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
+  let eventFeed: EventFeed | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -155,7 +161,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     if (!options.deadLetters && options.sqs !== false) deadLetterQueue = await startLocalDeadLetterQueue();
     // One rate budget per client across REST and gRPC.
     const accessControl = options.access && new AccessControl(options.access);
-    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)).clientName));
+    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers))));
     // The same composition root as on AWS; what differs is passed in explicitly: the ASL interpreter, the emulated
     // (or, with `sqs: false`, in-memory) dead-letter queue, the metrics registry.
     const composed = composeEngine(config, documentClient, {
@@ -184,9 +190,16 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
-      const routes = [...apiRoutes, ...(options.routes ?? [])];
+      // The console (page, script, live feed, stats) is served beside the API by this process.
+      const routes = [...apiRoutes, ...consoleRoutes, ...(options.routes ?? [])];
       const apiHandler = createApiHandler(routes, () => deps);
-      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1', preflight: createPreflight(routes, () => deps), limits: options.httpLimits });
+      eventFeed = createEventFeed({
+        log: new DynamoStreamLogStore(documentClient, tables.settlements),
+        source: new DynamoEventSource(documentClient, tables.settlements),
+        ...(accessControl && { authenticate: (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)) }),
+        auditRefusal: (error, call) => auditRefusal(deps, error, call),
+      });
+      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1', preflight: createPreflight(routes, () => deps), limits: options.httpLimits, rawHandlers: eventFeed.handlers });
     }
     if (options.metricsAddress && options.metricsText) metricsServer = await startMetricsServer(options.metricsText, options.metricsAddress);
     if (options.grpcPort !== undefined && options.grpcPort !== null) {
@@ -223,6 +236,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await jobs?.stop();
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
+        await eventFeed?.stop();
         await httpServer?.stop();
         await metricsServer?.stop();
         await startedWorkflow.stop(graceMs);
@@ -236,6 +250,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await jobs?.stop();
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
+    await eventFeed?.stop();
     await httpServer?.stop();
     await metricsServer?.stop();
     await workflow?.stop(0);

@@ -101,7 +101,10 @@ export function metricsAddressFromEnvironment(env: Environment): { host: string;
   return { host: match[1], port: Number(match[2]) };
 }
 
-export async function startHttpServer(handler: ProxyHandler, options: { port: number; host: string; preflight?: Preflight; limits?: Partial<HttpServerLimits> }): Promise<LocalHttpServer> {
+/** Handlers that answer from the raw request (streams): GET only, by exact path, before any body is read. */
+export type RawHandlers = Readonly<Record<string, (request: http.IncomingMessage, response: http.ServerResponse) => void>>;
+
+export async function startHttpServer(handler: ProxyHandler, options: { port: number; host: string; preflight?: Preflight; limits?: Partial<HttpServerLimits>; rawHandlers?: RawHandlers }): Promise<LocalHttpServer> {
   const limits = { ...defaultHttpServerLimits, ...options.limits };
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -112,6 +115,13 @@ export async function startHttpServer(handler: ProxyHandler, options: { port: nu
   server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => socket.destroy());
   capConnections(server, limits);
   server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const raw = request.method === 'GET' ? options.rawHandlers?.[new URL(request.url ?? '/', 'http://localhost').pathname] : undefined;
+    if (raw) {
+      // A live stream (server-sent events) is long-lived by design: the idle cut-off is for requests, not streams.
+      request.socket.setTimeout(0);
+      raw(request, response);
+      return;
+    }
     void serve(handler, options.preflight, request, response);
   });
   await new Promise<void>((resolve, reject) => {

@@ -19,10 +19,10 @@ export const waitPollIntervalMs = 25;
  * returns the current state, and starts the workflow again if it never started (idempotent by execution name).
  * Same id, different request: IdempotencyConflictError. Invalid input: ValidationError, nothing written.
  */
-export async function submitSettlement(deps: EngineDeps, body: unknown): Promise<{ created: boolean; settlement: SettlementView }> {
+export async function submitSettlement(deps: EngineDeps, body: unknown, submittedBy?: string): Promise<{ created: boolean; settlement: SettlementView }> {
   const request = parseSettlementRequest(body);
   await admissible(deps, request);
-  const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString());
+  const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString(), submittedBy);
   if (!created) {
     const differing = differingFields(request, record as SettlementRequest);
     if (differing.length > 0) throw new IdempotencyConflictError(request.settlementId, differing);
@@ -57,8 +57,8 @@ async function admissible(deps: EngineDeps, request: SettlementRequest): Promise
 
 /** The event the store writes with a new record (seq 1, PENDING, stage Submit). */
 function submittedEvent(record: SettlementRecord): SettlementEvent {
-  const { settlementId, payerBic, payeeBic, currency, amount, createdAt } = record;
-  return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount };
+  const { settlementId, payerBic, payeeBic, currency, amount, createdAt, submittedBy } = record;
+  return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount, ...(submittedBy !== undefined && { submittedBy }) };
 }
 
 export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {
@@ -120,6 +120,7 @@ export function settlementView(history: SettlementHistory): SettlementView {
     ...(record.status === 'FAILED' && { retryable: record.retryable === true }),
     ...(record.parked && { parked: true }),
     attempt: record.attempt,
+    ...(record.submittedBy !== undefined && { submittedBy: record.submittedBy }),
     ...(record.payerAccountId && { payerAccountId: record.payerAccountId }),
     ...(record.nostroAccountId && { nostroAccountId: record.nostroAccountId }),
     ...(record.bankReference && { bankReference: record.bankReference }),

@@ -61,8 +61,8 @@ export class DynamoSettlementStore implements SettlementStore {
     private readonly tables: TableNames,
   ) {}
 
-  async create(request: SettlementRequest, at: string): Promise<{ created: boolean; record: SettlementRecord }> {
-    const record: SettlementRecord = { ...request, status: 'PENDING', version: 1, attempt: 1, createdAt: at, updatedAt: at, attemptStartedAt: at };
+  async create(request: SettlementRequest, at: string, submittedBy?: string): Promise<{ created: boolean; record: SettlementRecord }> {
+    const record: SettlementRecord = { ...request, status: 'PENDING', version: 1, attempt: 1, createdAt: at, updatedAt: at, attemptStartedAt: at, ...(submittedBy !== undefined && { submittedBy }) };
     const event = this.eventOf(record, null, 'Submit', at);
     try {
       await this.documentClient.send(
@@ -335,6 +335,7 @@ export class DynamoSettlementStore implements SettlementStore {
       payeeBic: record.payeeBic,
       currency: record.currency,
       amount: record.amount,
+      submittedBy: record.submittedBy,
     });
   }
 
@@ -390,6 +391,7 @@ export function recordFromItem(item: Item): SettlementRecord {
     bankReference: item.bankReference as string | undefined,
     confirmationPolls: item.confirmationPolls === undefined ? undefined : toInteger(item.confirmationPolls),
     failedStage: item.failedStage as string | undefined,
+    submittedBy: item.submittedBy as string | undefined,
   });
 }
 
@@ -421,6 +423,7 @@ export function eventFromItem(item: Item): SettlementEvent {
     payeeBic: String(item.payeeBic),
     currency: String(item.currency),
     amount: String(item.amount),
+    submittedBy: item.submittedBy as string | undefined,
   });
 }
 

@@ -31,7 +31,7 @@ export class DynamoStatementInbox implements StatementInbox {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw translateTransientError(error);
       const existing = await this.get(statement.statementId);
-      if (!existing) throw new Error(`statement ${statement.statementId} exists but cannot be read`);
+      if (!existing) throw new Error(`statement ${statement.statementId} exists but cannot be read`, { cause: error });
       return { created: false, statement: existing.statement };
     }
   }

@@ -10,6 +10,7 @@ import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '
 import { DynamoEventSource } from '../events/event-source';
 import { DynamoStreamLogStore } from '../events/stream-log';
 import type { SettlementApiDeps } from './server';
+import { auditRefusal } from '../../usecases/operations/audit';
 
 export interface GrpcEngineBinding {
   readonly deps: EngineDeps & { checkDatabase(): Promise<boolean> };
@@ -20,7 +21,8 @@ export interface GrpcEngineBinding {
 export function settlementApiDeps(binding: GrpcEngineBinding): Required<SettlementApiDeps> {
   const { deps } = binding;
   return {
-    submitSettlement: (request) => submitSettlement(deps, request),
+    submitSettlement: (request, submittedBy) => submitSettlement(deps, request, submittedBy),
+    auditRefusal: (error, call) => auditRefusal(deps, error, call),
     getSettlement: (settlementId) => getSettlement(deps, settlementId),
     waitForSettlement: (settlementId, timeoutMs) => waitForSettlement(deps, settlementId, timeoutMs),
     getAccount: (accountType, bic, currency) => getAccount(deps, accountType, bic, currency),

@@ -30,6 +30,8 @@ export function grpcStatusForKind(kind: ErrorKind, error?: SettlementEngineError
       return status.UNAVAILABLE;
     case 'auth':
       return error instanceof RateLimitedError ? status.RESOURCE_EXHAUSTED : status.UNAUTHENTICATED;
+    case 'forbidden':
+      return status.PERMISSION_DENIED;
     case 'internal':
       return status.INTERNAL;
     default:

@@ -14,6 +14,7 @@ import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { ValidationError } from '../../domain/errors';
 import { positiveInteger, type Environment } from '../../config';
+import { ForbiddenError, Permission, actsFor, authorize, requireParty, requirePayer, type Principal } from '../../domain/access';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
 import { isTerminal, parseSettlementId } from '../../domain/settlement';
@@ -50,7 +51,7 @@ import {
 /** The use cases the gRPC server calls (implemented by the core; a plain object of functions). */
 export interface SettlementApiDeps {
   /** Validates (ValidationError naming the camelCase field) and submits; idempotent on settlementId. */
-  submitSettlement(request: unknown): Promise<{ created: boolean; settlement: SettlementView }>;
+  submitSettlement(request: unknown, submittedBy?: string): Promise<{ created: boolean; settlement: SettlementView }>;
   /** Throws SettlementNotFoundError. */
   getSettlement(settlementId: string): Promise<SettlementView>;
   /** Resolves at a terminal status, or at the deadline with the current view. */
@@ -66,7 +67,20 @@ export interface SettlementApiDeps {
    * Absent: the RPC answers UNIMPLEMENTED.
    */
   events?: { readonly source: SettlementEventSource; readonly log: StreamLogStore };
+  /** Records a refused call (PERMISSION_DENIED) in the audit trail. */
+  auditRefusal?(error: ForbiddenError, call: string): Promise<void>;
 }
+
+/** What each RPC does, for the access policy (domain/access.ts); the REST routes declare the same. */
+export const rpcPermissions = {
+  ExecuteSettlement: Permission.settlementSubmit,
+  GetSettlementStatus: Permission.settlementRead,
+  ReconcileAccounts: Permission.operationsWrite,
+  StreamSettlementEvents: Permission.settlementRead,
+  GetNostroBalance: Permission.accountRead,
+  GetVostroBalance: Permission.accountRead,
+} as const satisfies Record<string, Permission>;
+export type RpcName = keyof typeof rpcPermissions;
 
 export interface GrpcServerOptions {
   readonly deps: SettlementApiDeps;
@@ -145,14 +159,16 @@ export class SettlementGrpcServer {
     const definition = settlementPackageDefinition();
     const service = tolerantDeserializers(definition[settlementServiceName] as grpc.ServiceDefinition);
     this.server.addService(service, {
-      ExecuteSettlement: this.#unary('ExecuteSettlement', (request: ExecuteSettlementRequestMessage, call) => this.#executeSettlement(request, call)),
-      GetSettlementStatus: this.#unary('GetSettlementStatus', async (request: GetSettlementStatusRequestMessage) => ({
-        settlement: toSettlementMessage(await this.#deps.getSettlement(parseSettlementId(request.settlement_id))),
-      })),
+      ExecuteSettlement: this.#unary('ExecuteSettlement', (request: ExecuteSettlementRequestMessage, call, caller) => this.#executeSettlement(request, call, caller)),
+      GetSettlementStatus: this.#unary('GetSettlementStatus', async (request: GetSettlementStatusRequestMessage, _call, caller) => {
+        const settlement = await this.#deps.getSettlement(parseSettlementId(request.settlement_id));
+        requireParty(caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
+        return { settlement: toSettlementMessage(settlement) };
+      }),
       ReconcileAccounts: this.#unary('ReconcileAccounts', (request: ReconcileAccountsRequestMessage) => this.#reconcileAccounts(request)),
       StreamSettlementEvents: (call: grpc.ServerWritableStream<StreamSettlementEventsRequestMessage, SettlementEventMessage>) => void this.#streamSettlementEvents(call),
-      GetNostroBalance: this.#unary('GetNostroBalance', (request: AccountBalanceRequestMessage) => this.#accountBalance('NOSTRO', request)),
-      GetVostroBalance: this.#unary('GetVostroBalance', (request: AccountBalanceRequestMessage) => this.#accountBalance('VOSTRO', request)),
+      GetNostroBalance: this.#unary('GetNostroBalance', (request: AccountBalanceRequestMessage, _call, caller) => this.#accountBalance('NOSTRO', request, caller)),
+      GetVostroBalance: this.#unary('GetVostroBalance', (request: AccountBalanceRequestMessage, _call, caller) => this.#accountBalance('VOSTRO', request, caller)),
     });
     this.health.addToServer(this.server);
     // Reflection describes our service and the health service, so grpcurl-style tools can call both.
@@ -223,28 +239,39 @@ export class SettlementGrpcServer {
     for (const name of healthServiceNames) this.health.setStatus(name, servingStatus);
   }
 
-  /** Credentials, then rate, then the request itself: a message that could not be decoded is refused here. */
-  #admit(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): string {
-    const principal = this.#accessControl.admit(grpcCredentials(call));
+  /** Credentials, then rate, then the RPC's permission, then the request itself: a message that could not be decoded is refused here. */
+  #admit(method: RpcName, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): Principal {
+    const caller = this.#accessControl.admit(grpcCredentials(call));
+    authorize(caller, rpcPermissions[method]);
     if (isUndecodable(call.request)) throw new ValidationError('request', `is not a valid protobuf message of this method (${call.request.reason})`);
-    return principal.clientName;
+    return caller;
   }
 
-  #unary<Request, Response>(method: string, handle: (request: Request, call: grpc.ServerUnaryCall<Request, Response>) => Promise<Response>): grpc.handleUnaryCall<Request, Response> {
+  /** A refused call is audited (best effort: the caller gets PERMISSION_DENIED either way). */
+  async #refused(error: unknown, method: RpcName): Promise<void> {
+    if (error instanceof ForbiddenError) await this.#deps.auditRefusal?.(error, `gRPC ${method}`);
+  }
+
+  #unary<Request, Response>(method: RpcName, handle: (request: Request, call: grpc.ServerUnaryCall<Request, Response>, caller: Principal) => Promise<Response>): grpc.handleUnaryCall<Request, Response> {
     return (call, callback) => {
       (async () => {
-        this.#admit(call);
-        return handle(call.request, call);
+        const caller = this.#admit(method, call);
+        return handle(call.request, call, caller);
       })().then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, { method, logger: this.#logger })),
+        async (error: unknown) => {
+          await this.#refused(error, method);
+          callback(toServiceError(error, { method, logger: this.#logger }));
+        },
       );
     };
   }
 
-  async #executeSettlement(request: ExecuteSettlementRequestMessage, call: grpc.ServerUnaryCall<unknown, unknown>) {
+  async #executeSettlement(request: ExecuteSettlementRequestMessage, call: grpc.ServerUnaryCall<unknown, unknown>, caller: Principal) {
     const waitMs = parseWaitForTerminalMs(request.wait_for_terminal_ms);
-    const { created, settlement } = await this.#deps.submitSettlement(toSubmitRequest(request));
+    // A participant settles only as its own payer: checked before anything is written.
+    requirePayer(caller, request.payer_bic);
+    const { created, settlement } = await this.#deps.submitSettlement(toSubmitRequest(request), caller.clientName);
     let view = settlement;
     const budgetMs = Math.min(waitMs, remainingMs(call.getDeadline()) - deadlineMarginMs);
     if (budgetMs > 0 && !isTerminal(view.status) && !this.#shutdown.signal.aborted) {
@@ -272,8 +299,9 @@ export class SettlementGrpcServer {
     return toReconcileResponse(await this.#deps.reconcileAccounts(toReconcileRequest(request)));
   }
 
-  async #accountBalance(accountType: 'NOSTRO' | 'VOSTRO', request: AccountBalanceRequestMessage) {
+  async #accountBalance(accountType: 'NOSTRO' | 'VOSTRO', request: AccountBalanceRequestMessage, caller: Principal) {
     const bic = parseBic(request.bic, 'bic');
+    requireParty(caller, Permission.accountRead, [bic]);
     const currency = parseCurrency(request.currency, 'currency');
     return { account: toAccountBalanceMessage(await this.#deps.getAccount(accountType, bic, currency)) };
   }
@@ -286,7 +314,8 @@ export class SettlementGrpcServer {
     let clientName = '';
     let counted = false;
     try {
-      clientName = this.#admit(call);
+      const caller = this.#admit('StreamSettlementEvents', call);
+      clientName = caller.clientName;
       const events = this.#deps.events;
       if (events === undefined) throw unimplemented('StreamSettlementEvents has no event source in this deployment');
       const request = parseStreamRequest(call.request, this.#streamOptions);
@@ -303,6 +332,8 @@ export class SettlementGrpcServer {
       counted = true;
       const wake = this.#sequencer && ((timeoutMs: number, signal: AbortSignal) => this.#sequencer!.appendedOrTimeout(timeoutMs, signal));
       for await (const delivered of settlementEvents(events.log, request, this.#streamOptions, stream.signal, wake)) {
+        // A participant sees only the events of settlements it is party to.
+        if (!actsFor(caller, delivered.event.payerBic) && !actsFor(caller, delivered.event.payeeBic)) continue;
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
         if (stream.signal.aborted) break;
       }
@@ -310,6 +341,7 @@ export class SettlementGrpcServer {
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: shuttingDownMessage });
       }
     } catch (error) {
+      await this.#refused(error, 'StreamSettlementEvents');
       if (!call.cancelled) call.emit('error', toServiceError(error, { method: 'StreamSettlementEvents', logger: this.#logger }));
     } finally {
       this.#activeStreams.delete(stream);

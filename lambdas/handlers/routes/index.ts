@@ -6,5 +6,6 @@ import { coreRoutes } from './core-routes';
 import { recoveryRoutes } from './recovery-routes';
 import { operationsRoutes } from './operations-routes';
 import { railRoutes, statementRoutes } from './rail-routes';
+import { approvalRoutes } from './approval-routes';
 
-export const apiRoutes: readonly Route[] = [...coreRoutes, ...recoveryRoutes, ...operationsRoutes, ...railRoutes, ...statementRoutes];
+export const apiRoutes: readonly Route[] = [...coreRoutes, ...recoveryRoutes, ...operationsRoutes, ...approvalRoutes, ...railRoutes, ...statementRoutes];

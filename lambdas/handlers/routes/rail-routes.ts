@@ -8,6 +8,7 @@ import { importStatement } from '../../usecases/operations/statements';
 import { operationsOf } from '../../usecases/operations/deps';
 import { statementContentBytesMax } from '../../adapters/statements/reader';
 import { z } from 'zod';
+import { Permission, requireParty } from '../../domain/access';
 import { accountId, isoInstant, settlementId } from '../request-schemas';
 
 /** A statement upload (the use case checks the file itself: format, size, parse, period). */
@@ -29,10 +30,12 @@ export const railRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/{settlementId}/messages',
     authenticated: true,
+    permission: Permission.settlementRead,
     request: { params: z.strictObject({ settlementId }) },
     summary: 'Every message the settlement exchanged with its bank (type, direction, time, the message itself).',
     handle: async (request, deps) => {
       const settlement = await getSettlement(deps, request.pathParameters.settlementId);
+      requireParty(request.caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
       const messages = deps.bankMessages ? await deps.bankMessages.list(settlement.settlementId) : [];
       return { statusCode: 200, body: { settlementId: settlement.settlementId, items: messages.map(bankMessageView) } };
     },
@@ -44,6 +47,7 @@ export const statementRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/statements',
     authenticated: true,
+    permission: Permission.operationsWrite,
     request: { body: statementUploadBody },
     summary: 'Upload a correspondent statement (camt.053 or CSV); idempotent on the statement id.',
     handle: async (request, deps) => {
