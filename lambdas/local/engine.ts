@@ -24,7 +24,7 @@ import type { Rail } from '../domain/settlement';
 import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPort } from '../ports';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
 import { startHttpServer, startMetricsServer, type HttpServerLimits, type LocalHttpServer } from './http-server';
-import { LocalWorkflow, type ExecutionOutcome } from './local-workflow';
+import { LocalWorkflow, type ExecutionOutcome, type WorkflowStateEvent } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
 import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
 import { seedWindowsFor } from './window-calendar';
@@ -99,6 +99,8 @@ export interface LocalEngineOptions {
    * The ISO 20022 bank gateway (the bank simulator locally, a bank's gateway in production) for SWIFT, SEPA and ACH;
    * given: BANK_ADAPTER=iso20022. Absent: the configuration's adapter (the in-process mock bank in tests).
    */
+  /** Every state entered and Task retried by the local workflow (the bench's capacity model). */
+  readonly onStateEvent?: (event: WorkflowStateEvent) => void;
   readonly bankGateway?: BankGatewaySettings;
   /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
   readonly compliance?: CompliancePolicy | false;
@@ -173,6 +175,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
           retryIntervalMs: options.retryIntervalMs,
           confirmationWaitMs: options.confirmationWaitMs,
           onExecutionEnd: options.onExecutionEnd,
+          onStateEvent: options.onStateEvent,
         })),
       ...(options.windows && { windows: options.windows }),
       ...(options.mockRails && { mockRails: options.mockRails }),
