@@ -31,7 +31,8 @@ beforeAll(async () => {
   engine = await startTestEngine({ clock });
   for (const amount of ['1250.00', '310.50', '42.00']) {
     const request = settlementRequest({ payeeBic: 'BNPAFRPP', amount, valueDate: '2025-03-12' });
-    expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+    const submitted = await http(engine, 'POST', '/api/v1/settlements', request);
+    expect({ status: submitted.status, error: submitted.json?.error }).toEqual({ status: 202, error: undefined });
     expect(await settled(engine, String(request.settlementId))).toMatchObject({ status: 'COMPLETED' });
     payouts.push({ settlementId: String(request.settlementId), amount });
   }
@@ -123,9 +124,12 @@ describe('the statement inbox', () => {
 describe('compliance in Validate', () => {
   it('refuses a settlement whose payee is on the sanctions list, with its code, writing the hit to the trail and locking nothing', async () => {
     const vostroBefore = await engine.accounts.get('VOSTRO#DEUTDEFF#EUR');
+    // A registered participant (submission refuses unknown banks) that the sanctions list names.
+    expect((await http(engine, 'POST', '/api/v1/banks', { bic: 'MELIIRTH', name: 'Bank Mellat', country: 'IR' })).status).toBe(201);
     const request = settlementRequest({ payeeBic: 'MELIIRTH', valueDate: '2025-03-12' });
 
-    expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+    const submitted = await http(engine, 'POST', '/api/v1/settlements', request);
+    expect({ status: submitted.status, error: submitted.json?.error }).toEqual({ status: 202, error: undefined });
     const view = await settled(engine, String(request.settlementId));
 
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'COMPLIANCE.SANCTIONS_HIT', retryable: false });
@@ -140,7 +144,8 @@ describe('compliance in Validate', () => {
   it('refuses an amount above the currency limit before it looks at funds', async () => {
     const request = settlementRequest({ amount: '1000000000.01', valueDate: '2025-03-12' });
 
-    expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+    const submitted = await http(engine, 'POST', '/api/v1/settlements', request);
+    expect({ status: submitted.status, error: submitted.json?.error }).toEqual({ status: 202, error: undefined });
 
     expect(await settled(engine, String(request.settlementId))).toMatchObject({ status: 'FAILED', reasonCode: 'COMPLIANCE.AMOUNT_LIMIT_EXCEEDED' });
   });
