@@ -76,6 +76,7 @@ export class DynamoSettlementStore implements SettlementStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
+            // Shadowed by the record's creation guard in the same transaction (event 1 exists only with its record).
             { Put: { TableName: this.tables.settlements, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
             { Put: { TableName: this.tables.settlements, Item: this.operationItem(record.settlementId, 1, at) } },
           ],
@@ -144,6 +145,10 @@ export class DynamoSettlementStore implements SettlementStore {
         Put: {
           TableName: this.tables.settlements,
           Item: this.recordItem(next),
+          // Shadowed today by the event put below: every transition writes EVENT#<version + 1> if absent, so a stale
+          // or duplicate transition already fails there (npm run ablate finds no test that needs this one alone).
+          // Kept as the record's own guard: it names the cause (ALL_OLD on the record) and does not depend on the
+          // event layout, which the lean write path (issue #11) will change.
           ConditionExpression: '#status = :from AND version = :version',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':from': record.status, ':version': record.version },
