@@ -8,17 +8,7 @@ import { buildCamt053 } from '../../../lambdas/adapters/banks/iso20022/messages'
 import { Money } from '../../../lambdas/domain/money';
 import { createReconcileJob } from '../../../lambdas/handlers/reconcile-job';
 import { operationsOf } from '../../../lambdas/usecases/operations/deps';
-import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
-
-class SettableClock {
-  private offsetMs = 0;
-  set(iso: string): void {
-    this.offsetMs = Date.parse(iso) - Date.now();
-  }
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
+import { http, settled, settlementRequest, startTestEngine, type TestEngine, SettableClock } from '../../support/engine';
 
 const nostro = 'NOSTRO#BNPAFRPP#EUR';
 const periodFrom = '2025-03-12T09:00:00.000Z';
