@@ -83,7 +83,7 @@ export type BankMessageDirection = (typeof BankMessageDirection)[keyof typeof Ba
 export interface BankMessage {
   readonly settlementId: string;
   readonly direction: BankMessageDirection;
-  /** ISO 20022 message definition ("pacs.008.001.09", "pacs.002.001.11", ...). */
+  /** ISO 20022 message definition ("pacs.008.001.08", "pacs.002.001.10", ...). */
   readonly type: string;
   /** The message's own identifier (MsgId, case id). */
   readonly messageId: string;

@@ -80,7 +80,7 @@ describe('a settlement through the bank simulator', () => {
     expect(view.status).toBe('COMPLETED');
     const messages = await messagesOf(String(request.settlementId));
     // The answer to the transfer, then the answer to the confirmation check: both pacs.002.
-    expect(messages.map((item) => `${item.direction} ${item.type}`)).toEqual(['SENT pacs.008.001.09', 'RECEIVED pacs.002.001.11', 'RECEIVED pacs.002.001.11']);
+    expect(messages.map((item) => `${item.direction} ${item.type}`)).toEqual(['SENT pacs.008.001.08', 'RECEIVED pacs.002.001.10', 'RECEIVED pacs.002.001.10']);
     await expectSchemaValid(messages[0]);
     await expectSchemaValid(messages[1]);
     expect(messages[0].message).toContain('<SvcLvl><Cd>SEPA</Cd></SvcLvl>');
@@ -96,7 +96,7 @@ describe('a settlement through the bank simulator', () => {
 
     expect(view.status).toBe('COMPLETED');
     const messages = await messagesOf(String(request.settlementId));
-    expect(messages[0]).toMatchObject({ type: 'pacs.009.001.09', direction: 'SENT' });
+    expect(messages[0]).toMatchObject({ type: 'pacs.009.001.08', direction: 'SENT' });
     expect(messages[0].message).toContain('<BizSvc>swift.cbprplus.02</BizSvc>');
     await expectSchemaValid(messages[0]);
   });
@@ -109,7 +109,7 @@ describe('a settlement through the bank simulator', () => {
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED', retryable: false });
     expect(view.reason).toContain('AC04');
     const messages = await messagesOf(String(request.settlementId));
-    const report = messages.find((item) => item.type === 'pacs.002.001.11')!;
+    const report = messages.find((item) => item.type === 'pacs.002.001.10')!;
     expect(report.message).toContain('<TxSts>RJCT</TxSts>');
     expect(report.message).toContain('<Cd>AC04</Cd>');
     await expectSchemaValid(report);
@@ -123,7 +123,7 @@ describe('a settlement through the bank simulator', () => {
 
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED' });
     expect(view.reason).toContain('AM04');
-    const statuses = (await messagesOf(String(request.settlementId))).filter((item) => item.type === 'pacs.002.001.11').map((item) => /<TxSts>(\w+)<\/TxSts>/.exec(item.message)![1]);
+    const statuses = (await messagesOf(String(request.settlementId))).filter((item) => item.type === 'pacs.002.001.10').map((item) => /<TxSts>(\w+)<\/TxSts>/.exec(item.message)![1]);
     expect(statuses).toEqual(expect.arrayContaining(['ACSP', 'RJCT']));
   });
 
@@ -136,8 +136,8 @@ describe('a settlement through the bank simulator', () => {
     expect(view.reason).toContain('international confirmation deadline of 2 s');
     expect(view.checkpoints.map((checkpoint) => `${checkpoint.stage}:${checkpoint.status}`)).toContain('Compensate:COMPENSATED');
     const messages = await messagesOf(String(request.settlementId));
-    const recall = messages.find((item) => item.type === 'camt.056.001.09')!;
-    const returned = messages.find((item) => item.type === 'pacs.004.001.10')!;
+    const recall = messages.find((item) => item.type === 'camt.056.001.08')!;
+    const returned = messages.find((item) => item.type === 'pacs.004.001.09')!;
     expect(recall).toMatchObject({ direction: 'SENT' });
     expect(returned).toMatchObject({ direction: 'RECEIVED' });
     await expectSchemaValid(recall);
@@ -151,7 +151,7 @@ describe('a settlement through the bank simulator', () => {
 
     expect(view.parked).toBe(true);
     expect(view.lock).toMatchObject({ state: 'PENDING' });
-    const answer = (await messagesOf(String(request.settlementId))).find((item) => item.type === 'camt.029.001.10')!;
+    const answer = (await messagesOf(String(request.settlementId))).find((item) => item.type === 'camt.029.001.09')!;
     expect(answer.message).toContain('<TxCxlSts>RJCR</TxCxlSts>');
     await expectSchemaValid(answer);
   });

@@ -3,10 +3,11 @@
  * (xml.ts). Pure functions: no I/O, no clock (times are arguments), so every message is reproducible in tests and
  * each one is validated there against the vendored official schema (schemas/iso20022/).
  *
- * Versions (schemas/iso20022/README.md says why these): pacs.008.001.09 (SEPA credit transfer), pacs.009.001.09
- * with the head.001.001.02 business application header (SWIFT CBPR+ financial institution transfer),
- * pacs.002.001.11 (status report), camt.056.001.09 (recall), pacs.004.001.10 (return), camt.029.001.10 (answer to
- * a recall that returns nothing), camt.053.001.08 (statement).
+ * Versions: the ones SWIFT CBPR+ and the EPC SCT 2025 interbank implementation guidelines name
+ * (schemas/iso20022/README.md): pacs.008.001.08 (SEPA credit transfer), pacs.009.001.08 with the head.001.001.02
+ * business application header (SWIFT CBPR+ financial institution transfer), pacs.002.001.10 (status report),
+ * camt.056.001.08 (recall), pacs.004.001.09 (return), camt.029.001.09 (answer to a recall that returns nothing),
+ * camt.053.001.08 (statement).
  */
 import { createHash } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -15,12 +16,12 @@ import { at, child, parseXml, requiredText, textAt, type XmlElement } from './xm
 
 export const MessageDefinition = {
   head001: 'head.001.001.02',
-  pacs008: 'pacs.008.001.09',
-  pacs009: 'pacs.009.001.09',
-  pacs002: 'pacs.002.001.11',
-  pacs004: 'pacs.004.001.10',
-  camt056: 'camt.056.001.09',
-  camt029: 'camt.029.001.10',
+  pacs008: 'pacs.008.001.08',
+  pacs009: 'pacs.009.001.08',
+  pacs002: 'pacs.002.001.10',
+  pacs004: 'pacs.004.001.09',
+  camt056: 'camt.056.001.08',
+  camt029: 'camt.029.001.09',
   camt053: 'camt.053.001.08',
 } as const;
 export type MessageDefinition = (typeof MessageDefinition)[keyof typeof MessageDefinition];

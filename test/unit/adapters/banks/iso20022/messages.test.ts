@@ -116,7 +116,7 @@ describe('pacs.002 status reports', () => {
 });
 
 describe('the hardened XML reader', () => {
-  const namespace = 'urn:iso:std:iso:20022:tech:xsd:pacs.002.001.11';
+  const namespace = 'urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10';
   const refused = (xml: string, namespaces?: readonly string[]) => {
     try {
       parseXml(xml, 'the message', namespaces);
