@@ -102,7 +102,8 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
     recovery: new DynamoRecoveryStore(documentClient, tables),
     metrics,
     clock,
-    limits: config.limits,
+    // EPC SCT names both accounts by IBAN: required on SEPA wherever the rails speak ISO 20022 (not the mock bank).
+    limits: { ...config.limits, ibanRequiredRails: config.bankAdapter === 'iso20022' ? ['SEPA'] : config.limits.ibanRequiredRails },
     checkDatabase: () => databaseAnswers(documentClient as unknown as DynamoDBClient, tables),
   };
   // A wiring mistake shows at start, not at the first settlement.

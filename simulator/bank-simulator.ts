@@ -236,7 +236,9 @@ class SimulatedBank {
     const to = query.get('to') ?? this.now().toISOString();
     const currency = query.get('currency') ?? accountId.split('#')[2] ?? 'EUR';
     const movements = [...this.transfers.values()]
-      .filter((known) => known.transfer.debtorAccount === accountId || known.transfer.debtorAccount === accountId.replace(/#/g, '.'))
+      // The network's nostro here is the account a transfer leaves from: named in DbtrAcct/Othr, or (when DbtrAcct
+      // carries the payer's IBAN, as on SEPA) known from the instructed agent (this bank) and the currency.
+      .filter((known) => known.transfer.debtorAccount === accountId || known.transfer.debtorAccount === accountId.replace(/#/g, '.') || `NOSTRO#${known.transfer.instructedAgentBic}#${known.transfer.currency}` === accountId)
       .flatMap((known) => [
         ...(known.settledAt ? [{ at: known.settledAt, amount: new Money(known.transfer.amount).negated(), known, kind: 'PAY' }] : []),
         ...(known.returnedAt && known.settledAt ? [{ at: known.returnedAt, amount: new Money(known.transfer.amount), known, kind: 'RTR' }] : []),

@@ -31,6 +31,9 @@ export interface TransferInstruction {
   readonly currency: string;
   readonly valueDate: string;
   readonly reference: string;
+  /** The payer's and payee's account IBANs, when the settlement carries them (always on SEPA through ISO 20022). */
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 export interface TransferReceipt {

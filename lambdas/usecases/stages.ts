@@ -170,6 +170,8 @@ async function sendTransfer(deps: EngineDeps, input: StageInput, onSent: (key: s
       currency: current.currency,
       valueDate: current.valueDate,
       reference: current.reference,
+      ...(current.payerIban && { debtorIban: current.payerIban }),
+      ...(current.payeeIban && { creditorIban: current.payeeIban }),
     };
     const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
     if (receipt.state !== 'REJECTED') onSent(instruction.idempotencyKey, current.rail);

@@ -53,7 +53,7 @@ export function eventKey(event: Pick<SettlementEvent, 'at' | 'settlementId' | 's
   return `${event.at}#${event.settlementId}#${String(event.seq).padStart(10, '0')}`;
 }
 
-const requestAttributes = ['settlementId', 'payerBic', 'payeeBic', 'currency', 'rail', 'kind', 'valueDate', 'reference'] as const;
+const requestAttributes = ['settlementId', 'payerBic', 'payeeBic', 'currency', 'rail', 'kind', 'valueDate', 'reference', 'payerIban', 'payeeIban'] as const;
 
 export class DynamoSettlementStore implements SettlementStore {
   constructor(

@@ -39,6 +39,9 @@ export interface ExecuteSettlementRequestMessage {
   value_date: string;
   reference: string;
   wait_for_terminal_ms: number;
+  /** Empty: none (proto3 strings have no absence). */
+  payer_iban: string;
+  payee_iban: string;
 }
 
 export interface GetSettlementStatusRequestMessage {
@@ -110,6 +113,8 @@ export interface SettlementMessage {
   completed_at: TimestampMessage | null;
   lock: FundLockMessage | null;
   checkpoints: CheckpointMessage[];
+  payer_iban: string;
+  payee_iban: string;
 }
 
 export interface AccountBalanceMessage {

@@ -45,6 +45,9 @@ interface MessageItem {
   message: string;
 }
 
+/** EPC SCT names both accounts by IBAN: every SEPA settlement here carries them (ISO 13616 example IBANs). */
+const ibans = { payerIban: 'DE89370400440532013000', payeeIban: 'FR1420041010050500013M02606' };
+
 async function submit(request: Record<string, unknown>) {
   const response = await http(engine, 'POST', '/api/v1/settlements', request);
   expect(response.status).toBe(202);
@@ -73,7 +76,7 @@ async function expectSchemaValid(item: MessageItem): Promise<void> {
 
 describe('a settlement through the bank simulator', () => {
   it('completes on SEPA with a pacs.008 that validates against the schema and a pacs.002 kept with it', async () => {
-    const request = settlementRequest({ rail: 'SEPA', reference: 'Invoice 42 [ref]' });
+    const request = settlementRequest({ rail: 'SEPA', ...ibans, reference: 'Invoice 42 [ref]' });
 
     const view = await submit(request);
 
@@ -85,8 +88,25 @@ describe('a settlement through the bank simulator', () => {
     await expectSchemaValid(messages[1]);
     expect(messages[0].message).toContain('<SvcLvl><Cd>SEPA</Cd></SvcLvl>');
     expect(messages[0].message).toContain('<Ustrd>Invoice 42 .ref.</Ustrd>');
+    expect(messages[0].message).toContain('<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>');
+    expect(messages[0].message).toContain('<CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>');
+    expect(view).toMatchObject(ibans);
     expect(messages[1].message).toContain('<TxSts>ACSC</TxSts>');
     expect(simulator.transfers.size).toBeGreaterThan(0);
+  });
+
+  it('refuses a SEPA settlement without the IBANs with a 400 naming the field, writing nothing', async () => {
+    const withoutPayee = settlementRequest({ rail: 'SEPA', payerIban: ibans.payerIban });
+    const badIban = settlementRequest({ rail: 'SEPA', ...ibans, payerIban: 'DE89370400440532013001' });
+
+    const missing = await http(engine, 'POST', '/api/v1/settlements', withoutPayee);
+    const invalid = await http(engine, 'POST', '/api/v1/settlements', badIban);
+
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.json)).toContain('payeeIban');
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.json)).toContain('payerIban');
+    for (const request of [withoutPayee, badIban]) expect((await http(engine, 'GET', `/api/v1/settlements/${String(request.settlementId)}`)).status).toBe(404);
   });
 
   it('completes on SWIFT with a pacs.009 and its head.001 header, both schema-valid', async () => {
@@ -102,7 +122,7 @@ describe('a settlement through the bank simulator', () => {
   });
 
   it('ends FAILED with the ISO reason code when the bank rejects, nothing moved', async () => {
-    const request = settlementRequest({ rail: 'SEPA', reference: 'sim reject AC04' });
+    const request = settlementRequest({ rail: 'SEPA', ...ibans, reference: 'sim reject AC04' });
 
     const view = await submit(request);
 
@@ -157,13 +177,13 @@ describe('a settlement through the bank simulator', () => {
   });
 
   it('waits for a domestic transfer the bank settles a second later (within the domestic deadline)', async () => {
-    const request = settlementRequest({ rail: 'SEPA', reference: 'sim delay 1' });
+    const request = settlementRequest({ rail: 'SEPA', ...ibans, reference: 'sim delay 1' });
 
     expect(await submit(request)).toMatchObject({ status: 'COMPLETED' });
   });
 
   it('asks again after a call that timed out and completes on the same transfer', async () => {
-    const request = settlementRequest({ rail: 'SEPA', reference: 'sim timeout' });
+    const request = settlementRequest({ rail: 'SEPA', ...ibans, reference: 'sim timeout' });
 
     const view = await submit(request);
 

@@ -114,6 +114,8 @@ export class Iso20022GatewayBank implements BankDirectory {
       debtorAccount: `NOSTRO#${instruction.debtorAgentBic}#${instruction.currency}`,
       remittance: instruction.reference,
       debtorName: this.config.networkName,
+      ...(instruction.debtorIban && { debtorIban: instruction.debtorIban }),
+      ...(instruction.creditorIban && { creditorIban: instruction.creditorIban }),
     };
   }
 

@@ -86,6 +86,9 @@ export interface CreditTransfer {
   readonly debtorAccount: string;
   readonly remittance: string;
   readonly debtorName: string;
+  /** The debtor's and creditor's account IBANs: mandatory under SEPA (EPC SCT), used on ACH when given. */
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 /** The scheme a pacs.008 is sent under: SEPA (EPC SCT) or the local ACH's ISO 20022 credit transfer. */
@@ -99,6 +102,7 @@ export type CreditTransferScheme = 'SEPA' | 'ACH';
 export function buildPacs008(transfer: CreditTransfer, scheme: CreditTransferScheme): string {
   const sepa = scheme === 'SEPA';
   if (sepa && transfer.currency !== 'EUR') throw new Iso20022MessageInvalidError('pacs.008 for SEPA', `cannot carry ${transfer.currency}: SEPA settles EUR only`);
+  if (sepa && (!transfer.debtorIban || !transfer.creditorIban)) throw new Iso20022MessageInvalidError('pacs.008 for SEPA', 'needs the debtor\'s and the creditor\'s IBAN (EPC SCT)');
   const text = (value: string) => (sepa ? toSepaText(value) : value);
   return document(MessageDefinition.pacs008, {
     FIToFICstmrCdtTrf: {
@@ -118,11 +122,11 @@ export function buildPacs008(transfer: CreditTransfer, scheme: CreditTransferSch
         IntrBkSttlmAmt: amount(transfer.amount, transfer.currency),
         ChrgBr: 'SLEV',
         Dbtr: { Nm: text(transfer.debtorName).slice(0, 70), Id: { OrgId: { AnyBIC: transfer.instructingAgentBic } } },
-        DbtrAcct: { Id: { Othr: { Id: text(transfer.debtorAccount).slice(0, 34) } } },
+        DbtrAcct: { Id: transfer.debtorIban ? { IBAN: transfer.debtorIban } : { Othr: { Id: text(transfer.debtorAccount).slice(0, 34) } } },
         DbtrAgt: agent(transfer.instructedAgentBic),
         CdtrAgt: agent(transfer.creditorAgentBic),
         Cdtr: { Nm: transfer.creditorAgentBic, Id: { OrgId: { AnyBIC: transfer.creditorAgentBic } } },
-        CdtrAcct: { Id: { Othr: { Id: transfer.creditorAgentBic } } },
+        CdtrAcct: { Id: transfer.creditorIban ? { IBAN: transfer.creditorIban } : { Othr: { Id: transfer.creditorAgentBic } } },
         RmtInf: { Ustrd: text(transfer.remittance).slice(0, 140) },
       },
     },
@@ -301,6 +305,8 @@ export interface ReceivedTransfer {
   readonly creditorAgentBic: string;
   readonly debtorAccount: string;
   readonly remittance: string;
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 export function parseCreditTransfer(opened: OpenedEnvelope, what: string): ReceivedTransfer {
@@ -321,8 +327,10 @@ export function parseCreditTransfer(opened: OpenedEnvelope, what: string): Recei
     settlementDate: textAt(transaction, 'IntrBkSttlmDt') ?? textAt(body, 'GrpHdr/IntrBkSttlmDt') ?? '',
     instructedAgentBic: textAt(transaction, 'InstdAgt/FinInstnId/BICFI') ?? textAt(body, 'GrpHdr/InstdAgt/FinInstnId/BICFI') ?? '',
     creditorAgentBic: requiredText(transaction, 'CdtrAgt/FinInstnId/BICFI', what),
-    debtorAccount: textAt(transaction, 'DbtrAcct/Id/Othr/Id') ?? '',
+    debtorAccount: textAt(transaction, 'DbtrAcct/Id/Othr/Id') ?? textAt(transaction, 'DbtrAcct/Id/IBAN') ?? '',
     remittance: textAt(transaction, 'RmtInf/Ustrd') ?? '',
+    ...(textAt(transaction, 'DbtrAcct/Id/IBAN') && { debtorIban: textAt(transaction, 'DbtrAcct/Id/IBAN') }),
+    ...(textAt(transaction, 'CdtrAcct/Id/IBAN') && { creditorIban: textAt(transaction, 'CdtrAcct/Id/IBAN') }),
   };
 }
 
