@@ -114,8 +114,11 @@ export type OperationState = 'STARTED' | 'COMMITTED' | 'ROLLED_BACK' | 'PARKED' 
 
 /** Effects committed atomically with a settlement transition. */
 export type Effect =
-  /** locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor. */
-  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money }
+  /**
+   * locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor, and, with a net debit
+   * cap, locked + amount ≤ cap (NetDebitCapExceededError otherwise).
+   */
+  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money; readonly netDebitCap?: Money }
   /** locked −= amount, available += amount; requires locked ≥ amount. */
   | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money }
   /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount. */
