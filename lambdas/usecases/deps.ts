@@ -3,7 +3,7 @@
  */
 import { defaultValueDateWindows, type ValueDateWindows } from '../domain/value-date';
 import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
-import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
+import type { AccountStore, ReferenceStore, ReturnStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
 import type { CompliancePolicy } from '../domain/compliance';
@@ -79,4 +79,6 @@ export interface EngineDeps {
   readonly compliance?: CompliancePolicy;
   /** Every message exchanged with a bank, per settlement (GET /api/v1/settlements/{id}/messages). */
   readonly bankMessages?: BankMessageJournal;
+  /** Returns booked after Finalize (usecases/returns.ts); absent: no returns feed is read. */
+  readonly returns?: ReturnStore;
 }

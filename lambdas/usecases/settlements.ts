@@ -62,10 +62,14 @@ function submittedEvent(record: SettlementRecord): SettlementEvent {
   return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount, ...(submittedBy !== undefined && { submittedBy }) };
 }
 
-export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {
+export async function getSettlement(deps: Pick<EngineDeps, 'settlements' | 'returns'>, settlementId: string): Promise<SettlementView> {
   const history = await deps.settlements.history(settlementId);
   if (!history) throw new SettlementNotFoundError(settlementId);
-  return settlementView(history);
+  const view = settlementView(history);
+  // Only a completed settlement can have a return (usecases/returns.ts): one more read, there only.
+  const returned = view.status === 'COMPLETED' ? await deps.returns?.getReturn(settlementId) : undefined;
+  if (!returned) return view;
+  return { ...view, returned: { returnId: returned.returnId, amount: formatAmount(returned.amount, returned.currency), reasonCode: returned.reasonCode, returnedAt: returned.returnedAt } };
 }
 
 /** Resolves when the settlement is terminal or parked, or at the deadline with its current view. */

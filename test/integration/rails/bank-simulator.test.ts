@@ -11,6 +11,7 @@ import { http, settled, settlementRequest, startTestEngine, type TestEngine } fr
 import { xsdErrors } from '../../support/xsd';
 import type { MessageDefinition } from '../../../lambdas/adapters/banks/iso20022/messages';
 import { bookViolations } from '../../support/invariants';
+import { bookBankReturns } from '../../../lambdas/usecases/returns';
 
 let simulator: RunningBankSimulator;
 let engine: TestEngine;
@@ -191,5 +192,31 @@ describe('a settlement through the bank simulator', () => {
     const sent = (await messagesOf(String(request.settlementId))).filter((item) => item.direction === 'SENT');
     expect(sent.length).toBeGreaterThanOrEqual(2);
     expect(new Set(sent.map((item) => item.messageId)).size).toBe(1);
+  });
+
+  it('books a return that arrives after the settlement completed: the money goes back in one transaction, once', async () => {
+    const request = settlementRequest({ rail: 'SEPA', ...ibans, amount: '321.00', reference: 'sim late return AC04' });
+    const view = await submit(request);
+    expect(view.status).toBe('COMPLETED');
+    const balanceOf = async (accountId: string) => (await engine.deps.accounts.get(accountId))!.balance.toFixed(2);
+    const vostroId = String(view.payerAccountId);
+    const nostroId = String(view.nostroAccountId);
+    const completed = { vostro: await balanceOf(vostroId), nostro: await balanceOf(nostroId) };
+
+    // The reconciliation job books returns first; here it is called as the job calls it, twice (a replay).
+    const first = await bookBankReturns(engine.deps);
+    const second = await bookBankReturns(engine.deps);
+
+    expect(first.outcomes).toEqual([expect.objectContaining({ settlementId: request.settlementId, outcome: 'BOOKED' })]);
+    expect(second.outcomes).toEqual([expect.objectContaining({ settlementId: request.settlementId, outcome: 'EXISTS' })]);
+    const plus = (amount: string) => (Number(amount) + 321).toFixed(2);
+    expect(await balanceOf(vostroId)).toBe(plus(completed.vostro));
+    expect(await balanceOf(nostroId)).toBe(plus(completed.nostro));
+    const returned = await http(engine, 'GET', `/api/v1/settlements/${String(request.settlementId)}`);
+    expect(returned.json).toMatchObject({ status: 'COMPLETED', returned: { amount: '321.00', reasonCode: 'AC04' } });
+    const pacs004 = (await messagesOf(String(request.settlementId))).filter((item) => item.type === 'pacs.004.001.09');
+    expect(pacs004).toHaveLength(1);
+    expect(pacs004[0]).toMatchObject({ direction: 'RECEIVED' });
+    await expectSchemaValid(pacs004[0]);
   });
 });

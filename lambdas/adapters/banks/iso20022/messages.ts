@@ -416,13 +416,21 @@ export function buildPacs004(payment: PaymentReturn): string {
   });
 }
 
-export function parsePacs004(documentElement: XmlElement, what = 'pacs.004'): { readonly originalUetr: string; readonly returnedAmount: string; readonly currency: string; readonly reasonCode: string } {
+export function parsePacs004(
+  documentElement: XmlElement,
+  what = 'pacs.004',
+): { readonly messageId: string; readonly returnId: string; readonly originalEndToEndId: string; readonly originalUetr: string; readonly returnedAmount: string; readonly currency: string; readonly reasonCode: string } {
   const payment = child(documentElement, 'PmtRtr');
   const transaction = child(payment, 'TxInf');
-  if (!transaction) throw new Iso20022MessageInvalidError(what, 'has no PmtRtr/TxInf');
+  if (!payment || !transaction) throw new Iso20022MessageInvalidError(what, 'has no PmtRtr/TxInf');
+  const returnedAmount = requiredText(transaction, 'RtrdIntrBkSttlmAmt', what);
+  if (!/^\d{1,13}(\.\d{1,5})?$/.test(returnedAmount)) throw new Iso20022MessageInvalidError(what, `has returned amount "${returnedAmount.slice(0, 20)}"`);
   return {
+    messageId: requiredText(payment, 'GrpHdr/MsgId', what),
+    returnId: textAt(transaction, 'RtrId') ?? requiredText(payment, 'GrpHdr/MsgId', what),
+    originalEndToEndId: textAt(transaction, 'OrgnlEndToEndId') ?? '',
     originalUetr: requiredText(transaction, 'OrgnlUETR', what),
-    returnedAmount: requiredText(transaction, 'RtrdIntrBkSttlmAmt', what),
+    returnedAmount,
     currency: at(transaction, 'RtrdIntrBkSttlmAmt')?.attributes.Ccy ?? '',
     reasonCode: textAt(transaction, 'RtrRsnInf/Rsn/Cd') ?? '',
   };
