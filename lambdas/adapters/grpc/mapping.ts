@@ -125,6 +125,7 @@ export function toSettlementMessage(view: SettlementView): SettlementMessage {
     checkpoints: view.checkpoints.map(toCheckpointMessage),
     payer_iban: view.payerIban ?? '',
     payee_iban: view.payeeIban ?? '',
+    returned: view.returned === undefined ? null : { return_id: view.returned.returnId, amount: view.returned.amount, reason_code: view.returned.reasonCode, returned_at: isoToTimestamp(view.returned.returnedAt) },
   };
 }
 

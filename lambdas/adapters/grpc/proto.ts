@@ -79,6 +79,13 @@ export interface CheckpointMessage {
   detail: string;
 }
 
+export interface SettlementReturnMessage {
+  return_id: string;
+  amount: string;
+  reason_code: string;
+  returned_at: TimestampMessage | null;
+}
+
 export interface FundLockMessage {
   state: string;
   amount: string;
@@ -115,6 +122,7 @@ export interface SettlementMessage {
   checkpoints: CheckpointMessage[];
   payer_iban: string;
   payee_iban: string;
+  returned: SettlementReturnMessage | null;
 }
 
 export interface AccountBalanceMessage {
