@@ -4,6 +4,8 @@
  *
  *   BENCH_SECONDS      length of each timed phase (default 15)
  *   BENCH_CONCURRENCY  settlements in flight in the throughput phase (default 64)
+ *   BENCH_JSON         when set, the headline figures are also written there as JSON
+ *   BENCH_CAPACITY_SETTLEMENTS  settlements per rail in the capacity model's phase (default 40)
  */
 import { performance } from 'node:perf_hooks';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -14,10 +16,13 @@ import type { ExecutionOutcome } from '../lambdas/local/local-workflow';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchReconciliation } from './reconciliation';
+import { writeFileSync } from 'node:fs';
 import { benchGrpc, formatGrpcFigures } from './grpc';
+import { formatCapacity, measureCapacity } from './capacity/measure';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const capacitySettlements = Number(process.env.BENCH_CAPACITY_SETTLEMENTS ?? 40);
 
 const targets = { settlementsPerMinute: 1_000, domesticLatencySeconds: 5, rollbackSeconds: 2 };
 const goals = { settlementsPerMinute: 10_000, p99MsAtHalfLoad: 250, rollbackP99Ms: 100 };
@@ -120,6 +125,7 @@ function row(label: string, value: string, target: string, goal = ''): string {
 async function main(): Promise<void> {
   const completions = new Completions();
   console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local\n`);
+  let local: { settlementsPerMinute: number; ceilingSettlementsPerMinute: number; p99Ms: number; rollbackP99Ms: number } | undefined;
   const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-' });
   try {
     // Warm-up: JIT of the engine and of DynamoDB Local.
@@ -141,13 +147,46 @@ async function main(): Promise<void> {
     console.log(row('rollback (bank rejects → FAILED, lock voided) p50', `${percentile(rollbackTimes, 50).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, ''));
     console.log(row('rollback p99', `${percentile(rollbackTimes, 99).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, `< ${goals.rollbackP99Ms} ms`));
     console.log(`\n  settlements run: ${measured.count.toLocaleString('en')} (throughput), ${latencies.length} (latency), ${rollbacks.length} (rollback)`);
-    console.log('  writes per settlement: 6 transactions, 22 items (submit 3, validate 2, lock 5, initiate 2, confirm 2, finalize 8)');
+    local = { settlementsPerMinute: measured.perMinute, ceilingSettlementsPerMinute: ceiling, p99Ms: percentile(latencies, 99), rollbackP99Ms: percentile(rollbackTimes, 99) };
   } finally {
     await engine.stop(2_000);
   }
   await reconciliationFigures();
   console.log('\ngRPC (ExecuteSettlement end to end, StreamSettlementEvents lag from commit stamp to client)');
-  console.log(formatGrpcFigures(await benchGrpc({ seconds: phaseSeconds })));
+  const grpc = await benchGrpc({ seconds: phaseSeconds });
+  console.log(formatGrpcFigures(grpc));
+  console.log('');
+  const capacity = await measureCapacity({ settlementsPerRail: capacitySettlements, concurrency: { SEPA: 1, SWIFT: 10 } });
+  console.log(formatCapacity(capacity));
+  const hottest = (list: readonly { key: string; writeUnitsPerSecond: number }[]) => ({ key: list[0]?.key ?? '', writeUnitsPerSecondAt1000: round(list[0]?.writeUnitsPerSecond ?? 0) });
+  const sepa = capacity.perSettlement.SEPA;
+  const json = {
+    measuredAt: new Date().toISOString(),
+    phaseSeconds,
+    settlementsPerMinute: round(local!.settlementsPerMinute),
+    grpcSettlementsPerMinute: round(grpc.executePerMinute),
+    ceilingSettlementsPerMinute: round(local!.ceilingSettlementsPerMinute),
+    p99Ms: round(local!.p99Ms),
+    rollbackP99Ms: round(local!.rollbackP99Ms),
+    perSettlement: {
+      transactions: round(sepa.transactions),
+      itemWrites: round(sepa.itemWrites),
+      writeUnits: round(sepa.writeUnits),
+      readUnits: round(sepa.readUnits),
+      stateTransitions: round(sepa.stateTransitions),
+      lambdaInvocations: round(sepa.lambdaInvocations),
+    },
+    perSettlementByRail: capacity.perSettlement,
+    costPerMillionUsd: { SEPA: round(capacity.costPerMillionUsd.SEPA.standard.total), SWIFT: round(capacity.costPerMillionUsd.SWIFT.standard.total) },
+    costPerMillionUsdByWorkflow: capacity.costPerMillionUsd,
+    hottestPartition: { uniform: hottest(capacity.hottestPartitions.uniform), skewed: hottest(capacity.hottestPartitions.skewed) },
+    hottestPartitions: { uniform: capacity.hottestPartitions.uniform.slice(0, 10), skewed: capacity.hottestPartitions.skewed.slice(0, 10) },
+  };
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 /** Reconciliation: matching in bounded memory (10,000 and 100,000 entries), and 10,000 end to end through DynamoDB Local. */

@@ -20,7 +20,7 @@ import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPo
 import { defaultEngineLimits, type EngineLimits, type SettlementWindowPort } from '../usecases/deps';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
 import { startHttpServer, type LocalHttpServer } from './http-server';
-import { LocalWorkflow, type ExecutionOutcome } from './local-workflow';
+import { LocalWorkflow, type ExecutionOutcome, type WorkflowStateEvent } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
 import { createOperationsDeps } from '../adapters/dynamodb/operations-deps';
 import { openingPosting } from '../adapters/dynamodb/reconciliation-store';
@@ -65,6 +65,8 @@ export interface LocalEngineOptions {
   /** Overrides the confirmation Wait (ms). */
   readonly confirmationWaitMs?: number;
   readonly onExecutionEnd?: (outcome: ExecutionOutcome) => void;
+  /** Every state entered and Task retried by the local workflow (the bench's capacity model). */
+  readonly onStateEvent?: (event: WorkflowStateEvent) => void;
   /** Settlement windows the seed writes where missing: `always-open` (default) or the `calendar` of config/windows.json. */
   readonly windowMode?: SettlementWindowMode;
   readonly operationsLimits?: Partial<OperationsLimits>;
@@ -143,6 +145,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       retryIntervalMs: options.retryIntervalMs,
       confirmationWaitMs: options.confirmationWaitMs,
       onExecutionEnd: options.onExecutionEnd,
+      onStateEvent: options.onStateEvent,
     });
     deps = {
       settlements,

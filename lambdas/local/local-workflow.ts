@@ -30,6 +30,21 @@ export interface LocalWorkflowOptions {
   readonly confirmationWaitMs?: number;
   /** Called when an execution ends, with the terminal state name or the failure. */
   readonly onExecutionEnd?: (outcome: ExecutionOutcome) => void;
+  /**
+   * Called for every state entered and every Task retry, as Step Functions Standard bills them (the bench's
+   * capacity model counts transitions and Lambda invocations with it). Absent: the event log is not read.
+   */
+  readonly onStateEvent?: (event: WorkflowStateEvent) => void;
+}
+
+export interface WorkflowStateEvent {
+  readonly settlementId: string;
+  readonly kind: 'entered' | 'exited' | 'retried';
+  /** Epoch ms. */
+  readonly timestamp: number;
+  readonly stateName: string;
+  readonly stateType: string;
+  readonly input: unknown;
 }
 
 export interface ExecutionOutcome {
@@ -61,6 +76,8 @@ function localLambdaContext(functionName: string): Context {
     succeed: () => undefined,
   } as unknown as Context;
 }
+
+const stateEventKinds: Readonly<Record<string, WorkflowStateEvent['kind']>> = { StateEntered: 'entered', StateExited: 'exited', StateRetried: 'retried' };
 
 export class LocalWorkflow implements WorkflowPort {
   private readonly machine: StateMachine;
@@ -97,6 +114,7 @@ export class LocalWorkflow implements WorkflowPort {
         StateMachine: { Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine', Name: 'settlement-engine' },
       },
     });
+    if (this.options.onStateEvent) void this.observe(execution.eventLogs, input.settlementId, this.options.onStateEvent);
     const done = execution.result.then(
       () => this.options.onExecutionEnd?.({ executionName: name, settlementId: input.settlementId, succeeded: true }),
       (error: unknown) => {
@@ -107,6 +125,15 @@ export class LocalWorkflow implements WorkflowPort {
     ).finally(() => this.running.delete(name));
     this.running.set(name, { settlementId: input.settlementId, done, abort: execution.abort });
     return { executionName: name, alreadyStarted: false };
+  }
+
+  private async observe(events: AsyncGenerator<unknown>, settlementId: string, onStateEvent: (event: WorkflowStateEvent) => void): Promise<void> {
+    for await (const raw of events) {
+      const event = raw as { type: string; timestamp: number; state?: { name: string; type: string; input: unknown } };
+      const kind = stateEventKinds[event.type];
+      if (event.state === undefined || kind === undefined) continue;
+      onStateEvent({ settlementId, kind, timestamp: event.timestamp, stateName: event.state.name, stateType: event.state.type, input: event.state.input });
+    }
   }
 
   /** Waits for running executions to end, up to `timeoutMs`; then aborts the rest (recovery resumes them). */
