@@ -53,6 +53,7 @@ export class StatefulStack extends Stack {
       encryption: this.tableKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
       encryptionKey: this.tableKey,
       timeToLiveAttribute: definition.timeToLiveAttribute,
+      ...(definition.stream && { stream: dynamodb.StreamViewType.NEW_IMAGE }),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const index of definition.globalSecondaryIndexes) {

@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoSettlementStore } from '../adapters/dynamodb/settlement-store';
 import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
@@ -117,6 +118,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const tables = tableNamesWithPrefix(options.tablePrefix ?? 'settlement-engine-');
   let httpServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
+  let streamsClient: DynamoDBStreamsClient | undefined;
   let workflow: LocalWorkflow | undefined;
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
@@ -170,10 +172,17 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1' });
     }
     if (options.grpcPort !== undefined && options.grpcPort !== null) {
+      streamsClient = new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
         host: options.host ?? '127.0.0.1',
-        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, reconcileAccounts: (request) => reconcileAccounts(operations, request) }),
+        deps: settlementApiDeps({
+          deps,
+          documentClient,
+          settlementsTableName: tables.settlements,
+          streamsClient,
+          reconcileAccounts: (request) => reconcileAccounts(operations, request),
+        }),
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
         eventStream: options.grpcEventStream,
@@ -201,6 +210,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await jobs?.stop();
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
+        streamsClient?.destroy();
         await httpServer?.stop();
         await startedWorkflow.stop(graceMs);
         documentClient.destroy();
@@ -212,6 +222,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await jobs?.stop();
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
+    streamsClient?.destroy();
     await httpServer?.stop();
     await workflow?.stop(0);
     documentClient.destroy();

@@ -28,6 +28,8 @@ export interface TableDefinition {
   readonly globalSecondaryIndexes: readonly IndexDefinition[];
   /** Attribute holding an epoch-seconds expiry that DynamoDB TTL deletes after. */
   readonly timeToLiveAttribute?: string;
+  /** The table's change stream (DynamoDB Streams), when something reads it: NEW_IMAGE carries each inserted item. */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 export type LogicalTableName = 'settlements' | 'accounts' | 'ledger' | 'reference' | 'reconciliation';
@@ -79,15 +81,10 @@ export const settlementsTable: TableDefinition = {
       projection: 'KEYS_ONLY',
       purpose: 'atomic operations that have ended, by end time: the cleanup job',
     },
-    {
-      indexName: 'eventStream',
-      partitionKey: { name: 'eventBucket', type: 'S' },
-      sortKey: { name: 'eventKey', type: 'S' },
-      projection: 'ALL',
-      purpose: 'every settlement event in commit-time order per minute bucket: StreamSettlementEvents',
-    },
   ],
   timeToLiveAttribute: 'ttl',
+  // StreamSettlementEvents reads every EVENT item from the change stream (lambdas/adapters/events/change-stream.ts).
+  stream: 'NEW_IMAGE',
 };
 
 export const accountsTable: TableDefinition = {
@@ -193,6 +190,7 @@ export function createTableInput(definition: TableDefinition, tableName: string)
     BillingMode: 'PAY_PER_REQUEST' as const,
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
     KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(definition.stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }),
     ...(definition.globalSecondaryIndexes.length > 0 && {
       GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
         IndexName: index.indexName,

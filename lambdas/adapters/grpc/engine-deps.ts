@@ -5,14 +5,17 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EngineDeps } from '../../usecases/deps';
 import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '../../usecases/settlements';
-import { DynamoEventSource } from '../events/event-source';
-import { DynamoStreamLogStore } from '../events/stream-log';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoChangeStream } from '../events/change-stream';
 import type { SettlementApiDeps } from './server';
 
 export interface GrpcEngineBinding {
   readonly deps: EngineDeps & { checkDatabase(): Promise<boolean> };
   readonly documentClient: DynamoDBDocumentClient;
   readonly settlementsTableName: string;
+  /** Client of the table's change stream; default: one from the environment (region, AWS_ENDPOINT_URL). */
+  readonly streamsClient?: DynamoDBStreamsClient;
   /** The reconciliation use case, once that module is wired. */
   readonly reconcileAccounts?: (request: unknown) => Promise<unknown>;
 }
@@ -27,8 +30,7 @@ export function settlementApiDeps(binding: GrpcEngineBinding): SettlementApiDeps
     checkDatabase: () => deps.checkDatabase(),
     ...(binding.reconcileAccounts && { reconcileAccounts: binding.reconcileAccounts }),
     events: {
-      source: new DynamoEventSource(binding.documentClient, binding.settlementsTableName),
-      log: new DynamoStreamLogStore(binding.documentClient, binding.settlementsTableName),
+      stream: new DynamoChangeStream(binding.streamsClient ?? new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
     },
   };
 }

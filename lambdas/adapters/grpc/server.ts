@@ -19,8 +19,8 @@ import { isTerminal } from '../../domain/settlement';
 import type { AccountView, SettlementView } from '../../usecases/views';
 import { AccessControl, type CallerCredentials } from '../auth/access-control';
 import type { AccessConfiguration } from '../auth/config';
-import type { SettlementEventSource, StreamedEvent } from '../events/event-source';
-import { StreamSequencer, type StreamLogStore } from '../events/stream-log';
+import type { ChangeStream } from '../events/change-stream';
+import type { SettlementEvent } from '../../ports/stores';
 import { consoleErrorLogger, GrpcStatusError, toServiceError, type ErrorLogger } from './errors';
 import { defaultEventStreamOptions, parseStreamRequest, settlementEvents, type EventStreamOptions } from './event-stream';
 import {
@@ -61,10 +61,9 @@ export interface SettlementApiDeps {
   /** Absent until the reconciliation engine lands: ReconcileAccounts then answers UNIMPLEMENTED. */
   reconcileAccounts?(request: unknown): Promise<unknown>;
   /**
-   * Where StreamSettlementEvents reads (the stream log) and what its sequencer reads (the events in the table).
-   * Absent: the RPC answers UNIMPLEMENTED.
+   * Where StreamSettlementEvents reads: the settlements table's change stream. Absent: the RPC answers UNIMPLEMENTED.
    */
-  events?: { readonly source: SettlementEventSource; readonly log: StreamLogStore };
+  events?: { readonly stream: ChangeStream };
 }
 
 export interface GrpcServerOptions {
@@ -115,7 +114,6 @@ export class SettlementGrpcServer {
   #probeTimer: NodeJS.Timeout | undefined;
   #probeInFlight: Promise<void> | undefined;
   #servingStatus: ServingStatus = 'NOT_SERVING';
-  readonly #sequencer: StreamSequencer | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.#deps = options.deps;
@@ -125,10 +123,6 @@ export class SettlementGrpcServer {
     this.#activeStreamsMax = options.activeStreamsMax ?? 256;
     this.#probeIntervalMs = options.healthProbeIntervalMs ?? 2_000;
     this.#probeTimeoutMs = options.healthProbeTimeoutMs ?? 1_000;
-    const sequencerOptions = this.#streamOptions.sequencer;
-    if (options.deps.events !== undefined && sequencerOptions !== false) {
-      this.#sequencer = new StreamSequencer(options.deps.events.source, options.deps.events.log, sequencerOptions);
-    }
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.access.grpcMessageBytesMax,
       'grpc.max_concurrent_streams': 1_000,
@@ -159,7 +153,6 @@ export class SettlementGrpcServer {
     const credentials = serverCredentials(this.options.access);
     const boundPort = await new Promise<number>((resolve, reject) => this.server.bindAsync(`${host}:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
     await this.probeDatabase();
-    this.#sequencer?.start();
     this.#probeTimer = setInterval(() => void this.probeDatabase(), this.#probeIntervalMs);
     this.#probeTimer.unref();
     return boundPort;
@@ -198,7 +191,6 @@ export class SettlementGrpcServer {
     this.#setServingStatus('NOT_SERVING');
     this.#shutdown.abort();
     for (const stream of this.#activeStreams) stream.abort();
-    await this.#sequencer?.stop();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -284,8 +276,7 @@ export class SettlementGrpcServer {
       }
       if (this.#shutdown.signal.aborted) throw new GrpcStatusError(grpc.status.UNAVAILABLE, shuttingDownMessage);
       this.#activeStreams.add(stream);
-      const wake = this.#sequencer && ((timeoutMs: number, signal: AbortSignal) => this.#sequencer!.appendedOrTimeout(timeoutMs, signal));
-      for await (const delivered of settlementEvents(events.log, request, this.#streamOptions, stream.signal, wake)) {
+      for await (const delivered of settlementEvents(events.stream, request, this.#streamOptions, stream.signal)) {
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
         if (stream.signal.aborted) break;
       }
@@ -330,7 +321,7 @@ export function grpcCredentials(call: { metadata: grpc.Metadata; getAuthContext?
   return { authorization: first('authorization'), apiKey: first('x-api-key'), verifiedCertificateName: typeof commonName === 'string' && commonName !== '' ? commonName : undefined };
 }
 
-export function toEventMessage(event: StreamedEvent, cursor: string): SettlementEventMessage {
+export function toEventMessage(event: SettlementEvent, cursor: string): SettlementEventMessage {
   return {
     cursor,
     settlement_id: event.settlementId,
