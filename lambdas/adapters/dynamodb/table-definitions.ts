@@ -97,7 +97,9 @@ export const accountsTable: TableDefinition = {
       indexName: 'byType',
       partitionKey: { name: 'accountType', type: 'S' },
       sortKey: { name: 'bicCurrency', type: 'S' },
-      projection: 'ALL',
+      // Keys only: its keys never change, so a balance change (every lock and posting) writes nothing here; the
+      // two partition values would otherwise take every settlement's account writes.
+      projection: 'KEYS_ONLY',
       purpose: 'list nostro or vostro accounts, filtered by bank and currency, paginated',
     },
   ],
