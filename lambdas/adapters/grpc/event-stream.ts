@@ -66,6 +66,13 @@ export interface DeliveredEvent {
   readonly cursor: string;
 }
 
+/**
+ * A stream record's creation time is rounded down (to the second on AWS, to the minute by DynamoDB Local): a record
+ * is passed over as older than a start only when even its latest possible time is. Finer cuts are the events' own
+ * `at` (the `since` filter).
+ */
+export const streamTimePrecisionMs = 60_000;
+
 const cursorVersion = '2';
 /** Shards a cursor names at most (the stream keeps 24 h of shards; a table has a shard lineage per partition). */
 export const cursorShardsMax = 2_000;
@@ -155,7 +162,7 @@ export async function* settlementEvents(stream: ChangeStream, request: StreamReq
         const page = await read(() => stream.read(shard.iterator!, options.recordsPerRead));
         for (const record of page.records) {
           // From the shard's start, changes made before the start time are passed over; the position stays 'from'.
-          if (shard.position.kind === 'from' && record.createdAtMs < shard.position.sinceMs) continue;
+          if (shard.position.kind === 'from' && record.createdAtMs + streamTimePrecisionMs < shard.position.sinceMs) continue;
           shard.position = { kind: 'after', sequenceNumber: record.sequenceNumber };
           if (record.event !== undefined && matches(record.event)) yield { event: record.event, cursor: encodeCursor(shards) };
           if (signal.aborted) return;

@@ -87,6 +87,14 @@ describe('settlementEvents (reader of the change stream)', () => {
     expect((await take({ filter: {}, start: since(60_000) }, 10)).map((entry) => entry.id).sort()).toEqual(['a#2', 'b#2']);
   });
 
+  it('reads a change whose stream time is rounded down past the start (DynamoDB Local rounds to the minute)', async () => {
+    const minute = Math.floor(base / 60_000) * 60_000;
+    stream.add(event('old', 1, minute - base - 120_000), minute - 120_000);
+    stream.add(event('a', 1, minute - base + 30_000), minute);
+    const received = await take({ filter: {}, start: { kind: 'since', since: new Date(minute + 10_000).toISOString() } }, 1);
+    expect(received.map((entry) => entry.id)).toEqual(['a#1']);
+  });
+
   it('starts after the newest record by default and follows new ones', async () => {
     stream.add(event('a', 1, 0));
     const controller = new AbortController();
