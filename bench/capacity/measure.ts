@@ -66,7 +66,7 @@ export interface CapacityFigures {
   readonly perSettlement: Readonly<Record<CapacityRail, PerSettlement>>;
   readonly costPerMillionUsd: Readonly<Record<CapacityRail, { standard: SettlementCost; express: SettlementCost }>>;
   readonly hottestPartitions: { readonly uniform: readonly PartitionHeat[]; readonly skewed: readonly PartitionHeat[] };
-  /** Calls made outside any settlement while the phase ran (jobs are off; the stream sequencer, if any). */
+  /** Calls made outside any settlement while the phase ran (jobs are off, no gRPC server runs). */
   readonly unattributed: { readonly writeUnits: number; readonly readUnits: number };
 }
 

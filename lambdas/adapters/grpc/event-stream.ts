@@ -195,6 +195,10 @@ function addShards(known: Map<string, ShardState>, listed: readonly StreamShard[
   const parentOf = new Map(listed.map((shard) => [shard.shardId, shard.parentShardId]));
   const ancestorsOfNamed = new Set<string>();
   if (start?.kind === 'cursor') {
+    for (const [shardId, position] of start.positions) {
+      // A shard the cursor was still reading that the stream no longer keeps: its unread records are gone.
+      if (position.kind !== 'end' && !parentOf.has(shardId)) throw new ValidationError('cursor', 'is older than the stream retention (24 h); start again with since');
+    }
     for (const shardId of start.positions.keys()) {
       let parent = parentOf.get(shardId);
       // Bounded walk up the lineage.

@@ -106,6 +106,12 @@ describe('settlementEvents (reader of the change stream)', () => {
     controller.abort();
   });
 
+  it('refuses a cursor whose shard the stream no longer keeps', async () => {
+    stream.add(event('a', 1, 0));
+    const positions = new Map([['shardId-9999', { kind: 'after' as const, sequenceNumber: '1' }]]);
+    await expect(take({ filter: {}, start: { kind: 'cursor', positions } }, 1)).rejects.toThrow(/^cursor: is older than the stream retention/);
+  });
+
   it('refuses a cursor that is not its own, and round-trips its own', () => {
     expect(() => decodeCursor('garbage')).toThrow(ValidationError);
     expect(() => decodeCursor(Buffer.from('2:{"shard/../x":"e"}').toString('base64url'))).toThrow(ValidationError);
