@@ -14,15 +14,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY lambdas ./lambdas
-# Transpile file by file (no bundling) so every module keeps its place and __dirname-relative paths
-# (proto files, the state machine, config) resolve exactly as under tsx; other files beside the sources are copied.
-# import.meta is mapped for CommonJS output.
-RUN npx esbuild $(find bin lambdas -name '*.ts' ! -name '*.d.ts') \
-      --outdir=dist --outbase=. --platform=node --format=cjs --target=node22 --sourcemap \
-      --define:import.meta.dirname=__dirname --define:import.meta.filename=__filename \
-      --define:import.meta.url=__importMetaUrl \
-      "--banner:js=const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" \
- && find bin lambdas -type f ! -name '*.ts' -exec sh -c 'mkdir -p "dist/$(dirname "$1")" && cp "$1" "dist/$1"' copy {} \;
+# Transpile file by file into dist/ (scripts/build-grpc-entry.sh says how; test/artifacts/grpc-entry.test.ts runs the
+# same script and starts the result).
+COPY scripts/build-grpc-entry.sh ./scripts/
+RUN sh scripts/build-grpc-entry.sh dist
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

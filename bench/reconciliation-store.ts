@@ -11,7 +11,7 @@ import { createDocumentClient, toNumberValue } from '../lambdas/adapters/dynamod
 import { ensureTables } from '../lambdas/adapters/dynamodb/bootstrap';
 import { DynamoAccountStore } from '../lambdas/adapters/dynamodb/account-store';
 import { ledgerEntryKey } from '../lambdas/adapters/dynamodb/account-store';
-import { createOperationsDeps } from '../lambdas/adapters/dynamodb/operations-deps';
+import { createOperationsDeps } from '../lambdas/composition';
 import { tableNamesWithPrefix } from '../lambdas/adapters/dynamodb/table-definitions';
 import { Money, formatAmount } from '../lambdas/domain/money';
 import { startDynamoDbLocal, localCredentials, localRegion } from '../lambdas/local/dynamodb-local';

@@ -6,8 +6,10 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { settlementEngineConfigFromContext } from '../infra/config';
 import { buildSettlementEngine } from '../infra/settlement-engine';
+import { apiRoutes } from '../lambdas/handlers/routes';
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-buildSettlementEngine(app, settlementEngineConfigFromContext((key) => app.node.tryGetContext(key)));
+// The REST handler's route table decides which routes API Gateway exposes; infra itself imports no handler code.
+buildSettlementEngine(app, settlementEngineConfigFromContext((key) => app.node.tryGetContext(key)), apiRoutes);
 app.synth();

@@ -1,32 +1,39 @@
 /**
- * Entry point of the gRPC shim container (Fargate): SettlementService, health and reflection on GRPC_PORT,
- * against the tables and state machine named by the environment (set by CDK). API keys are required here
- * (API_KEYS); mutual TLS when GRPC_TLS_CERT, GRPC_TLS_KEY and GRPC_TLS_CLIENT_CA are set. SIGTERM (ECS stopping
- * the task) drains in-flight calls before exiting.
+ * Entry point of the gRPC shim container (Fargate): SettlementService, health and reflection on GRPC_PORT, against
+ * the tables and state machine named by the environment (set by CDK). The configuration is parsed once at start
+ * (lambdas/config.ts, runtime `grpc-task`): API keys are required (API_KEYS), the bank adapter and the dead-letter
+ * queue must be stated, mutual TLS when GRPC_TLS_CERT, GRPC_TLS_KEY and GRPC_TLS_CLIENT_CA are set (PEM content or
+ * file paths). A missing or malformed setting stops the process with the variable named. SIGTERM (ECS stopping the
+ * task) drains in-flight calls and flushes metrics before exiting.
  */
-import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
 import { startGrpcServer } from '../lambdas/adapters/grpc/server';
-import { positiveInteger, tableNamesFromEnvironment } from '../lambdas/config';
-import { lambdaDeps } from '../lambdas/handlers/lambda-deps';
+import { composeEngine } from '../lambdas/composition';
+import { grpcTaskConfig } from '../lambdas/config';
+import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 
 async function main(): Promise<void> {
-  const env = process.env;
+  const config = grpcTaskConfig(process.env);
+  const engine = composeEngine(config, createDocumentClient());
   const server = await startGrpcServer({
-    port: positiveInteger(env, 'GRPC_PORT', 50056),
-    host: env.HOST ?? '0.0.0.0',
-    access: readAccessConfiguration(env, { developmentKeyWhenUnset: false }),
-    deps: settlementApiDeps({ deps: lambdaDeps(env), documentClient: createDocumentClient(), settlementsTableName: tableNamesFromEnvironment(env).settlements }),
+    port: config.grpc.port,
+    host: config.grpc.host,
+    access: config.access,
+    deps: settlementApiDeps({ deps: engine.deps, documentClient: engine.documentClient, settlementsTableName: engine.tables.settlements }),
   });
-  console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port }));
-  const graceMs = positiveInteger(env, 'SHUTDOWN_GRACE_MS', 20_000);
+  console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port, bankAdapter: config.bankAdapter }));
+  // EMF metrics are buffered in this long-lived process: published every minute and once more on the way out.
+  const metricsFlush = flushPeriodically(engine.deps.metrics);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(JSON.stringify({ level: 'INFO', message: `${signal}: draining in-flight calls`, graceMs }));
-    void server.stop(graceMs).then(() => process.exit(0));
+    console.log(JSON.stringify({ level: 'INFO', message: `${signal}: draining in-flight calls`, graceMs: config.grpc.shutdownGraceMs }));
+    void server
+      .stop(config.grpc.shutdownGraceMs)
+      .then(() => metricsFlush.stop())
+      .finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -3,10 +3,9 @@
  */
 import { startLocalEngine } from '../lambdas/local/engine';
 import { parseSettlementWindowMode } from '../lambdas/domain/window-defaults';
-import { operationsLimitsFromEnvironment } from '../lambdas/adapters/dynamodb/operations-deps';
 import { JavaMissingError } from '../lambdas/local/dynamodb-local';
 import { localJobsFromEnvironment } from '../lambdas/local/scheduler';
-import { limitsFromEnvironment, positiveInteger } from '../lambdas/config';
+import { localConfig, positiveInteger } from '../lambdas/config';
 import { readAccessConfiguration } from '../lambdas/adapters/auth/config';
 import { PrometheusMetrics } from '../lambdas/adapters/metrics/prometheus';
 import { accountBalanceSamples } from '../lambdas/adapters/metrics/balances';
@@ -18,11 +17,14 @@ const developmentKeyPath = '.data/dev-api-key';
 
 async function main(): Promise<void> {
   const env = process.env;
+  // Parsed once: a malformed setting stops the engine here, naming the variable.
+  const config = localConfig(env);
   // API_KEYS unset: a development key is generated for this run and printed below.
   const access = readAccessConfiguration(env, { developmentKeyWhenUnset: true });
   let started: LocalEngine | undefined;
   const metrics = new PrometheusMetrics({ balances: async () => (started ? accountBalanceSamples(started.accounts) : []) });
   const engine = await startLocalEngine({
+    config,
     grpcPort: env.GRPC_PORT === undefined ? 50056 : positiveInteger(env, 'GRPC_PORT', 50056),
     access,
     metrics,
@@ -32,11 +34,8 @@ async function main(): Promise<void> {
     dynamoEndpoint: env.AWS_ENDPOINT_URL,
     dynamoPort: env.DYNAMODB_LOCAL_PORT ? positiveInteger(env, 'DYNAMODB_LOCAL_PORT', 8000) : undefined,
     dataDirectory: env.DATA_DIR ?? '.data/dynamodb',
-    tablePrefix: env.TABLE_PREFIX,
-    limits: limitsFromEnvironment(env),
     // Windows the seed writes where missing: always-open (default) or the calendars of config/windows.json.
     windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
-    operationsLimits: operationsLimitsFromEnvironment(env),
     // Retry, cleanup and recovery timers (a start-up sweep resumes what a killed process left in flight).
     jobs: localJobsFromEnvironment(env),
   });

@@ -1,15 +1,29 @@
 /**
  * The REST routes API Gateway exposes: exactly the route table of the API handler (lambdas/handlers/routes),
- * which serves the same routes on :8086 locally. Deriving them here means a route added to the handler is deployed
- * with it, and its authorization follows the handler's own `authenticated` flag (IAM on AWS).
+ * which serves the same routes on :8086 locally. bin/app.ts hands that table to the stack (infra never imports
+ * handler code: .dependency-cruiser.cjs), so a route added to the handler is deployed with it, and its
+ * authorization follows the handler's own `authenticated` flag (IAM on AWS).
  *
  * Explicit resources instead of a `{proxy+}`: an unknown path is refused by API Gateway before any code runs, and
  * every route's authorization is visible in the template (asserted in test/infra/rest-api.test.ts).
  */
 import { referenceLengthMax, requestFields, rails, settlementIdLengthMax, settlementKinds } from '../lambdas/domain/settlement';
-import { apiRoutes } from '../lambdas/handlers/routes';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What the stack needs to know of a handler route: its method, path and whether it authenticates. */
+export interface RouteDeclaration {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly authenticated: boolean;
+}
+
+/**
+ * Which function API Gateway sends a route to (infra/function-catalogue.ts): all three run the same handler, with
+ * different grants. `health` is the small, unauthenticated-capable probe; `admin` holds the writes to balances,
+ * the ledger and reference data; `api` submits settlements and serves every read.
+ */
+export type ApiFunctionRole = 'health' | 'api' | 'admin';
 
 /** Which JSON-schema model API Gateway checks a request body against before invoking the function. */
 export type BodyModel = 'settlementRequest' | 'jsonObject';
@@ -21,6 +35,7 @@ export interface RestRoute {
   /** IAM (SigV4) for every authenticated route; NONE for the liveness probe. */
   readonly authorization: 'IAM' | 'NONE';
   readonly bodyModel?: BodyModel;
+  readonly function: ApiFunctionRole;
 }
 
 export const routeKey = (route: { readonly method: string; readonly path: string }) => `${route.method} ${route.path}`;
@@ -47,14 +62,26 @@ export const bodyModels: Readonly<Record<string, BodyModel>> = {
   'PUT /api/v1/windows/{currency}': 'jsonObject',
 };
 
-export const restRoutes: readonly RestRoute[] = apiRoutes
-  .filter((route) => !routesNotOnApiGateway.includes(routeKey(route)))
-  .map((route) => ({
-    method: route.method,
-    path: route.path,
-    authorization: route.authenticated ? 'IAM' : 'NONE',
-    bodyModel: bodyModels[routeKey(route)],
-  }));
+/** The routes a settlement client uses: submission. Every other route that is not a read belongs to admin. */
+const submissionRoutes: readonly string[] = ['POST /api/v1/settlements'];
+
+export function apiFunctionOf(route: RouteDeclaration): ApiFunctionRole {
+  if (route.path === '/health' || route.path.startsWith('/health/')) return 'health';
+  if (route.method === 'GET' || submissionRoutes.includes(routeKey(route))) return 'api';
+  return 'admin';
+}
+
+export function restRoutesOf(routes: readonly RouteDeclaration[]): RestRoute[] {
+  return routes
+    .filter((route) => !routesNotOnApiGateway.includes(routeKey(route)))
+    .map((route) => ({
+      method: route.method,
+      path: route.path,
+      authorization: route.authenticated ? 'IAM' : 'NONE',
+      bodyModel: bodyModels[routeKey(route)],
+      function: apiFunctionOf(route),
+    }));
+}
 
 /**
  * The settlement request of DESIGN §5 as a JSON schema (draft 4, what API Gateway speaks), built from the domain's

@@ -11,6 +11,11 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 export const metricsNamespace = 'SettlementEngine';
 /** The `service` dimension Powertools adds to every metric (POWERTOOLS_SERVICE_NAME); alarms match on it. */
 export const metricsServiceName = 'settlement-engine';
+/**
+ * The bank adapter a deployment states (BANK_ADAPTER, never a silent default): the mock bank, the MVP's only rail
+ * (SEED.md), which keeps its transfers in the reference table. `functionEnvironment`/`grpcEnvironment` override it.
+ */
+export const deployedBankAdapter = 'mock';
 /** The port the gRPC shim listens on, in the container and on the load balancer (DESIGN §5). */
 export const grpcPort = 50056;
 
@@ -24,6 +29,8 @@ export interface ScheduleIntervals {
   readonly cleanup: Duration;
   /** Recovery sweep of settlements stuck in a non-terminal status. */
   readonly recoverStuck: Duration;
+  /** Balance gauges (nostro_balance, vostro_balance) published as EMF. */
+  readonly publishBalances: Duration;
 }
 
 export type TableEncryptionChoice = 'AWS_MANAGED' | 'CUSTOMER_MANAGED';
@@ -41,8 +48,15 @@ export interface GrpcServiceConfig {
   readonly desiredCount: number;
   readonly cpu: number;
   readonly memoryLimitMiB: number;
-  /** Extra, non-secret environment for the task (hashed API keys are not secret; raw keys never go here). */
+  /** Extra, non-secret environment for the task. API keys and TLS material never go here: they come from the secret. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * An existing Secrets Manager secret (complete ARN) holding the task's API_KEYS (and, with mutual TLS, its PEMs) as
+   * JSON fields; when absent the stack creates one (docs/deploy.md, after `cdk deploy`).
+   */
+  readonly secretArn?: string;
+  /** Inject GRPC_TLS_CERT, GRPC_TLS_KEY and GRPC_TLS_CLIENT_CA from the secret: the task then requires client certificates. */
+  readonly mutualTls: boolean;
 }
 
 export interface RestApiConfig {
@@ -50,6 +64,9 @@ export interface RestApiConfig {
   /** Steady-state requests per second for the stage (every route). */
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
+  /** The health routes' own throttle (per method), below the stage's. */
+  readonly healthThrottlingRateLimit: number;
+  readonly healthThrottlingBurstLimit: number;
 }
 
 export interface AlarmConfig {
@@ -72,6 +89,19 @@ export interface SettlementEngineConfig {
   readonly natGateways: number;
   /** Extra, non-secret environment for every Lambda function (e.g. the bank adapter's settings). */
   readonly functionEnvironment: Readonly<Record<string, string>>;
+  readonly reservedConcurrency: ReservedConcurrencyConfig;
+}
+
+/**
+ * Reserved concurrency: each function's default is in infra/function-catalogue.ts. Reserving needs room in the
+ * account: Lambda keeps at least 100 executions unreserved, so the sum of reservations (520 by default) must stay
+ * at or below the account's concurrency quota minus 100. New accounts start with a small quota: deploy with
+ * `reservedConcurrency=none` there, or ask for an increase.
+ */
+export interface ReservedConcurrencyConfig {
+  readonly enabled: boolean;
+  /** Function id (`ValidateFunction`, `ApiFunction`, ...) → reserved executions, replacing the default. */
+  readonly overrides: Readonly<Record<string, number>>;
 }
 
 export const defaultScheduleIntervals: ScheduleIntervals = {
@@ -79,19 +109,22 @@ export const defaultScheduleIntervals: ScheduleIntervals = {
   retryFailed: Duration.minutes(5),
   cleanup: Duration.minutes(10),
   recoverStuck: Duration.minutes(5),
+  publishBalances: Duration.minutes(5),
 };
 
 export const defaultConfig: SettlementEngineConfig = {
   stackNamePrefix: 'SettlementEngine',
   tableEncryption: 'CUSTOMER_MANAGED',
   schedules: defaultScheduleIntervals,
-  grpc: { enabled: true, loadBalancerScheme: 'internal', desiredCount: 2, cpu: 512, memoryLimitMiB: 1024, environment: {} },
-  // The seed's target is 1,000 settlements a minute (~17/s); the default leaves room for reads and bursts.
-  api: { stageName: 'live', throttlingRateLimit: 100, throttlingBurstLimit: 200 },
+  grpc: { enabled: true, loadBalancerScheme: 'internal', desiredCount: 2, cpu: 512, memoryLimitMiB: 1024, environment: {}, mutualTls: false },
+  // The seed's target is 1,000 settlements a minute (~17/s); the default leaves room for reads and bursts. A load
+  // balancer or uptime probe needs a few health requests a second at most.
+  api: { stageName: 'live', throttlingRateLimit: 100, throttlingBurstLimit: 200, healthThrottlingRateLimit: 10, healthThrottlingBurstLimit: 20 },
   alarms: {},
   logRetention: RetentionDays.THREE_MONTHS,
   natGateways: 1,
   functionEnvironment: {},
+  reservedConcurrency: { enabled: true, overrides: {} },
 };
 
 /** Reads one context value; `node.tryGetContext` fits (`app.node.tryGetContext.bind(app.node)`). */
@@ -102,7 +135,9 @@ export type ContextReader = (key: string) => unknown;
  * `stackNamePrefix`, `tableEncryption`, `reconcileIntervalMinutes`, `retryIntervalMinutes`,
  * `cleanupIntervalMinutes`, `recoveryIntervalMinutes`, `grpcCertificateArn`, `grpcLoadBalancerScheme`,
  * `grpcAllowedCidrs` (comma-separated), `grpcDesiredCount`, `grpcEnabled` (false leaves the shim out), `apiStageName`, `apiRateLimit`, `apiBurstLimit`,
- * `alarmTopicArn`, `alarmEmail`, `natGateways`, `functionEnvironment` and `grpcEnvironment` (JSON objects).
+ * `alarmTopicArn`, `alarmEmail`, `natGateways`, `functionEnvironment` and `grpcEnvironment` (JSON objects),
+ * `balanceIntervalMinutes`, `grpcSecretArn`, `grpcMutualTls`, `apiHealthRateLimit`, `apiHealthBurstLimit`, and `reservedConcurrency`
+ * (`none`, or a JSON object of function id → executions).
  */
 export function settlementEngineConfigFromContext(read: ContextReader): SettlementEngineConfig {
   const text = (key: string) => optionalText(read(key), key);
@@ -120,6 +155,7 @@ export function settlementEngineConfigFromContext(read: ContextReader): Settleme
       retryFailed: minutes('retryIntervalMinutes', defaultScheduleIntervals.retryFailed),
       cleanup: minutes('cleanupIntervalMinutes', defaultScheduleIntervals.cleanup),
       recoverStuck: minutes('recoveryIntervalMinutes', defaultScheduleIntervals.recoverStuck),
+      publishBalances: minutes('balanceIntervalMinutes', defaultScheduleIntervals.publishBalances),
     },
     grpc: {
       ...defaultConfig.grpc,
@@ -129,17 +165,34 @@ export function settlementEngineConfigFromContext(read: ContextReader): Settleme
       allowedCidrs: cidrs?.split(',').map((cidr) => cidr.trim()).filter((cidr) => cidr !== ''),
       desiredCount: integer('grpcDesiredCount', defaultConfig.grpc.desiredCount),
       environment: stringRecord(read('grpcEnvironment'), 'grpcEnvironment'),
+      secretArn: text('grpcSecretArn'),
+      mutualTls: optionalBoolean(read('grpcMutualTls'), 'grpcMutualTls') ?? defaultConfig.grpc.mutualTls,
     },
     api: {
       stageName: text('apiStageName') ?? defaultConfig.api.stageName,
       throttlingRateLimit: integer('apiRateLimit', defaultConfig.api.throttlingRateLimit),
       throttlingBurstLimit: integer('apiBurstLimit', defaultConfig.api.throttlingBurstLimit),
+      healthThrottlingRateLimit: integer('apiHealthRateLimit', defaultConfig.api.healthThrottlingRateLimit),
+      healthThrottlingBurstLimit: integer('apiHealthBurstLimit', defaultConfig.api.healthThrottlingBurstLimit),
     },
     alarms: { topicArn: text('alarmTopicArn'), email: text('alarmEmail') },
     logRetention: defaultConfig.logRetention,
     natGateways: integer('natGateways', defaultConfig.natGateways),
     functionEnvironment: stringRecord(read('functionEnvironment'), 'functionEnvironment'),
+    reservedConcurrency: reservedConcurrency(read('reservedConcurrency')),
   };
+}
+
+/** `none` (or false) turns reservation off; a JSON object overrides functions' defaults by id. */
+function reservedConcurrency(value: unknown): ReservedConcurrencyConfig {
+  if (value === 'none' || value === false || value === 'false') return { enabled: false, overrides: {} };
+  const overrides = Object.fromEntries(
+    Object.entries(stringRecord(typeof value === 'object' && value !== null ? JSON.stringify(value) : value, 'reservedConcurrency', true)).map(([id, entry]) => [
+      id,
+      optionalInteger(entry, `reservedConcurrency.${id}`)!,
+    ]),
+  );
+  return { enabled: true, overrides };
 }
 
 function optionalText(value: unknown, key: string): string | undefined {
@@ -168,14 +221,14 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
-/** Accepts an object, or its JSON text (what `-c key='{"A":"b"}'` passes). */
-function stringRecord(value: unknown, key: string): Readonly<Record<string, string>> {
+/** Accepts an object, or its JSON text (what `-c key='{"A":"b"}'` passes); numbers too when `numbers` is set. */
+function stringRecord(value: unknown, key: string, numbers = false): Readonly<Record<string, string>> {
   if (value === undefined || value === null || value === '') return {};
   const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`context ${key} must be a JSON object`);
   const entries = Object.entries(parsed);
   for (const [name, entry] of entries) {
-    if (typeof entry !== 'string') throw new Error(`context ${key}.${name} must be a string`);
+    if (typeof entry !== 'string' && !(numbers && typeof entry === 'number')) throw new Error(`context ${key}.${name} must be a ${numbers ? 'number' : 'string'}`);
   }
-  return Object.fromEntries(entries) as Record<string, string>;
+  return Object.fromEntries(entries.map(([name, entry]) => [name, String(entry)]));
 }

@@ -13,13 +13,16 @@ import { Observability } from './constructs/observability';
 import { SettlementRestApi } from './constructs/rest-api';
 import { Schedules } from './constructs/schedules';
 import { SettlementWorkflow } from './constructs/settlement-workflow';
-import { apiFunction, jobFunctions, stageFunctions, type FunctionSpec, type StageStateName } from './function-catalogue';
+import type { RouteDeclaration } from './api-routes';
+import { adminApiFunction, allFunctions, apiFunction, healthFunction, jobFunctions, stageFunctions, type FunctionSpec, type StageStateName } from './function-catalogue';
 import { acknowledge } from './nag';
 import type { EngineTables } from './stateful-stack';
 
 export interface EngineStackProps extends StackProps {
   readonly tables: EngineTables;
   readonly config: SettlementEngineConfig;
+  /** The REST handler's route table, passed in by bin/app.ts (infra imports no handler code). */
+  readonly routes: readonly RouteDeclaration[];
 }
 
 export class EngineStack extends Stack {
@@ -27,6 +30,7 @@ export class EngineStack extends Stack {
   readonly workflow: SettlementWorkflow;
   readonly deadLetterQueue: sqs.Queue;
   readonly restApi: SettlementRestApi;
+  readonly schedules: Schedules;
   /** Absent when the configuration leaves the gRPC shim out. */
   readonly grpc?: GrpcService;
 
@@ -52,6 +56,7 @@ export class EngineStack extends Stack {
         environment: { ...(spec.exportName === 'reconcile' && reconcileEnvironment), ...config.functionEnvironment },
         stateMachine: workflow?.stateMachine,
         deadLetterQueue: this.deadLetterQueue,
+        reservedConcurrency: config.reservedConcurrency.enabled ? (config.reservedConcurrency.overrides[spec.id] ?? spec.reservedConcurrency) : undefined,
       });
       return functions[spec.id].function;
     };
@@ -60,20 +65,23 @@ export class EngineStack extends Stack {
     for (const spec of stageFunctions) stageHandlers[spec.state] = create(spec);
     this.workflow = new SettlementWorkflow(this, 'Workflow', { stageFunctions: stageHandlers, logRetention: config.logRetention });
 
-    const api = create(apiFunction, this.workflow);
+    const unknownOverrides = Object.keys(config.reservedConcurrency.overrides).filter((id) => !allFunctions.some((spec) => spec.id === id));
+    if (unknownOverrides.length > 0) throw new Error(`reservedConcurrency names no function: ${unknownOverrides.join(', ')}`);
+    const apiHandlers = { api: create(apiFunction, this.workflow), admin: create(adminApiFunction, this.workflow), health: create(healthFunction) };
     const jobs = Object.fromEntries(jobFunctions.map((spec) => [spec.exportName, create(spec, this.workflow)]));
     this.functions = functions;
 
-    new Schedules(this, 'Schedules', {
+    this.schedules = new Schedules(this, 'Schedules', {
       intervals: config.schedules,
-      jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck! },
+      jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck!, publishBalances: jobs.publishBalances! },
     });
-    this.restApi = new SettlementRestApi(this, 'Rest', { handler: api, config: config.api, logRetention: config.logRetention });
+    this.restApi = new SettlementRestApi(this, 'Rest', { handlers: apiHandlers, routes: props.routes, config: config.api, logRetention: config.logRetention });
     if (config.grpc.enabled) {
       this.grpc = new GrpcService(this, 'Grpc', {
         config: config.grpc,
         tables,
         stateMachine: this.workflow.stateMachine,
+        deadLetterQueue: this.deadLetterQueue,
         logRetention: config.logRetention,
         natGateways: config.natGateways,
       });
@@ -85,6 +93,11 @@ export class EngineStack extends Stack {
       deadLetterQueue: this.deadLetterQueue,
       restApi: this.restApi.api,
       dashboardName: config.stackNamePrefix,
+      functions: allFunctions.map((spec) => ({ spec, function: functions[spec.id]!.function })),
+      tables,
+      scheduleRules: this.schedules.rules,
+      failedJobsQueue: this.schedules.failedJobsQueue,
+      grpcTargetGroup: this.grpc?.targetGroup,
     });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'Base URL of the REST API (SigV4-signed requests)' });

@@ -3,6 +3,7 @@
  * bin/app.ts and the infra tests build the same thing through this one function.
  */
 import { Tags, type App } from 'aws-cdk-lib';
+import type { RouteDeclaration } from './api-routes';
 import type { SettlementEngineConfig } from './config';
 import { EngineStack } from './engine-stack';
 import { StatefulStack } from './stateful-stack';
@@ -12,7 +13,8 @@ export interface SettlementEngineStacks {
   readonly engine: EngineStack;
 }
 
-export function buildSettlementEngine(app: App, config: SettlementEngineConfig): SettlementEngineStacks {
+/** `routes` is the REST handler's route table (lambdas/handlers/routes), which the entry point passes in. */
+export function buildSettlementEngine(app: App, config: SettlementEngineConfig, routes: readonly RouteDeclaration[]): SettlementEngineStacks {
   // Environment-agnostic stacks: synth needs no account, no credentials and no context lookups.
   const stateful = new StatefulStack(app, `${config.stackNamePrefix}-stateful`, {
     description: 'Settlement Engine: DynamoDB tables (retained on delete)',
@@ -23,6 +25,7 @@ export function buildSettlementEngine(app: App, config: SettlementEngineConfig):
     description: 'Settlement Engine: functions, state machine, schedules, REST API, gRPC shim, alarms',
     tables: stateful.tables,
     config,
+    routes,
   });
   Tags.of(app).add('application', 'settlement-engine');
   return { stateful, engine };

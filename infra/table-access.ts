@@ -7,7 +7,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { tableDefinitions, type LogicalTableName } from '../lambdas/adapters/dynamodb/table-definitions';
-import type { TableAccess } from './function-catalogue';
+import type { TableAccess, TableWriteAction } from './function-catalogue';
 import type { EngineTables } from './stateful-stack';
 
 export const tableReadActions = [
@@ -19,6 +19,15 @@ export const tableReadActions = [
 ] as const;
 /** TransactWriteItems is authorized item by item through these. */
 export const tableWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
+/** The only write the ledger ever takes: an append (PutItem on `attribute_not_exists`). */
+export const ledgerWriteActions: readonly TableWriteAction[] = ['PutItem'];
+
+/** The IAM actions a table access level grants, in a stable order. */
+export function tableActions(access: TableAccess): string[] {
+  if (access === 'describe') return ['dynamodb:DescribeTable'];
+  if (access === 'read') return [...tableReadActions];
+  return [...tableReadActions, ...access.write.map((action) => `dynamodb:${action}`)];
+}
 /** What DynamoDB needs of the caller on a customer-managed table key (explicit: no `kms:*` wildcards). */
 export const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'] as const;
 export const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'] as const;
@@ -29,14 +38,21 @@ export function grantTableAccess(grantee: iam.IGrantable, tables: EngineTables, 
   }
 }
 
-function grantOneTable(grantee: iam.IGrantable, table: dynamodb.ITable, logicalName: LogicalTableName, level: TableAccess): void {
+function grantOneTable(grantee: iam.IGrantable, table: dynamodb.ITable, logicalName: LogicalTableName, access: TableAccess): void {
   const definition = tableDefinitions.find((candidate) => candidate.logicalName === logicalName);
   if (definition === undefined) throw new Error(`no table definition named ${logicalName}`);
-  const writes = level === 'readWrite';
+  const writes = typeof access === 'object' ? access.write : [];
+  if (logicalName === 'ledger' && writes.some((action) => !ledgerWriteActions.includes(action))) {
+    throw new Error(`the ledger is append-only: ${writes.join(', ')} asked for, only ${ledgerWriteActions.join(', ')} may be granted`);
+  }
+  if (access === 'describe') {
+    iam.Grant.addToPrincipal({ grantee, actions: tableActions(access), resourceArns: [table.tableArn] });
+    return;
+  }
   iam.Grant.addToPrincipal({
     grantee,
-    actions: writes ? [...tableReadActions, ...tableWriteActions] : [...tableReadActions],
+    actions: tableActions(access),
     resourceArns: [table.tableArn, ...definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`)],
   });
-  table.encryptionKey?.grant(grantee, ...keyReadActions, ...(writes ? keyWriteActions : []));
+  table.encryptionKey?.grant(grantee, ...keyReadActions, ...(writes.length > 0 ? keyWriteActions : []));
 }

@@ -12,7 +12,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { metricsNamespace, metricsServiceName } from '../config';
+import { deployedBankAdapter, metricsNamespace, metricsServiceName } from '../config';
 import type { FunctionSpec } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
@@ -31,6 +31,8 @@ export interface EngineFunctionProps {
   readonly deadLetterQueue?: sqs.IQueue;
   /** Extra, non-secret environment shared by every function. */
   readonly environment: Readonly<Record<string, string>>;
+  /** Reserved concurrent executions; undefined leaves the function in the account's unreserved pool. */
+  readonly reservedConcurrency?: number;
 }
 
 export class EngineFunction extends Construct {
@@ -56,18 +58,22 @@ export class EngineFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: spec.memorySizeMiB,
       timeout: spec.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role: this.role,
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
-      environment: { ...props.environment, ...this.#environment(props) },
+      environment: { BANK_ADAPTER: deployedBankAdapter, ...props.environment, ...this.#environment(props) },
       bundling: {
         // The SDK versions the tests ran against, not whatever the runtime ships (wrapNumbers, error names).
         bundleAwsSDK: true,
         format: OutputFormat.CJS,
         target: 'node22',
         minify: true,
+        // Defence in depth: error names are literals (lambdas/domain/errors.ts), but a class or function name that
+        // reaches a log, a metric or an ErrorEquals must read the same in the bundle as in the source.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         forceDockerBundling: false,
@@ -98,7 +104,10 @@ export class EngineFunction extends Construct {
       environment[variable] = props.tables[logicalName as LogicalTableName].tableName;
     }
     if (props.spec.startsExecutions) environment.STATE_MACHINE_ARN = required(props.stateMachine, props.spec, 'stateMachine').stateMachineArn;
-    if (props.spec.sendsToDeadLetterQueue) environment.DEAD_LETTER_QUEUE_URL = required(props.deadLetterQueue, props.spec, 'deadLetterQueue').queueUrl;
+    // Every deployed process states its bank adapter and its dead-letter queue (lambdas/config.ts refuses to start
+    // without them); only the functions that send get the grant.
+    environment.BANK_ADAPTER = 'mock';
+    if (props.deadLetterQueue) environment.DEAD_LETTER_QUEUE_URL = props.deadLetterQueue.queueUrl;
     return environment;
   }
 

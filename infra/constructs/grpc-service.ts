@@ -7,17 +7,19 @@
  * (the shim reports NOT_SERVING then). The image is a Docker asset: synth only stages the build context; the
  * image is built and pushed by `cdk deploy`.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
-import type { TableAccess } from '../function-catalogue';
+import { deployedBankAdapter, grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
+import { write, type TableAccess } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
 import { grantTableAccess } from '../table-access';
@@ -27,23 +29,39 @@ export interface GrpcServiceProps {
   readonly config: GrpcServiceConfig;
   readonly tables: EngineTables;
   readonly stateMachine: sfn.IStateMachine;
+  /** Named in the task's environment: every deployed process states its dead-letter queue (lambdas/config.ts). */
+  readonly deadLetterQueue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly natGateways: number;
 }
 
 /**
- * What the task may touch: it records new settlements (PENDING, idempotent) and starts their executions, reads
- * status, events and balances, and runs ReconcileAccounts, which writes a report.
+ * What the task may touch: it records new settlements (PENDING, idempotent: puts only) and starts their executions,
+ * reads status, events and balances, and runs ReconcileAccounts, which writes a report (run lock, batched lines).
+ * It never writes a balance or the ledger.
  */
 export const grpcTaskTableAccess: Readonly<Record<LogicalTableName, TableAccess>> = {
-  settlements: 'readWrite',
+  settlements: write('PutItem'),
   accounts: 'read',
   ledger: 'read',
   reference: 'read',
-  reconciliation: 'readWrite',
+  reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem'),
 };
 
 export const grpcContainerName = 'grpc-shim';
+
+/**
+ * The fields of the task's secret, each injected by ECS as the environment variable of the same name holding the
+ * value itself: API key digests (`clientName:sha256hex`, comma-separated) and, with mutual TLS, the PEM texts.
+ */
+export const grpcSecretFields = { apiKeys: 'API_KEYS', tlsCertificate: 'GRPC_TLS_CERT', tlsKey: 'GRPC_TLS_KEY', tlsClientCa: 'GRPC_TLS_CLIENT_CA' } as const;
+
+/**
+ * What a secret the stack creates holds until the operator puts real digests in: one entry whose digest is all
+ * zeros. No key hashes to it (finding one would break SHA-256), so the task starts, passes its health checks and
+ * refuses every call: deny-all, never open. Not secret, which is why it can be in the template.
+ */
+export const unprovisionedApiKeys = `unprovisioned:${'0'.repeat(64)}`;
 /** The VPC's range, literal so that security group rules derived from it are checkable at synth. */
 export const vpcCidr = '10.56.0.0/16';
 
@@ -52,11 +70,15 @@ export class GrpcService extends Construct {
   readonly service: ecs.FargateService;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly listener: elbv2.NetworkListener;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
+  /** API key digests and mutual-TLS material, read by ECS at task start. */
+  readonly secret: secretsmanager.ISecret;
 
   constructor(scope: Construct, id: string, props: GrpcServiceProps) {
     super(scope, id);
     this.vpc = this.#vpc(props);
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.secret = this.#secret(props.config);
     const taskDefinition = this.#taskDefinition(props);
 
     const allowedCidrs = props.config.allowedCidrs ?? [vpcCidr];
@@ -99,7 +121,7 @@ export class GrpcService extends Construct {
       crossZoneEnabled: true,
     });
     this.listener = this.#listener(props.config);
-    this.listener.addTargets('GrpcTargets', {
+    this.targetGroup = this.listener.addTargets('GrpcTargets', {
       port: grpcPort,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: grpcContainerName, containerPort: grpcPort })],
@@ -137,11 +159,17 @@ export class GrpcService extends Construct {
       memoryLimitMiB: props.config.memoryLimitMiB,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
+    const fromSecret = Object.keys(props.config.environment).filter((name) => (Object.values(grpcSecretFields) as string[]).includes(name));
+    if (fromSecret.length > 0) throw new Error(`grpcEnvironment must not carry ${fromSecret.join(', ')}: they come from the task's secret (docs/deploy.md)`);
     const environment: Record<string, string> = {
+      BANK_ADAPTER: deployedBankAdapter,
       ...props.config.environment,
       GRPC_PORT: String(grpcPort),
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-      // The task serves Prometheus text itself; these name the same series if it is switched to EMF.
+      // Every deployed process states its dead-letter queue (lambdas/config.ts refuses to start without it).
+      DEAD_LETTER_QUEUE_URL: props.deadLetterQueue.queueUrl,
+      // EMF to stdout, flushed every minute and on SIGTERM (bin/grpc-server.ts); the awslogs driver ships it.
+      METRICS_ADAPTER: 'emf',
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       POWERTOOLS_SERVICE_NAME: metricsServiceName,
     };
@@ -152,6 +180,8 @@ export class GrpcService extends Construct {
     taskDefinition.addContainer(grpcContainerName, {
       image: ecs.ContainerImage.fromAsset(projectRoot, { file: 'Dockerfile', platform: Platform.LINUX_ARM64 }),
       environment,
+      // ECS reads these at task start (a changed secret reaches new tasks: `aws ecs update-service --force-new-deployment`).
+      secrets: this.#containerSecrets(props.config),
       portMappings: [{ containerPort: grpcPort, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'grpc', logGroup }),
       healthCheck: {
@@ -174,9 +204,31 @@ export class GrpcService extends Construct {
     acknowledge(
       taskDefinition,
       'AwsSolutions-ECS2',
-      'The environment holds non-secret configuration only: table names, the state machine ARN, the port, and grpcEnvironment settings.',
+      'The environment holds non-secret configuration only: table names, the state machine ARN, the port, and grpcEnvironment settings. API keys and TLS material are ECS secrets from Secrets Manager.',
     );
     return taskDefinition;
+  }
+
+  #secret(config: GrpcServiceConfig): secretsmanager.ISecret {
+    if (config.secretArn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', config.secretArn);
+    const secret = new secretsmanager.Secret(this, 'Secret', {
+      description: 'Settlement Engine gRPC shim: API_KEYS (clientName:sha256hex, comma-separated) and, for mutual TLS, GRPC_TLS_CERT, GRPC_TLS_KEY, GRPC_TLS_CLIENT_CA (PEM)',
+      secretObjectValue: { [grpcSecretFields.apiKeys]: SecretValue.unsafePlainText(unprovisionedApiKeys) },
+      // Replacing the stack must not take the operator's key digests and certificates with it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      secret,
+      'AwsSolutions-SMG4',
+      'Holds digests of API keys and TLS material that operators issue: rotation is the documented add-then-remove procedure (docs/deploy.md), not a rotation function that could not reach the clients.',
+    );
+    return secret;
+  }
+
+  #containerSecrets(config: GrpcServiceConfig): Record<string, ecs.Secret> {
+    const fields: string[] = [grpcSecretFields.apiKeys];
+    if (config.mutualTls) fields.push(grpcSecretFields.tlsCertificate, grpcSecretFields.tlsKey, grpcSecretFields.tlsClientCa);
+    return Object.fromEntries(fields.map((field) => [field, ecs.Secret.fromSecretsManager(this.secret, field)]));
   }
 
   #listener(config: GrpcServiceConfig): elbv2.NetworkListener {

@@ -1,18 +1,22 @@
 /**
- * The REST API: API Gateway (REST, regional) in front of the one API handler, IAM (SigV4) authorization on every
- * route but `GET /health`, JSON-schema checks on request bodies, stage throttling, JSON access logs and X-Ray.
+ * The REST API: API Gateway (REST, regional) in front of the API handler (three functions, one per grant set:
+ * infra/api-routes.ts), IAM (SigV4) authorization on every route but `GET /health`, JSON-schema checks on request
+ * bodies, stage throttling (per method) with a throttle of its own for the health routes, JSON access logs and X-Ray.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { restRoutes, settlementRequestSchema, type BodyModel, type PlainSchema } from '../api-routes';
+import { restRoutesOf, settlementRequestSchema, type ApiFunctionRole, type BodyModel, type PlainSchema, type RouteDeclaration } from '../api-routes';
 import type { RestApiConfig } from '../config';
 import { acknowledge } from '../nag';
 
 export interface RestApiProps {
-  readonly handler: lambda.IFunction;
+  /** The function behind each group of routes. */
+  readonly handlers: Readonly<Record<ApiFunctionRole, lambda.IFunction>>;
+  /** The handler's route table (bin/app.ts passes lambdas/handlers/routes). */
+  readonly routes: readonly RouteDeclaration[];
   readonly config: RestApiConfig;
   readonly logRetention: logs.RetentionDays;
 }
@@ -22,6 +26,11 @@ export class SettlementRestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: RestApiProps) {
     super(scope, id);
+    const restRoutes = restRoutesOf(props.routes);
+    // API Gateway applies stage limits to each method separately; the health routes get a lower bucket of their
+    // own, so probes can neither crowd submission nor cost more than this.
+    const healthThrottle = { throttlingRateLimit: props.config.healthThrottlingRateLimit, throttlingBurstLimit: props.config.healthThrottlingBurstLimit };
+    const methodOptions = Object.fromEntries(restRoutes.filter((route) => route.function === 'health').map((route) => [`${route.path}/${route.method}`, healthThrottle]));
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: 'settlement-engine',
@@ -51,13 +60,19 @@ export class SettlementRestApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
+        methodOptions,
       },
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
 
     // One API-scoped invoke permission instead of two per method: 25 routes would crowd the function's 20 KB
     // resource policy, and the one handler serves every route of this API anyway.
-    const integration = new apigateway.LambdaIntegration(props.handler, { proxy: true, scopePermissionToMethod: false });
+    const integrations = Object.fromEntries(
+      (Object.entries(props.handlers) as [ApiFunctionRole, lambda.IFunction][]).map(([role, handler]) => [
+        role,
+        new apigateway.LambdaIntegration(handler, { proxy: true, scopePermissionToMethod: false }),
+      ]),
+    ) as Record<ApiFunctionRole, apigateway.LambdaIntegration>;
     const validator = this.api.addRequestValidator('RequestValidator', {
       requestValidatorName: 'body-and-parameters',
       validateRequestBody: true,
@@ -66,7 +81,7 @@ export class SettlementRestApi extends Construct {
     const models = this.#models();
     for (const route of restRoutes) {
       const resource = this.api.root.resourceForPath(route.path);
-      const method = resource.addMethod(route.method, integration, {
+      const method = resource.addMethod(route.method, integrations[route.function], {
         authorizationType: route.authorization === 'IAM' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
         ...(route.bodyModel && { requestValidator: validator, requestModels: { 'application/json': models[route.bodyModel] } }),
       });

@@ -1,9 +1,12 @@
 /**
  * Typed errors with stable codes.
  *
- * Each class's `name` equals its class name and is part of the state machine's contract: the Retry and Catch
- * clauses of statemachines/settlement.asl.json match on it (`ErrorEquals`). Never rename one casually.
- * `code` is the stable, dotted code that APIs return and operators search for.
+ * Each class's `name` is written as a literal equal to its class name: Step Functions matches the Retry and Catch
+ * clauses of statemachines/settlement.asl.json on it (`ErrorEquals`), so it is a contract. Never compute it at run
+ * time (`new.target.name`, `constructor.name`): the bundles that ship are minified, and a minifier renames classes.
+ * Never rename one casually. `code` is the stable, dotted code that APIs return and operators search for; `code` and
+ * `kind` are static, so that the catalogue (error-catalogue.ts) derives its lists without building an error.
+ * Adding an error: see error-catalogue.ts.
  */
 
 export const ErrorCode = {
@@ -11,6 +14,7 @@ export const ErrorCode = {
   settlementNotFound: 'SETTLEMENT.NOT_FOUND',
   idempotencyConflict: 'SETTLEMENT.IDEMPOTENCY_CONFLICT',
   invalidTransition: 'SETTLEMENT.INVALID_TRANSITION',
+  settlementParked: 'SETTLEMENT.PARKED',
   insufficientFunds: 'SETTLEMENT.INSUFFICIENT_FUNDS',
   windowClosed: 'SETTLEMENT.WINDOW_CLOSED',
   confirmationTimeout: 'SETTLEMENT.CONFIRMATION_TIMEOUT',
@@ -47,23 +51,35 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** How an error should be handled by retry machinery and by the APIs. */
 export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'internal';
 
+/** What the catalogue knows of an error class without building one: its stable code and how it is handled. */
+export interface ErrorClassInfo {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+}
+
 export abstract class SettlementEngineError extends Error {
-  abstract readonly code: ErrorCode;
-  abstract readonly kind: ErrorKind;
+  /** The class name, as a literal in each class (see the module comment). */
+  abstract override readonly name: string;
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
   /** Whether a later attempt of the same operation may succeed (drives `retryable` on a FAILED settlement). */
   get retryable(): boolean {
     return this.kind === 'transient';
   }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // The class itself, not its name: a reference survives minification.
+    const type = new.target as unknown as ErrorClassInfo;
+    this.code = type.code;
+    this.kind = type.kind;
   }
 }
 
 /** A request field is missing or malformed. Nothing was written. */
 export class ValidationError extends SettlementEngineError {
-  readonly code = ErrorCode.invalidField;
-  readonly kind = 'validation' as const;
+  override readonly name = 'ValidationError' as const;
+  static readonly code = ErrorCode.invalidField;
+  static readonly kind = 'validation' as const;
   constructor(
     readonly field: string,
     readonly reason: string,
@@ -73,8 +89,9 @@ export class ValidationError extends SettlementEngineError {
 }
 
 export class SettlementNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.settlementNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly name = 'SettlementNotFoundError' as const;
+  static readonly code = ErrorCode.settlementNotFound;
+  static readonly kind = 'not_found' as const;
   constructor(readonly settlementId: string) {
     super(`settlement ${settlementId} does not exist`);
   }
@@ -82,8 +99,9 @@ export class SettlementNotFoundError extends SettlementEngineError {
 
 /** The same settlement id was submitted again with a different request. */
 export class IdempotencyConflictError extends SettlementEngineError {
-  readonly code = ErrorCode.idempotencyConflict;
-  readonly kind = 'conflict' as const;
+  override readonly name = 'IdempotencyConflictError' as const;
+  static readonly code = ErrorCode.idempotencyConflict;
+  static readonly kind = 'conflict' as const;
   constructor(
     readonly settlementId: string,
     readonly differingFields: readonly string[],
@@ -94,8 +112,9 @@ export class IdempotencyConflictError extends SettlementEngineError {
 
 /** A stage found the settlement in a status it may not move from (an out-of-order step). */
 export class InvalidTransitionError extends SettlementEngineError {
-  readonly code = ErrorCode.invalidTransition;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'InvalidTransitionError' as const;
+  static readonly code = ErrorCode.invalidTransition;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly settlementId: string,
     readonly from: string,
@@ -105,9 +124,27 @@ export class InvalidTransitionError extends SettlementEngineError {
   }
 }
 
+/**
+ * A stage found its settlement parked: it was handed to an operator, so no stage acts on it (a late or duplicate
+ * execution must not send a transfer or void a lock under the operator's feet). The workflow's Catch leads to
+ * ParkSettlement, which leaves a parked settlement as it is: the execution ends Parked.
+ */
+export class SettlementParkedError extends SettlementEngineError {
+  override readonly name = 'SettlementParkedError' as const;
+  static readonly code = ErrorCode.settlementParked;
+  static readonly kind = 'precondition' as const;
+  constructor(
+    readonly settlementId: string,
+    readonly status: string,
+  ) {
+    super(`settlement ${settlementId} is parked (${status}) for an operator; no stage acts on it until it is requeued`);
+  }
+}
+
 export class InsufficientFundsError extends SettlementEngineError {
-  readonly code = ErrorCode.insufficientFunds;
-  readonly kind = 'business' as const;
+  override readonly name = 'InsufficientFundsError' as const;
+  static readonly code = ErrorCode.insufficientFunds;
+  static readonly kind = 'business' as const;
   constructor(
     readonly accountId: string,
     readonly amount: string,
@@ -117,8 +154,9 @@ export class InsufficientFundsError extends SettlementEngineError {
 }
 
 export class WindowClosedError extends SettlementEngineError {
-  readonly code = ErrorCode.windowClosed;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'WindowClosedError' as const;
+  static readonly code = ErrorCode.windowClosed;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly currency: string,
     readonly reason: string,
@@ -130,8 +168,9 @@ export class WindowClosedError extends SettlementEngineError {
 
 /** The bank did not confirm the transfer within the confirmation budget. Money may have left: compensate. */
 export class ConfirmationTimeoutError extends SettlementEngineError {
-  readonly code = ErrorCode.confirmationTimeout;
-  readonly kind = 'business' as const;
+  override readonly name = 'ConfirmationTimeoutError' as const;
+  static readonly code = ErrorCode.confirmationTimeout;
+  static readonly kind = 'business' as const;
   constructor(
     readonly settlementId: string,
     readonly polls: number,
@@ -141,8 +180,9 @@ export class ConfirmationTimeoutError extends SettlementEngineError {
 }
 
 export class AccountNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.accountNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly name = 'AccountNotFoundError' as const;
+  static readonly code = ErrorCode.accountNotFound;
+  static readonly kind = 'not_found' as const;
   constructor(readonly accountId: string) {
     super(`account ${accountId} does not exist`);
   }
@@ -150,8 +190,9 @@ export class AccountNotFoundError extends SettlementEngineError {
 
 /** The account is FROZEN or CLOSED: it accepts no new lock or movement. */
 export class AccountNotActiveError extends SettlementEngineError {
-  readonly code = ErrorCode.accountNotActive;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'AccountNotActiveError' as const;
+  static readonly code = ErrorCode.accountNotActive;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly accountId: string,
     readonly status: string,
@@ -162,21 +203,24 @@ export class AccountNotActiveError extends SettlementEngineError {
 
 /** An account operation conflicts with the account's state (exists already, close with balance, ...). */
 export class AccountConflictError extends SettlementEngineError {
-  readonly code = ErrorCode.accountConflict;
-  readonly kind = 'conflict' as const;
+  override readonly name = 'AccountConflictError' as const;
+  static readonly code = ErrorCode.accountConflict;
+  static readonly kind = 'conflict' as const;
 }
 
 export class BankNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.bankNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly name = 'BankNotFoundError' as const;
+  static readonly code = ErrorCode.bankNotFound;
+  static readonly kind = 'not_found' as const;
   constructor(readonly bic: string) {
     super(`bank ${bic} is not registered`);
   }
 }
 
 export class BankNotActiveError extends SettlementEngineError {
-  readonly code = ErrorCode.bankNotActive;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'BankNotActiveError' as const;
+  static readonly code = ErrorCode.bankNotActive;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly bic: string,
     readonly status: string,
@@ -187,8 +231,9 @@ export class BankNotActiveError extends SettlementEngineError {
 
 /** No nostro is configured to pay out to this bank in this currency. */
 export class PayoutRouteNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.routeNotFound;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'PayoutRouteNotFoundError' as const;
+  static readonly code = ErrorCode.routeNotFound;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly payeeBic: string,
     readonly currency: string,
@@ -199,8 +244,9 @@ export class PayoutRouteNotFoundError extends SettlementEngineError {
 
 /** The bank definitively refused the transfer: no money left. */
 export class BankRejectedError extends SettlementEngineError {
-  readonly code = ErrorCode.bankRejected;
-  readonly kind = 'business' as const;
+  override readonly name = 'BankRejectedError' as const;
+  static readonly code = ErrorCode.bankRejected;
+  static readonly kind = 'business' as const;
   constructor(
     readonly rail: string,
     readonly bankReason: string,
@@ -211,8 +257,9 @@ export class BankRejectedError extends SettlementEngineError {
 
 /** The bank could not be reached. Transient: retried with backoff. */
 export class BankUnavailableError extends SettlementEngineError {
-  readonly code = ErrorCode.bankUnavailable;
-  readonly kind = 'transient' as const;
+  override readonly name = 'BankUnavailableError' as const;
+  static readonly code = ErrorCode.bankUnavailable;
+  static readonly kind = 'transient' as const;
 }
 
 /**
@@ -220,114 +267,66 @@ export class BankUnavailableError extends SettlementEngineError {
  * is asked again with the same idempotency key before any lock is voided.
  */
 export class TransferOutcomeUnknownError extends SettlementEngineError {
-  readonly code = ErrorCode.transferOutcomeUnknown;
-  readonly kind = 'transient' as const;
+  override readonly name = 'TransferOutcomeUnknownError' as const;
+  static readonly code = ErrorCode.transferOutcomeUnknown;
+  static readonly kind = 'transient' as const;
 }
 
 /** The bank has a reversal request in progress. Retried by the Compensate state with its own backoff. */
 export class ReversalPendingError extends SettlementEngineError {
-  readonly code = ErrorCode.reversalPending;
-  readonly kind = 'transient' as const;
+  override readonly name = 'ReversalPendingError' as const;
+  static readonly code = ErrorCode.reversalPending;
+  static readonly kind = 'transient' as const;
 }
 
 /** The bank refused to reverse a transfer that went out: an operator must act (the settlement is parked). */
 export class ReversalRefusedError extends SettlementEngineError {
-  readonly code = ErrorCode.reversalRefused;
-  readonly kind = 'business' as const;
+  override readonly name = 'ReversalRefusedError' as const;
+  static readonly code = ErrorCode.reversalRefused;
+  static readonly kind = 'business' as const;
 }
 
 /** DynamoDB cancelled a transaction because another one touched the same items. Transient. */
 export class TransactionConflictError extends SettlementEngineError {
-  readonly code = ErrorCode.transactionConflict;
-  readonly kind = 'transient' as const;
+  override readonly name = 'TransactionConflictError' as const;
+  static readonly code = ErrorCode.transactionConflict;
+  static readonly kind = 'transient' as const;
 }
 
 /** DynamoDB throttled the request. Transient. */
 export class ThrottlingError extends SettlementEngineError {
-  readonly code = ErrorCode.throttled;
-  readonly kind = 'transient' as const;
+  override readonly name = 'ThrottlingError' as const;
+  static readonly code = ErrorCode.throttled;
+  static readonly kind = 'transient' as const;
 }
 
 /** The store could not be reached. Transient. */
 export class StoreUnavailableError extends SettlementEngineError {
-  readonly code = ErrorCode.storeUnavailable;
-  readonly kind = 'transient' as const;
+  override readonly name = 'StoreUnavailableError' as const;
+  static readonly code = ErrorCode.storeUnavailable;
+  static readonly kind = 'transient' as const;
 }
 
 export class UnauthenticatedError extends SettlementEngineError {
-  readonly code = ErrorCode.unauthenticated;
-  readonly kind = 'auth' as const;
+  override readonly name = 'UnauthenticatedError' as const;
+  static readonly code = ErrorCode.unauthenticated;
+  static readonly kind = 'auth' as const;
 }
 
 export class RateLimitedError extends SettlementEngineError {
-  readonly code = ErrorCode.rateLimited;
-  readonly kind = 'auth' as const;
+  override readonly name = 'RateLimitedError' as const;
+  static readonly code = ErrorCode.rateLimited;
+  static readonly kind = 'auth' as const;
 }
 
 /** A programmer error: an invariant of money-moving code does not hold. Stops loudly; never retried. */
 export class InvariantViolationError extends SettlementEngineError {
-  readonly code = ErrorCode.invariantViolated;
-  readonly kind = 'internal' as const;
+  override readonly name = 'InvariantViolationError' as const;
+  static readonly code = ErrorCode.invariantViolated;
+  static readonly kind = 'internal' as const;
 }
 
 /** Asserts an invariant of money-moving code. A failure is a bug, not an operating error. */
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantViolationError(message);
-}
-
-/** Names of the errors that the state machine retries with backoff (kept in sync with the ASL by a test). */
-export const transientErrorNames = [
-  BankUnavailableError.name,
-  TransferOutcomeUnknownError.name,
-  TransactionConflictError.name,
-  ThrottlingError.name,
-  StoreUnavailableError.name,
-] as const;
-
-/** Business outcomes that go straight to rollback: the workflow never retries them. */
-export function isBusinessOutcome(error: { name?: string }): boolean {
-  return [
-    InsufficientFundsError.name,
-    WindowClosedError.name,
-    BankRejectedError.name,
-    AccountNotActiveError.name,
-    AccountNotFoundError.name,
-    BankNotFoundError.name,
-    BankNotActiveError.name,
-    PayoutRouteNotFoundError.name,
-    ValidationError.name,
-  ].includes(error.name ?? '');
-}
-
-/**
- * Stable code for an error name as the workflow reports it (`$.error.Error`): how BeginRollback turns a caught
- * error into the settlement's reason code.
- */
-export const errorCodeByName: Readonly<Record<string, ErrorCode>> = {
-  ValidationError: ErrorCode.invalidField,
-  SettlementNotFoundError: ErrorCode.settlementNotFound,
-  InvalidTransitionError: ErrorCode.invalidTransition,
-  InsufficientFundsError: ErrorCode.insufficientFunds,
-  WindowClosedError: ErrorCode.windowClosed,
-  ConfirmationTimeoutError: ErrorCode.confirmationTimeout,
-  AccountNotFoundError: ErrorCode.accountNotFound,
-  AccountNotActiveError: ErrorCode.accountNotActive,
-  BankNotFoundError: ErrorCode.bankNotFound,
-  BankNotActiveError: ErrorCode.bankNotActive,
-  PayoutRouteNotFoundError: ErrorCode.routeNotFound,
-  BankRejectedError: ErrorCode.bankRejected,
-  BankUnavailableError: ErrorCode.bankUnavailable,
-  TransferOutcomeUnknownError: ErrorCode.transferOutcomeUnknown,
-  ReversalPendingError: ErrorCode.reversalPending,
-  ReversalRefusedError: ErrorCode.reversalRefused,
-  TransactionConflictError: ErrorCode.transactionConflict,
-  ThrottlingError: ErrorCode.throttled,
-  StoreUnavailableError: ErrorCode.storeUnavailable,
-  InvariantViolationError: ErrorCode.invariantViolated,
-  'States.Timeout': ErrorCode.stageTimeout,
-};
-
-/** Whether a later attempt may succeed after this error (transient infrastructure or bank trouble). */
-export function isRetryableErrorName(name: string): boolean {
-  return (transientErrorNames as readonly string[]).includes(name) || name === 'States.Timeout' || name.startsWith('Lambda.');
 }

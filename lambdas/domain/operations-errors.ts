@@ -9,8 +9,9 @@ import { ErrorCode, SettlementEngineError } from './errors';
  * `location` names where: "line 42, Stmt[1]/Ntry[3]/Amt" or "line 7, column amount".
  */
 export class StatementInvalidError extends SettlementEngineError {
-  readonly code = ErrorCode.statementInvalid;
-  readonly kind = 'validation' as const;
+  override readonly name = 'StatementInvalidError' as const;
+  static readonly code = ErrorCode.statementInvalid;
+  static readonly kind = 'validation' as const;
   constructor(
     readonly format: 'camt.053' | 'csv' | 'statement',
     readonly location: string,
@@ -23,8 +24,9 @@ export class StatementInvalidError extends SettlementEngineError {
 
 /** Another run holds the reconciliation lock for this account and period. Try again after `lockedUntil`. */
 export class ReconciliationInProgressError extends SettlementEngineError {
-  readonly code = ErrorCode.reconciliationInProgress;
-  readonly kind = 'conflict' as const;
+  override readonly name = 'ReconciliationInProgressError' as const;
+  static readonly code = ErrorCode.reconciliationInProgress;
+  static readonly kind = 'conflict' as const;
   constructor(
     readonly accountId: string,
     readonly period: string,
@@ -35,8 +37,9 @@ export class ReconciliationInProgressError extends SettlementEngineError {
 }
 
 export class ReconciliationNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.reconciliationNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly name = 'ReconciliationNotFoundError' as const;
+  static readonly code = ErrorCode.reconciliationNotFound;
+  static readonly kind = 'not_found' as const;
   constructor(readonly reportId: string) {
     super(`reconciliation report ${reportId} does not exist`);
   }
@@ -47,8 +50,9 @@ export class ReconciliationNotFoundError extends SettlementEngineError {
  * order, or differ wholesale. Reconcile a shorter period.
  */
 export class ReconciliationTooLargeError extends SettlementEngineError {
-  readonly code = ErrorCode.reconciliationTooLarge;
-  readonly kind = 'precondition' as const;
+  override readonly name = 'ReconciliationTooLargeError' as const;
+  static readonly code = ErrorCode.reconciliationTooLarge;
+  static readonly kind = 'precondition' as const;
   constructor(
     readonly accountId: string,
     readonly unmatchedEntriesMax: number,
@@ -59,14 +63,16 @@ export class ReconciliationTooLargeError extends SettlementEngineError {
 
 /** A bank registration conflicts with an existing one (same BIC, different data). */
 export class BankConflictError extends SettlementEngineError {
-  readonly code = ErrorCode.bankConflict;
-  readonly kind = 'conflict' as const;
+  override readonly name = 'BankConflictError' as const;
+  static readonly code = ErrorCode.bankConflict;
+  static readonly kind = 'conflict' as const;
 }
 
 /** No settlement window is configured for the currency (the Validate stage then refuses it: fail safe). */
 export class WindowNotFoundError extends SettlementEngineError {
-  readonly code = ErrorCode.windowNotFound;
-  readonly kind = 'not_found' as const;
+  override readonly name = 'WindowNotFoundError' as const;
+  static readonly code = ErrorCode.windowNotFound;
+  static readonly kind = 'not_found' as const;
   constructor(readonly currency: string) {
     super(`no settlement window is configured for ${currency}`);
   }

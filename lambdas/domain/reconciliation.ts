@@ -29,7 +29,7 @@ import { InvariantViolationError, invariant } from './errors';
 import { Money, currencyMinorUnits, formatAmount } from './money';
 import { StatementInvalidError, ReconciliationTooLargeError } from './operations-errors';
 import { isTerminal, type SettlementStatus } from './settlement';
-import type { Statement, StatementEntry } from '../ports/bank';
+import type { Statement, StatementEntry } from './statement';
 
 /** Entries waiting for a counterpart that one run may hold (about 300 bytes each: ~75 MB at the maximum). */
 export const unmatchedEntriesMaxDefault = 250_000;

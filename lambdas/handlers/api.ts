@@ -5,4 +5,4 @@ import { createApiHandler } from './http';
 import { lambdaDeps } from './lambda-deps';
 import { apiRoutes } from './routes';
 
-export const handler = createApiHandler(apiRoutes, () => lambdaDeps());
+export const handler = createApiHandler(apiRoutes, () => lambdaDeps({ startsExecutions: true }));

@@ -5,11 +5,11 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ValidationError } from '../domain/errors';
-import { positiveInteger, type Environment } from '../config';
+import { localConfig, type Environment } from '../config';
 import type { EngineDeps } from '../usecases/deps';
 import { cleanupFinished, type CleanupRunReport } from '../usecases/recovery/cleanup';
 import { requireRecoveryDeps } from '../usecases/recovery/deps';
-import { defaultJobSettings, recoveryLimits, type JobSettings } from '../usecases/recovery/limits';
+import type { JobSettings } from '../usecases/recovery/limits';
 import { recoverStuckSettlements, type RecoveryRunReport } from '../usecases/recovery/recover';
 import { retryFailedSettlements, type RetryRunReport } from '../usecases/recovery/retry';
 import { flushMetrics } from './middleware';
@@ -34,15 +34,9 @@ export interface JobReports {
 export type JobHandler<R> = (event: JobEvent, context: Context) => Promise<R>;
 export type JobHandlers = { readonly [name in JobName]: JobHandler<JobReports[name]> };
 
-/** Job settings from environment variables (README.md lists them); defaults in usecases/recovery/limits.ts. */
+/** Job settings from environment variables (README.md lists them), through the configuration schema (lambdas/config.ts). */
 export function jobSettingsFromEnvironment(env: Environment): JobSettings {
-  const batchSize = positiveInteger(env, 'JOB_BATCH_SIZE', defaultJobSettings.batchSize);
-  if (batchSize > recoveryLimits.batchSizeMax) throw new Error(`configuration: JOB_BATCH_SIZE must be at most ${recoveryLimits.batchSizeMax}, got ${batchSize}`);
-  return {
-    batchSize,
-    stuckAfterSeconds: positiveInteger(env, 'RECOVERY_STUCK_AFTER_SECONDS', defaultJobSettings.stuckAfterSeconds),
-    operationRetentionSeconds: positiveInteger(env, 'OPERATION_RETENTION_SECONDS', defaultJobSettings.operationRetentionSeconds),
-  };
+  return localConfig(env).jobs;
 }
 
 export function createJobHandlers(deps: () => EngineDeps, settings: () => JobSettings): JobHandlers {

@@ -26,7 +26,7 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
 export const localRegion = 'us-east-1';
 
 export class JavaMissingError extends Error {
-  override readonly name = 'JavaMissingError';
+  override readonly name = 'JavaMissingError' as const;
   constructor() {
     super(
       'The local engine runs AWS DynamoDB Local, which needs Java 17 or newer, and `java` was not found on PATH.\n' +
@@ -79,7 +79,7 @@ export async function startDynamoDbLocal(options: { port?: number; dataDirectory
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${dynamoStartTimeoutMs} ms: ${String(error)}\n${output}`);
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${dynamoStartTimeoutMs} ms: ${String(error)}\n${output}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

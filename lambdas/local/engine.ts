@@ -7,27 +7,26 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createDocumentClient } from '../adapters/dynamodb/client';
-import { DynamoSettlementStore } from '../adapters/dynamodb/settlement-store';
 import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
-import { databaseAnswers, ensureTables } from '../adapters/dynamodb/bootstrap';
 import { tableNamesWithPrefix, type TableNames } from '../adapters/dynamodb/table-definitions';
 import { MockBank, type MockRailConfig } from '../adapters/banks/mock-bank';
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
+import { ensureTables } from '../adapters/dynamodb/bootstrap';
 import { createApiHandler, type ApiDeps, type Route } from '../handlers/http';
+import { composeEngine } from '../composition';
+import { ConfigurationError, localConfig, type EngineConfig } from '../config';
+import { seedWindows } from '../usecases/operations/windows';
+import type { EngineLimits, SettlementWindowPort } from '../usecases/deps';
 import { apiRoutes } from '../handlers/routes';
 import { createStageHandlers } from '../handlers/stage-handlers';
 import type { Rail } from '../domain/settlement';
 import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPort } from '../ports';
-import { defaultEngineLimits, type EngineLimits, type SettlementWindowPort } from '../usecases/deps';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
 import { startHttpServer, type LocalHttpServer } from './http-server';
 import { LocalWorkflow, type ExecutionOutcome, type WorkflowStateEvent } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
-import { createOperationsDeps } from '../adapters/dynamodb/operations-deps';
-import { openingPosting } from '../adapters/dynamodb/reconciliation-store';
-import { defaultSettlementWindowMode, defaultWindows, type SettlementWindowMode } from '../domain/window-defaults';
-import { StoredWindowPort, seedWindows } from '../usecases/operations/windows';
-import { reconcileAccounts } from '../usecases/operations/reconcile';
+import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
+import { seedWindowsFor } from './window-calendar';
 import { createReconcileJob } from '../handlers/reconcile-job';
 import { startReconcileTimer, type ReconcileTimer } from './reconcile-timer';
 import type { OperationsLimits } from '../usecases/operations/deps';
@@ -36,12 +35,12 @@ import type { AccessConfiguration } from '../adapters/auth/config';
 import { settlementApiDeps } from '../adapters/grpc/engine-deps';
 import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server';
 import type { EventStreamOptions } from '../adapters/grpc/event-stream';
-import { DynamoMockBankStore } from '../adapters/dynamodb/mock-bank-store';
-import { DynamoRecoveryStore } from '../adapters/dynamodb/recovery-store';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
 
 export interface LocalEngineOptions {
+  /** The parsed local configuration (`localConfig(process.env)` in bin/local.ts); default `localConfig()`. The options below override parts of it. */
+  readonly config?: EngineConfig;
   /** REST port; 0 picks a free one; null serves no HTTP. Default 8086. */
   readonly httpPort?: number | null;
   readonly host?: string;
@@ -115,7 +114,14 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const dynamoEndpoint = options.dynamoEndpoint ?? dynamo!.endpoint;
   const documentClient = createDocumentClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
   const client = documentClient as unknown as DynamoDBClient;
-  const tables = tableNamesWithPrefix(options.tablePrefix ?? 'settlement-engine-');
+  const baseConfig = options.config ?? localConfig();
+  const config: EngineConfig = {
+    ...baseConfig,
+    ...(options.tablePrefix !== undefined && { tables: tableNamesWithPrefix(options.tablePrefix) }),
+    limits: { ...baseConfig.limits, ...options.limits },
+    operationsLimits: { ...baseConfig.operationsLimits, ...options.operationsLimits },
+  };
+  const { tables } = config;
   let httpServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
   let streamsClient: DynamoDBStreamsClient | undefined;
@@ -126,43 +132,37 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
-    const settlements = new DynamoSettlementStore(documentClient, tables);
     const accounts = new DynamoAccountStore(documentClient, tables);
     const reference = new DynamoReferenceStore(documentClient, tables);
     const seed = options.seed === undefined ? loadSeed() : options.seed;
     if (seed) await applySeed(seed, { accounts, reference }, clock.now().toISOString());
     if (!options.deadLetters && options.sqs !== false) deadLetterQueue = await startLocalDeadLetterQueue();
-    // The bank's record lives in DynamoDB so that it survives a restart, as a real bank's would.
-    const bank = new MockBank(clock, options.mockRails, new DynamoMockBankStore(documentClient, tables));
-    // The mock bank's book starts each nostro at the amount it was opened with (its statements: mock-statements.ts).
-    bank.statementBook.useOpeningBalances((accountId) => openingPosting(documentClient, tables, accountId));
-    const operations = createOperationsDeps({ documentClient, tables, accounts, banks: bank, metrics: options.metrics ?? noMetrics, clock, limits: options.operationsLimits });
-    if (seed) await seedWindows(operations.windows, defaultWindows(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
-    // Filled in below: the workflow needs the handlers, which need the deps, which need the workflow.
-    let deps!: ApiDeps;
     // One rate budget per client across REST and gRPC.
     const accessControl = options.access && new AccessControl(options.access);
     const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)).clientName));
-    workflow = new LocalWorkflow(createStageHandlers(() => deps), {
-      retryIntervalMs: options.retryIntervalMs,
-      confirmationWaitMs: options.confirmationWaitMs,
-      onExecutionEnd: options.onExecutionEnd,
-      onStateEvent: options.onStateEvent,
-    });
-    deps = {
-      settlements,
-      accounts,
-      reference,
-      windows: options.windows ?? new StoredWindowPort(operations.windows, clock, operations.limits.windowCacheSeconds),
-      operations,
-      banks: bank,
-      workflow,
-      deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),
-      recovery: new DynamoRecoveryStore(documentClient, tables),
-      metrics: options.metrics ?? noMetrics,
+    // The same composition root as on AWS; what differs is passed in explicitly: the ASL interpreter, the emulated
+    // (or, with `sqs: false`, in-memory) dead-letter queue, the metrics registry.
+    const composed = composeEngine(config, documentClient, {
       clock,
-      limits: { ...defaultEngineLimits, ...options.limits },
-      checkDatabase: () => databaseAnswers(client, tables),
+      metrics: options.metrics ?? noMetrics,
+      deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),
+      workflow: (engineDeps) =>
+        (workflow = new LocalWorkflow(createStageHandlers(engineDeps), {
+          retryIntervalMs: options.retryIntervalMs,
+          confirmationWaitMs: options.confirmationWaitMs,
+          onExecutionEnd: options.onExecutionEnd,
+          onStateEvent: options.onStateEvent,
+        })),
+      ...(options.windows && { windows: options.windows }),
+      ...(options.mockRails && { mockRails: options.mockRails }),
+    });
+    // The local engine steers the mock bank (demo, tests); another adapter would need its own local stand-in.
+    const bank = composed.mockBank;
+    if (bank === undefined) throw new ConfigurationError(['BANK_ADAPTER'], [`BANK_ADAPTER ${config.bankAdapter} has no local stand-in; the local engine runs the mock bank`]);
+    const { operations } = composed.deps;
+    if (seed) await seedWindows(operations.windows, seedWindowsFor(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
+    const deps: ApiDeps = {
+      ...composed.deps,
       ...(options.metricsText && { metricsText: options.metricsText }),
       ...(authenticate && { authenticate }),
     };
@@ -176,19 +176,13 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
         host: options.host ?? '127.0.0.1',
-        deps: settlementApiDeps({
-          deps,
-          documentClient,
-          settlementsTableName: tables.settlements,
-          streamsClient,
-          reconcileAccounts: (request) => reconcileAccounts(operations, request),
-        }),
+        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, streamsClient }),
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
         eventStream: options.grpcEventStream,
       });
     }
-    const startedWorkflow = workflow;
+    const startedWorkflow = workflow!;
     if (options.jobs !== false) jobs = startLocalJobs(() => deps, startedWorkflow, options.jobs);
     // The reconciliation schedule (same handler as the EventBridge rule), every operations.limits interval.
     if (options.jobs !== false) reconcileTimer = startReconcileTimer(createReconcileJob(() => deps), operations.limits.reconciliationIntervalSeconds * 1000);

@@ -3,6 +3,9 @@
  * implements it for local use and tests; SWIFT, SEPA and ACH adapters implement it in production.
  */
 import type { Rail } from '../domain/settlement';
+import type { Statement, StatementEntry } from '../domain/statement';
+
+export type { Statement, StatementEntry };
 
 /** What the bank says about a transfer. */
 export type TransferState =
@@ -44,19 +47,6 @@ export interface ReversalReceipt {
   readonly reason?: string;
 }
 
-/** One entry of a bank statement for an account (ISO 20022 camt.053 Ntry, reduced). */
-export interface StatementEntry {
-  /** The bank's own entry reference. */
-  readonly entryReference: string;
-  /** End-to-end reference: the settlement id (or movement id) the engine sent. */
-  readonly endToEndId: string;
-  /** Signed decimal string: negative for a debit of the account. */
-  readonly amount: string;
-  readonly currency: string;
-  readonly bookingDate: string;
-  readonly valueDate: string;
-}
-
 export interface StatementRequest {
   /** Engine account id the statement is for (NOSTRO#<BIC>#<CCY> or VOSTRO#<BIC>#<CCY>). */
   readonly accountId: string;
@@ -65,15 +55,6 @@ export interface StatementRequest {
   /** Inclusive ISO timestamps. */
   readonly from: string;
   readonly to: string;
-}
-
-export interface Statement {
-  readonly accountId: string;
-  readonly currency: string;
-  readonly openingBalance: string;
-  readonly closingBalance: string;
-  /** Streamed so a statement of any length is reconciled in bounded memory. */
-  readonly entries: AsyncIterable<StatementEntry>;
 }
 
 export interface BankClient {

@@ -1,3 +1,5 @@
+import { ErrorCode } from '../domain/errors';
+
 /**
  * One metrics port, two adapters: Prometheus (prom-client) locally and on the gRPC task, CloudWatch EMF
  * (Powertools) on Lambda. Metric names are the seed's, exactly.
@@ -13,9 +15,43 @@ export const MetricName = {
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
+/**
+ * How a settlement ended, for alarms: `settlement_total{outcome}` next to `settlement_total{status}`. A FAILED
+ * settlement is DECLINED when its reason code is a business answer (the payer could not pay, the data or the bank
+ * said no): normal traffic, never paged on. Everything else FAILED (infrastructure, timeouts, invariants) is a fault.
+ */
+export type SettlementOutcome = 'COMPLETED' | 'DECLINED' | 'FAILED';
+
+/** Reason codes that are business declines. A new business reason (a compliance refusal, say) belongs here. */
+export const declineReasonCodes: ReadonlySet<string> = new Set<string>([
+  ErrorCode.invalidField,
+  ErrorCode.insufficientFunds,
+  ErrorCode.windowClosed,
+  ErrorCode.accountNotFound,
+  ErrorCode.accountNotActive,
+  ErrorCode.bankNotFound,
+  ErrorCode.bankNotActive,
+  ErrorCode.routeNotFound,
+  ErrorCode.bankRejected,
+]);
+
+export function settlementOutcome(status: string, reasonCode: string | undefined): SettlementOutcome {
+  if (status === 'COMPLETED') return 'COMPLETED';
+  return reasonCode !== undefined && declineReasonCodes.has(reasonCode) ? 'DECLINED' : 'FAILED';
+}
+
+export interface SettlementEndedEvent {
+  readonly status: string;
+  readonly currency: string;
+  readonly amount: string;
+  readonly durationSeconds: number;
+  /** Why a FAILED settlement failed: decides its outcome (DECLINED or FAILED). */
+  readonly reasonCode?: string;
+}
+
 export interface MetricsPort {
-  /** A settlement reached a terminal status (COMPLETED or FAILED). `amount` is a decimal string. */
-  settlementEnded(event: { status: string; currency: string; amount: string; durationSeconds: number }): void;
+  /** A settlement reached a terminal status (COMPLETED or FAILED, with its reason code). `amount` is a decimal string. */
+  settlementEnded(event: SettlementEndedEvent): void;
   /** An atomic operation (one execution attempt) changed state: STARTED, COMMITTED, ROLLED_BACK, PARKED. */
   atomicOperation(state: string): void;
   /** Discrepancies found by a reconciliation run. */

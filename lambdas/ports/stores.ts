@@ -60,7 +60,7 @@ export interface SettlementRecord extends SettlementRequest {
 
 export type FundLockState = 'PENDING' | 'POSTED' | 'VOIDED';
 
-/** A hold on both legs of one settlement: ended exactly once, posted by Finalize or voided by rollback. */
+/** A lock on both legs of one settlement: ended exactly once, posted by Finalize or voided by rollback. */
 export interface FundLock {
   readonly settlementId: string;
   readonly state: FundLockState;
@@ -111,11 +111,11 @@ export type OperationState = 'STARTED' | 'COMMITTED' | 'ROLLED_BACK' | 'PARKED' 
 /** Effects committed atomically with a settlement transition. */
 export type Effect =
   /** locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor. */
-  | { readonly type: 'holdFunds'; readonly account: Account; readonly amount: Money }
+  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money }
   /** locked −= amount, available += amount; requires locked ≥ amount. */
-  | { readonly type: 'releaseHold'; readonly accountId: string; readonly amount: Money }
+  | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money }
   /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount. */
-  | { readonly type: 'postHold'; readonly accountId: string; readonly amount: Money }
+  | { readonly type: 'postLockedAmount'; readonly accountId: string; readonly amount: Money }
   | { readonly type: 'createLock'; readonly lock: FundLock }
   | { readonly type: 'endLock'; readonly settlementId: string; readonly amount: Money; readonly to: 'POSTED' | 'VOIDED'; readonly at: string }
   | { readonly type: 'ledgerEntry'; readonly entry: LedgerEntry }
@@ -199,7 +199,7 @@ export interface ReferenceStore {
 
 /** The record moved since it was read (a concurrent or replayed step). The caller re-reads and decides. */
 export class StaleSettlementError extends Error {
-  override readonly name = 'StaleSettlementError';
+  override readonly name = 'StaleSettlementError' as const;
   constructor(readonly settlementId: string) {
     super(`settlement ${settlementId} changed since it was read`);
   }

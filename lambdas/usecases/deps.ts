@@ -1,5 +1,5 @@
 /**
- * The dependencies every use case receives: ports only, wired at the edge (Lambda handler, local engine, tests).
+ * The dependencies every use case receives: ports only, built by the composition root (lambdas/composition.ts).
  */
 import type { BankDirectory, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
@@ -46,8 +46,8 @@ export interface EngineDeps {
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly limits: EngineLimits;
-  /** Index queries of the recovery jobs and the parked-settlement API; wired by the Lambda deps and the local engine. */
-  readonly recovery?: RecoveryStore;
-  /** Banks, accounts, windows and reconciliation (usecases/operations); wired by the Lambda deps and the local engine. */
-  readonly operations?: OperationsDeps;
+  /** Index queries of the recovery jobs and the parked-settlement API. */
+  readonly recovery: RecoveryStore;
+  /** Banks, accounts, windows and reconciliation (usecases/operations). */
+  readonly operations: OperationsDeps;
 }

@@ -4,10 +4,11 @@
  * last resort when even these cannot finish: the lock is kept and an operator is told.
  * Each is idempotent: a replay finds the settlement already past it and changes nothing.
  */
-import { ErrorCode, ReversalPendingError, ReversalRefusedError, errorCodeByName, isRetryableErrorName } from '../domain/errors';
+import { ErrorCode, ReversalPendingError, ReversalRefusedError } from '../domain/errors';
+import { errorCodeByName, isRetryableErrorName } from '../domain/error-catalogue';
 import type { SettlementStatus } from '../domain/settlement';
 import type { Effect, RecordPatch } from '../ports/stores';
-import { advance } from './advance';
+import { advance, requireNotParked } from './advance';
 import type { EngineDeps } from './deps';
 import { secondsBetween, transferKey, type StageInput, type StageResult } from './stages';
 
@@ -24,6 +25,7 @@ export async function beginRollback(deps: EngineDeps, input: StageInput): Promis
   const errorName = input.error?.Error ?? 'Unknown';
   const record = await advance(deps, input.settlementId, async (current) => {
     if (rollbackStatuses.includes(current.status) || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
+    requireNotParked(current);
     const moneyMayHaveLeft =
       current.status === 'TRANSFER_INITIATED' || current.status === 'CONFIRMED' || (current.status === 'LOCKED' && errorName !== 'BankRejectedError');
     return {
@@ -48,6 +50,7 @@ export async function beginRollback(deps: EngineDeps, input: StageInput): Promis
 export async function compensate(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status !== 'COMPENSATING') return { done: current };
+    requireNotParked(current);
     const bank = deps.banks.forRail(current.rail);
     const key = transferKey(current);
     const at = deps.clock.now().toISOString();
@@ -74,19 +77,20 @@ export async function compensate(deps: EngineDeps, input: StageInput): Promise<S
   return { status: record.status };
 }
 
-/** ReleaseLocks: one transaction voids the pending lock and gives the held amount back on both legs; → ROLLED_BACK. */
+/** ReleaseLocks: one transaction voids the pending lock and gives the locked amount back on both legs; → ROLLED_BACK. */
 export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status === 'ROLLED_BACK' || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
     if (current.status !== 'ROLLING_BACK' && current.status !== 'COMPENSATED') return { done: current };
+    requireNotParked(current);
     const at = deps.clock.now().toISOString();
     const lock = await deps.settlements.getLock(current.settlementId);
     const effects: Effect[] =
       lock?.state === 'PENDING'
         ? [
             { type: 'endLock', settlementId: current.settlementId, amount: lock.amount, to: 'VOIDED', at },
-            { type: 'releaseHold', accountId: lock.vostroAccountId, amount: lock.amount },
-            { type: 'releaseHold', accountId: lock.nostroAccountId, amount: lock.amount },
+            { type: 'releaseLockedAmount', accountId: lock.vostroAccountId, amount: lock.amount },
+            { type: 'releaseLockedAmount', accountId: lock.nostroAccountId, amount: lock.amount },
           ]
         : [];
     return { command: { record: current, to: 'ROLLED_BACK', stage: 'ReleaseLocks', at, effects } };
@@ -97,13 +101,14 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
 /**
  * MarkFailed: ROLLED_BACK → FAILED, with the reason and when the retry job may try again (if retryable). A
  * transient failure on the last allowed attempt leaves no retry: the settlement is parked for an operator (FAILED,
- * nothing held) and the dead-letter queue told, message first as in ParkSettlement.
+ * nothing locked) and the dead-letter queue told, message first as in ParkSettlement.
  */
 export async function markFailed(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   let failedNow = false;
   let exhausted = false;
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status !== 'ROLLED_BACK') return { done: current };
+    requireNotParked(current);
     const now = deps.clock.now();
     const at = now.toISOString();
     exhausted = current.retryable === true && current.attempt >= deps.limits.retryAttemptsMax;
@@ -131,7 +136,7 @@ export async function markFailed(deps: EngineDeps, input: StageInput): Promise<S
     };
   });
   if (failedNow) {
-    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
+    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt), reasonCode: record.reasonCode });
     deps.metrics.atomicOperation('ROLLED_BACK');
     if (exhausted) deps.metrics.atomicOperation('PARKED');
   }

@@ -11,7 +11,10 @@ import {
   BankRejectedError,
   ConfirmationTimeoutError,
   InsufficientFundsError,
+  InvalidTransitionError,
   PayoutRouteNotFoundError,
+  ReversalPendingError,
+  ReversalRefusedError,
   TransferOutcomeUnknownError,
   invariant,
 } from '../domain/errors';
@@ -19,7 +22,7 @@ import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
 import { accountId, type Account, type Effect, type SettlementRecord } from '../ports/stores';
 import type { TransferInstruction } from '../ports/bank';
-import { advance, requireStatus } from './advance';
+import { advance, requireNotParked, requireStatus, staleOrContradiction } from './advance';
 import type { EngineDeps } from './deps';
 
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
@@ -46,6 +49,7 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'VALIDATED')) return { done: current };
     requireStatus(current, ['PENDING'], 'VALIDATED');
+    requireNotParked(current);
     await deps.windows.assertOpen(current.currency, deps.clock.now());
     await requireActiveBank(deps, current.payerBic);
     await requireActiveBank(deps, current.payeeBic);
@@ -72,11 +76,12 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
   return { status: record.status };
 }
 
-/** LockFunds: one transaction holds the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
+/** LockFunds: one transaction locks the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
 export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
     requireStatus(current, ['VALIDATED'], 'LOCKED');
+    requireNotParked(current);
     invariant(current.payerAccountId && current.nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
     const vostro = await requireUsableAccount(deps, current.payerAccountId);
     const nostro = await requireUsableAccount(deps, current.nostroAccountId);
@@ -100,8 +105,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         stage: 'LockFunds',
         at: lock.createdAt,
         effects: [
-          { type: 'holdFunds', account: vostro, amount },
-          { type: 'holdFunds', account: nostro, amount },
+          { type: 'lockAmount', account: vostro, amount },
+          { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
       },
@@ -110,11 +115,35 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
   return { status: record.status };
 }
 
-/** InitiateTransfer: sends the payout to the bank, idempotent on `<id>:<attempt>`; LOCKED → TRANSFER_INITIATED. */
+/** Statuses in which the engine has decided, or may decide, that no money left: a transfer sent now is orphaned. */
+const noMoneyLeftStatuses: readonly SettlementStatus[] = ['COMPENSATING', 'COMPENSATED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED'];
+
+/**
+ * InitiateTransfer: sends the payout to the bank, idempotent on `<id>:<attempt>`; LOCKED → TRANSFER_INITIATED.
+ * The bank call cannot be part of the transaction: while it is on its way, another actor (cleanup voiding an
+ * expired lock, a rollback) may ask the bank, find nothing, and roll the settlement back. The transition then
+ * fails on the record's version, and this stage finds the settlement rolled back with a transfer it has just sent:
+ * it reverses that transfer (same idempotency key) before giving up, so no money stays out for a failed settlement.
+ */
 export async function initiateTransfer(deps: EngineDeps, input: StageInput): Promise<StageResult & { bankReference?: string }> {
+  let sent: { key: string; rail: SettlementRecord['rail'] } | undefined;
+  try {
+    return await sendTransfer(deps, input, (key, rail) => (sent = { key, rail }));
+  } catch (error) {
+    if (sent && error instanceof InvalidTransitionError && (noMoneyLeftStatuses as readonly string[]).includes(error.from)) {
+      const reversal = await deps.banks.forRail(sent.rail).reverseTransfer(sent.key, `settlement ${input.settlementId} was rolled back while its transfer was being sent`);
+      if (reversal.state === 'PENDING') throw new ReversalPendingError(`reversal of orphaned transfer ${sent.key} is pending at the bank`, { cause: error });
+      if (reversal.state === 'REFUSED') throw new ReversalRefusedError(`the bank refused to reverse orphaned transfer ${sent.key}: ${reversal.reason ?? 'no reason given'}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function sendTransfer(deps: EngineDeps, input: StageInput, onSent: (key: string, rail: SettlementRecord['rail']) => void): Promise<StageResult & { bankReference?: string }> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'TRANSFER_INITIATED')) return { done: current };
     requireStatus(current, ['LOCKED'], 'TRANSFER_INITIATED');
+    requireNotParked(current);
     invariant(current.nostroBic, `initiateTransfer: ${current.settlementId} has no payout nostro`);
     const instruction: TransferInstruction = {
       idempotencyKey: transferKey(current),
@@ -128,6 +157,7 @@ export async function initiateTransfer(deps: EngineDeps, input: StageInput): Pro
       reference: current.reference,
     };
     const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
+    if (receipt.state !== 'REJECTED') onSent(instruction.idempotencyKey, current.rail);
     if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given');
     return {
       command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } },
@@ -152,6 +182,7 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
   await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'CONFIRMED')) return { done: current };
     requireStatus(current, ['TRANSFER_INITIATED'], 'CONFIRMED');
+    requireNotParked(current);
     const receipt = await deps.banks.forRail(current.rail).getTransfer(transferKey(current));
     if (!receipt) throw new TransferOutcomeUnknownError(`bank has no record of transfer ${transferKey(current)}`);
     switch (receipt.state) {
@@ -179,8 +210,11 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status === 'COMPLETED') return { done: current };
     requireStatus(current, ['CONFIRMED'], 'COMPLETED');
+    requireNotParked(current);
     const lock = await deps.settlements.getLock(current.settlementId);
     const amount = new Money(current.amount);
+    // A duplicate delivery may have posted the lock since we read CONFIRMED: then the record moved too.
+    if (!lock || lock.state !== 'PENDING') await staleOrContradiction(deps, current, `finalize: ${current.settlementId} has no pending lock`);
     invariant(lock && lock.state === 'PENDING', `finalize: ${current.settlementId} has no pending lock`);
     invariant(lock.amount.equals(amount), `finalize: lock ${lock.amount.toFixed()} differs from amount ${current.amount}`);
     invariant(lock.vostroAccountId === current.payerAccountId && lock.nostroAccountId === current.nostroAccountId, 'finalize: lock accounts differ from the settlement');
@@ -192,8 +226,8 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     });
     const effects: Effect[] = [
       { type: 'endLock', settlementId: current.settlementId, amount, to: 'POSTED', at },
-      { type: 'postHold', accountId: lock.vostroAccountId, amount },
-      { type: 'postHold', accountId: lock.nostroAccountId, amount },
+      { type: 'postLockedAmount', accountId: lock.vostroAccountId, amount },
+      { type: 'postLockedAmount', accountId: lock.nostroAccountId, amount },
       entry(lock.vostroAccountId, lock.nostroAccountId, 'PAYER_VOSTRO'),
       entry(lock.nostroAccountId, lock.vostroAccountId, 'PAYOUT_NOSTRO'),
       { type: 'endOperation', attempt: current.attempt, state: 'COMMITTED', at },
@@ -211,16 +245,16 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
 
 /**
  * Double entry: both legs fall by exactly the settlement amount, so Σ nostro − Σ vostro is unchanged, and each
- * posted hold has its ledger entry.
+ * posted lock has its ledger entry.
  */
 function assertBalancedPosting(effects: readonly Effect[], amount: Money): void {
   const entries = effects.flatMap((effect) => (effect.type === 'ledgerEntry' ? [effect.entry] : []));
-  const posts = effects.flatMap((effect) => (effect.type === 'postHold' ? [effect] : []));
+  const posts = effects.flatMap((effect) => (effect.type === 'postLockedAmount' ? [effect] : []));
   const nostroChange = entries.filter((entry) => entry.accountId.startsWith('NOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
   const vostroChange = entries.filter((entry) => entry.accountId.startsWith('VOSTRO#')).reduce((sum, entry) => sum.plus(entry.amount), new Money(0));
   invariant(nostroChange.minus(vostroChange).isZero(), 'finalize: posting changes Σ nostro − Σ vostro');
   invariant(nostroChange.equals(amount.negated()), 'finalize: nostro leg differs from the amount');
-  invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted hold has no matching ledger entry');
+  invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted lock has no matching ledger entry');
 }
 
 async function requireActiveBank(deps: EngineDeps, bic: string): Promise<void> {

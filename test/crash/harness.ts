@@ -67,7 +67,7 @@ export interface CrashRunReport {
 }
 
 /** One `npm start`-like engine process (its own process group) on a data directory. */
-class EngineProcess {
+export class EngineProcess {
   private output = '';
   private constructor(
     readonly child: ChildProcess,
@@ -184,7 +184,7 @@ async function load(engine: EngineProcess, apiKey: string, random: () => number,
 }
 
 /** Waits until every settlement is terminal or parked; returns how many were mid-flight at first look. */
-async function waitForQuiet(access: BookAccess): Promise<{ inFlightAtRestart: number; recoveryMs: number }> {
+export async function waitForQuiet(access: BookAccess): Promise<{ inFlightAtRestart: number; recoveryMs: number }> {
   const started = Date.now();
   let first: number | undefined;
   for (;;) {
@@ -197,12 +197,12 @@ async function waitForQuiet(access: BookAccess): Promise<{ inFlightAtRestart: nu
   }
 }
 
-interface ExternalDatabase {
+export interface ExternalDatabase {
   readonly endpoint: string;
   readonly tablePrefix: string;
 }
 
-function bookAccess(dynamoEndpoint: string, tablePrefix: string): BookAccess & { destroy(): void } {
+export function bookAccess(dynamoEndpoint: string, tablePrefix: string): BookAccess & { destroy(): void } {
   const documentClient: DynamoDBDocumentClient = createDocumentClient({ endpoint: dynamoEndpoint, region: localRegion, credentials: localCredentials, maxAttempts: 5 });
   return { documentClient, tables: tableNamesWithPrefix(tablePrefix), destroy: () => (documentClient as unknown as DynamoDBClient).destroy() };
 }

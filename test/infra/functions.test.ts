@@ -1,12 +1,13 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { allFunctions, apiFunction, stageFunctions, type FunctionSpec } from '../../infra/function-catalogue';
-import { tableReadActions, tableWriteActions } from '../../infra/table-access';
+import { adminApiFunction, allFunctions, apiFunction, healthFunction, stageFunctions, write, type FunctionSpec } from '../../infra/function-catalogue';
+import { grantTableAccess, tableActions, tableReadActions } from '../../infra/table-access';
 import { actionsOf, actionsOnResource, allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
+import { defaultConfig } from '../../infra/config';
 import { logicalIdOf, removeAssembly, resourceTemplate, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 
 const readActions = [...tableReadActions].sort();
-const readWriteActions = [...tableReadActions, ...tableWriteActions].sort();
+const stage = (state: string) => stageFunctions.find((candidate) => candidate.state === state)!;
 
 describe('engine functions', () => {
   let synthesized: SynthesizedEngine;
@@ -24,9 +25,9 @@ describe('engine functions', () => {
   });
   afterAll(() => removeAssembly(synthesized));
 
-  it('deploys one function per state-machine stage, one for the API and one per job', () => {
+  it('deploys one function per state-machine stage, three for the API (api, admin, health) and one per job', () => {
     expect(stageFunctions).toHaveLength(10);
-    expect(allFunctions).toHaveLength(15);
+    expect(allFunctions).toHaveLength(18);
     for (const spec of allFunctions) expect(synthesized.stacks.engine.functions[spec.id]).toBeDefined();
   });
 
@@ -63,26 +64,24 @@ describe('engine functions', () => {
       });
     });
 
-    it(spec.sendsToDeadLetterQueue ? 'knows the dead-letter queue (DEAD_LETTER_QUEUE_URL)' : 'does not know the dead-letter queue', () => {
+    it('knows the dead-letter queue (DEAD_LETTER_QUEUE_URL) and the bank adapter (BANK_ADAPTER): lambdas/config.ts requires both', () => {
       fn().hasResourceProperties('AWS::Lambda::Function', {
-        Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: spec.sendsToDeadLetterQueue ? { Ref: Match.stringLikeRegexp('ParkedSettlementsQueue') } : Match.absent() }) },
+        Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('ParkedSettlementsQueue') }, BANK_ADAPTER: 'mock' }) },
       });
     });
 
-    it('holds exactly its table grants: read or read/write per table, no Scan, nothing on other tables', () => {
-      const expected = Object.fromEntries(
-        Object.entries(spec.tables).map(([table, access]) => [table, access === 'readWrite' ? readWriteActions : readActions]),
-      );
+    it('holds exactly its table grants: the writes its code issues per table, no Scan, nothing on other tables', () => {
+      const expected = Object.fromEntries(Object.entries(spec.tables).map(([table, access]) => [table, tableActions(access).sort()]));
       expect(dynamoDbAccess(roleStatements(spec), tableLogicalIds)).toEqual(expected);
     });
 
     it('reaches the indexes of its tables by name, never through index/*', () => {
       const statements = roleStatements(spec);
-      for (const [table, access] of Object.entries(spec.tables) as [LogicalTableName, string][]) {
+      for (const [table, access] of Object.entries(spec.tables) as [LogicalTableName, FunctionSpec['tables'][LogicalTableName]][]) {
         const definition = tableDefinitions.find((candidate) => candidate.logicalName === table)!;
         for (const index of definition.globalSecondaryIndexes) {
           const actions = [...actionsOnResource(statements, tableLogicalIds[table], `/index/${index.indexName}"`)].sort();
-          expect(actions).toEqual(access === 'readWrite' ? readWriteActions : readActions);
+          expect(actions).toEqual(access === 'describe' ? [] : tableActions(access!).sort());
         }
       }
       expect(JSON.stringify(statements)).not.toContain('/index/*');
@@ -93,9 +92,20 @@ describe('engine functions', () => {
       expect(stepFunctionsActions).toEqual(spec.startsExecutions ? ['states:StartExecution'] : []);
     });
 
-    it(spec.sendsToDeadLetterQueue ? 'may send to the dead-letter queue and nothing else on SQS' : 'may not touch SQS', () => {
-      const sqsActions = [...allActions(roleStatements(spec))].filter((action) => action.startsWith('sqs:')).sort();
-      expect(sqsActions).toEqual(spec.sendsToDeadLetterQueue ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
+    it(spec.sendsToDeadLetterQueue ? 'may send to the dead-letter queue and nothing else on it' : 'may not touch the dead-letter queue', () => {
+      const queueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const onQueue = [...actionsOnResource(roleStatements(spec), queueId)].filter((action) => action.startsWith('sqs:')).sort();
+      expect(onQueue).toEqual(spec.sendsToDeadLetterQueue ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
+    });
+
+    it(spec.module === 'jobs' ? 'may send its failed runs to the failed-jobs queue, and no other queue' : 'touches no queue but the dead-letter queue', () => {
+      const deadLetterQueueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const failedJobsQueueId = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
+      const sqsStatements = roleStatements(spec).filter((statement) => actionsOf(statement).some((action) => action.startsWith('sqs:')));
+      const elsewhere = sqsStatements.filter((statement) => !JSON.stringify(statement.Resource).includes(deadLetterQueueId) && !JSON.stringify(statement.Resource).includes(failedJobsQueueId));
+      expect(elsewhere).toEqual([]);
+      const onFailedJobs = [...actionsOnResource(roleStatements(spec), failedJobsQueueId)].sort();
+      expect(onFailedJobs).toEqual(spec.module === 'jobs' ? ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'] : []);
     });
 
     it('uses a wildcard resource only for X-Ray, whose actions have no resource-level permissions', () => {
@@ -113,11 +123,41 @@ describe('engine functions', () => {
   });
 
   describe('least privilege, spelled out', () => {
-    it('keeps the validate stage away from the reconciliation table', () => {
-      const spec = stageFunctions.find((candidate) => candidate.state === 'Validate')!;
-      const access = dynamoDbAccess(roleStatements(spec), tableLogicalIds);
-      expect(access.reconciliation).toBeUndefined();
-      expect(access.settlements).toEqual(readWriteActions);
+    const writesOn = (spec: FunctionSpec, table: LogicalTableName) =>
+      (dynamoDbAccess(roleStatements(spec), tableLogicalIds)[table] ?? []).filter((action) => !(tableReadActions as readonly string[]).includes(action));
+
+    it('lets Validate read banks, accounts and windows and write nothing but its settlement\'s transition', () => {
+      const access = dynamoDbAccess(roleStatements(stage('Validate')), tableLogicalIds);
+      expect(access).toEqual({ settlements: ['dynamodb:PutItem', 'dynamodb:UpdateItem', ...readActions].sort(), accounts: readActions, reference: readActions });
+    });
+
+    it('keeps the ledger append-only for every function and the gRPC task: PutItem, never UpdateItem, DeleteItem or BatchWriteItem', () => {
+      const appenders = allFunctions.filter((spec) => writesOn(spec, 'ledger').length > 0);
+      for (const spec of appenders) expect(writesOn(spec, 'ledger')).toEqual(['dynamodb:PutItem']);
+      expect(appenders.map((spec) => spec.id).sort()).toEqual([adminApiFunction.id, stage('Finalize').id].sort());
+      const grpcTask = synthesized.stacks.engine.grpc!.service.taskDefinition.taskRole;
+      const taskLedger = dynamoDbAccess(statementsOfRole(template, logicalIdOf(grpcTask)), tableLogicalIds).ledger ?? [];
+      expect(taskLedger).toEqual(readActions);
+    });
+
+    it('refuses to grant anything but an append on the ledger', () => {
+      const tables = synthesized.stacks.stateful.tables;
+      const role = synthesized.stacks.engine.functions[healthFunction.id]!.role;
+      expect(() => grantTableAccess(role, tables, { ledger: write('UpdateItem') })).toThrow(/append-only/);
+      expect(() => grantTableAccess(role, tables, { ledger: write('PutItem', 'BatchWriteItem') })).toThrow(/append-only/);
+    });
+
+    it('lets only the stages that move money write balances, and never the API function', () => {
+      const balanceWriters = allFunctions.filter((spec) => writesOn(spec, 'accounts').length > 0).map((spec) => spec.id).sort();
+      expect(balanceWriters).toEqual([adminApiFunction.id, 'CleanupFunction', stage('Finalize').id, stage('LockFunds').id, stage('ReleaseLocks').id].sort());
+      expect(writesOn(apiFunction, 'accounts')).toEqual([]);
+      expect(writesOn(apiFunction, 'settlements')).toEqual(['dynamodb:PutItem']);
+    });
+
+    it('lets the health function describe the settlements table and nothing else: no item, no index, no key', () => {
+      const statements = roleStatements(healthFunction);
+      expect([...allActions(statements)].filter((action) => !action.startsWith('xray:') && !action.startsWith('logs:'))).toEqual(['dynamodb:DescribeTable']);
+      expect(JSON.stringify(statements)).not.toContain('/index/');
     });
 
     it('lets the api function start executions of the settlement state machine', () => {
@@ -133,13 +173,14 @@ describe('engine functions', () => {
     });
 
     it('lets only the functions that park a settlement send to the dead-letter queue', () => {
-      const senders = allFunctions.filter((spec) => allActions(roleStatements(spec)).has('sqs:SendMessage')).map((spec) => spec.exportName);
+      const queueId = logicalIdOf(synthesized.stacks.engine.deadLetterQueue);
+      const senders = allFunctions.filter((spec) => actionsOnResource(roleStatements(spec), queueId).has('sqs:SendMessage')).map((spec) => spec.exportName);
       expect(senders.sort()).toEqual(['cleanup', 'markFailed', 'parkSettlement', 'retryFailed']);
     });
 
-    it('lets only api, retryFailed and recoverStuck start executions', () => {
-      const starters = allFunctions.filter((spec) => allActions(roleStatements(spec)).has('states:StartExecution')).map((spec) => spec.exportName);
-      expect(starters.sort()).toEqual(['handler', 'recoverStuck', 'retryFailed']);
+    it('lets only the api and admin functions, retryFailed and recoverStuck start executions', () => {
+      const starters = allFunctions.filter((spec) => allActions(roleStatements(spec)).has('states:StartExecution')).map((spec) => spec.id);
+      expect(starters.sort()).toEqual([adminApiFunction.id, apiFunction.id, 'RecoverStuckFunction', 'RetryFailedFunction'].sort());
     });
 
     it('tells the reconcile job the period its schedule covers (6 hours)', () => {
@@ -154,5 +195,36 @@ describe('engine functions', () => {
       const access = dynamoDbAccess(roleStatements(spec), tableLogicalIds);
       expect(Object.entries(access).filter(([, actions]) => actions.includes('dynamodb:PutItem')).map(([table]) => table)).toEqual(['reconciliation']);
     });
+  });
+
+  describe('reserved concurrency', () => {
+    it('reserves each function its own executions, as many as the catalogue says', () => {
+      for (const spec of allFunctions) {
+        resourceTemplate(template, functionLogicalId(spec)).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: spec.reservedConcurrency });
+      }
+    });
+
+    it('leaves 100 executions unreserved in an account with the default quota of 1,000', () => {
+      const reserved = allFunctions.reduce((sum, spec) => sum + spec.reservedConcurrency, 0);
+      expect(reserved).toBeLessThanOrEqual(1000 - 100);
+    });
+
+    it('keeps the health function and the jobs small: probes and schedules cannot take the stages\' executions', () => {
+      expect(healthFunction.reservedConcurrency).toBeLessThanOrEqual(5);
+      expect(healthFunction.memorySizeMiB).toBeLessThanOrEqual(256);
+      for (const spec of allFunctions.filter((candidate) => candidate.module === 'jobs')) expect(spec.reservedConcurrency).toBe(1);
+    });
+  });
+});
+
+describe('engine functions, reservation configured', () => {
+  it('reserves nothing with reservedConcurrency=none, and takes per-function overrides', () => {
+    const off = synthesizeEngine({ config: { reservedConcurrency: { enabled: false, overrides: {} }, grpc: { ...defaultConfig.grpc, enabled: false } } });
+    try {
+      off.engine.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+    } finally {
+      removeAssembly(off);
+    }
+    expect(() => synthesizeEngine({ config: { reservedConcurrency: { enabled: true, overrides: { NoSuchFunction: 3 } } } })).toThrow(/NoSuchFunction/);
   });
 });

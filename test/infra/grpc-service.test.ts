@@ -3,12 +3,21 @@ import * as path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { defaultConfig } from '../../infra/config';
-import { grpcTaskTableAccess, vpcCidr } from '../../infra/constructs/grpc-service';
-import { tableReadActions, tableWriteActions } from '../../infra/table-access';
-import { logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
+import { grpcSecretFields, grpcTaskTableAccess, unprovisionedApiKeys, vpcCidr } from '../../infra/constructs/grpc-service';
+import { allFunctions } from '../../infra/function-catalogue';
+import { tableActions } from '../../infra/table-access';
+import { deployedSettingNames, logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 import { allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
 
 const certificateArn = 'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
+const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:settlement-grpc-AbCdEf';
+
+/** The container's `Secrets`: name → ValueFrom. */
+function containerSecrets(template: Template): Record<string, unknown> {
+  const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+  const container = (definition!.Properties.ContainerDefinitions as { Secrets?: { Name: string; ValueFrom: unknown }[] }[])[0]!;
+  return Object.fromEntries((container.Secrets ?? []).map((secret) => [secret.Name, secret.ValueFrom]));
+}
 
 describe('gRPC shim on Fargate behind an NLB', () => {
   let synthesized: SynthesizedEngine;
@@ -107,10 +116,60 @@ describe('gRPC shim on Fargate behind an NLB', () => {
       tableDefinitions.map((definition) => [definition.logicalName, logicalIdOf(synthesized.stacks.stateful.tables[definition.logicalName])]),
     ) as Record<LogicalTableName, string>;
     const expected = Object.fromEntries(
-      Object.entries(grpcTaskTableAccess).map(([table, access]) => [table, (access === 'readWrite' ? [...tableReadActions, ...tableWriteActions] : [...tableReadActions]).sort()]),
+      Object.entries(grpcTaskTableAccess).map(([table, access]) => [table, tableActions(access).sort()]),
     );
     expect(dynamoDbAccess(statements, tableLogicalIds)).toEqual(expected);
     expect([...allActions(statements)].filter((action) => !action.startsWith('dynamodb:') && !action.startsWith('kms:')).sort()).toEqual(['states:StartExecution']);
+  });
+
+  describe('API keys from Secrets Manager', () => {
+    it('creates the secret, deny-all until an operator puts digests in, retained with the data', () => {
+      template.hasResource('AWS::SecretsManager::Secret', {
+        Properties: { SecretString: JSON.stringify({ [grpcSecretFields.apiKeys]: unprovisionedApiKeys }) },
+        DeletionPolicy: 'Retain',
+      });
+      expect(unprovisionedApiKeys).toMatch(/^[a-z]+:0{64}$/);
+    });
+
+    it('injects API_KEYS as an ECS secret (the value itself, from the secret\'s JSON field), never as plain environment', () => {
+      const secretId = logicalIdOf(synthesized.stacks.engine.grpc!.secret);
+      expect(containerSecrets(template)).toEqual({
+        API_KEYS: { 'Fn::Join': ['', [{ Ref: secretId }, ':API_KEYS::']] },
+      });
+      const [definition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+      const environment = JSON.stringify((definition!.Properties.ContainerDefinitions as { Environment: unknown }[])[0]!.Environment);
+      for (const field of Object.values(grpcSecretFields)) expect(environment).not.toContain(field);
+    });
+
+    it('lets the task execution role read that secret, and the task role nothing of Secrets Manager', () => {
+      const taskDefinition = synthesized.stacks.engine.grpc!.service.taskDefinition;
+      const executionStatements = statementsOfRole(template, logicalIdOf(taskDefinition.executionRole!));
+      expect(executionStatements).toContainEqual(
+        expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: logicalIdOf(synthesized.stacks.engine.grpc!.secret) } }),
+      );
+      expect([...allActions(statementsOfRole(template, logicalIdOf(taskDefinition.taskRole)))].filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+    });
+
+    it('gives the task every setting its entry refuses to start without, and every function the same stated choices', () => {
+      // The settings bin/grpc-server.ts needs to start on AWS; lambdas/config.ts's requiredEnvironmentVariables
+      // (deploy-code, #10) is to replace this list once it exists.
+      const settings = deployedSettingNames(synthesized);
+      const tableVariables = Object.values(tableNameEnvironmentVariables);
+      for (const name of [...tableVariables, 'API_KEYS', 'STATE_MACHINE_ARN', 'GRPC_PORT', 'BANK_ADAPTER', 'METRICS_ADAPTER']) expect(settings.get('grpc-task')).toContain(name);
+      for (const spec of allFunctions) {
+        for (const name of [...tableVariables, 'BANK_ADAPTER', 'METRICS_ADAPTER']) expect(settings.get(spec.id)).toContain(name);
+      }
+    });
+
+    it('states its bank adapter instead of leaving it to a default', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'BANK_ADAPTER', Value: 'mock' }]) })],
+      });
+    });
+
+    it('refuses API keys or TLS material in grpcEnvironment', () => {
+      expect(() => synthesizeEngine({ config: { grpc: { ...defaultConfig.grpc, environment: { API_KEYS: 'client:' + 'a'.repeat(64) } } } })).toThrow(/API_KEYS.*secret/);
+    });
   });
 
   it('stages the Docker build context at synth (no Docker needed) from the repository Dockerfile, for linux/arm64', () => {
@@ -132,10 +191,22 @@ describe('gRPC shim on Fargate behind an NLB', () => {
   });
 });
 
-describe('gRPC shim with a certificate', () => {
+describe('gRPC shim with a certificate, an existing secret and mutual TLS', () => {
   let synthesized: SynthesizedEngine;
   beforeAll(() => {
-    synthesized = synthesizeEngine({ config: { grpc: { ...defaultConfig.grpc, certificateArn, loadBalancerScheme: 'internet-facing', allowedCidrs: ['203.0.113.0/24'] } } });
+    synthesized = synthesizeEngine({
+      config: { grpc: { ...defaultConfig.grpc, certificateArn, loadBalancerScheme: 'internet-facing', allowedCidrs: ['203.0.113.0/24'], secretArn, mutualTls: true } },
+    });
+  });
+
+  it('creates no secret and injects API_KEYS and the three PEMs from the given one', () => {
+    synthesized.engine.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(containerSecrets(synthesized.engine)).toEqual({
+      API_KEYS: `${secretArn}:API_KEYS::`,
+      GRPC_TLS_CERT: `${secretArn}:GRPC_TLS_CERT::`,
+      GRPC_TLS_KEY: `${secretArn}:GRPC_TLS_KEY::`,
+      GRPC_TLS_CLIENT_CA: `${secretArn}:GRPC_TLS_CLIENT_CA::`,
+    });
   });
   afterAll(() => removeAssembly(synthesized));
 
@@ -166,6 +237,6 @@ describe('gRPC shim left out (LocalStack Community)', () => {
   it('deploys no VPC, load balancer or ECS service, and keeps everything else', () => {
     for (const type of ['AWS::EC2::VPC', 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ECS::Service']) synthesized.engine.resourceCountIs(type, 0);
     synthesized.engine.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    synthesized.engine.resourceCountIs('AWS::Lambda::Function', 15);
+    synthesized.engine.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
   });
 });

@@ -1,5 +1,8 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { tableDefinitions } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { MetricName } from '../../lambdas/ports/metrics';
+import { alarmThresholds, controlFlowErrorStages } from '../../infra/constructs/observability';
+import { allFunctions } from '../../infra/function-catalogue';
 import { logicalIdOf, onlyResource, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 
 describe('dead-letter queue, alarms and dashboard', () => {
@@ -43,8 +46,115 @@ describe('dead-letter queue, alarms and dashboard', () => {
   });
   const service = { Name: 'service', Value: 'settlement-engine' };
 
-  it('alarms on failed settlements (settlement_total{status=FAILED})', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', engineAlarm(MetricName.settlementTotal, [service, { Name: 'status', Value: 'FAILED' }]));
+  describe('settlement failures', () => {
+    it('alarms on the ratio of settlements failed by fault, from settlement_total{outcome}, declines excluded', () => {
+      const outcomeMetric = (outcome: string) =>
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Namespace: 'SettlementEngine', MetricName: 'settlement_total', Dimensions: [{ Name: 'outcome', Value: outcome }, service] } }) });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: Match.stringLikeRegexp('^IF\\(.*100 \\* FILL\\(failed, 0\\) / \\(FILL\\(completed, 0\\) \\+ FILL\\(declined, 0\\) \\+ FILL\\(failed, 0\\)\\)'), ReturnData: true }),
+          outcomeMetric('COMPLETED'),
+          outcomeMetric('DECLINED'),
+          outcomeMetric('FAILED'),
+        ]),
+        Threshold: alarmThresholds.settlementFailurePercent,
+        EvaluationPeriods: 2,
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('no longer alarms on every FAILED settlement (an insufficient-funds decline is not an incident)', () => {
+      const onStatusFailed = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'settlement_total', Dimensions: Match.arrayWith([{ Name: 'status', Value: 'FAILED' }]) } });
+      expect(Object.keys(onStatusFailed)).toEqual([]);
+    });
+  });
+
+  describe.each(allFunctions.map((spec) => [spec.id, spec] as const))('%s', (_id, spec) => {
+    const functionId = () => logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function);
+    const lambdaMetric = (metricName: string) => ({ Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId() } }] });
+
+    it('alarms when it is throttled', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...lambdaMetric('Throttles'), Statistic: 'Sum', Threshold: 1 });
+    });
+
+    const controlFlow = spec.module === 'stages' && controlFlowErrorStages.includes(spec.exportName);
+    it(controlFlow ? 'alarms on a sustained error rate (its typed declines are errors to Lambda)' : 'alarms on any error', () => {
+      if (controlFlow) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: lambdaMetric('Errors') }) })]),
+          Threshold: alarmThresholds.controlFlowErrorPercent,
+          EvaluationPeriods: 3,
+        });
+      } else {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...lambdaMetric('Errors'), Statistic: 'Sum', Threshold: 1 });
+      }
+    });
+  });
+
+  it('alarms on timed-out executions and throttled transitions of the state machine', () => {
+    const stateMachine = [{ Name: 'StateMachineArn', Value: { Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) } }];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut', Dimensions: stateMachine, Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/States', MetricName: 'ExecutionThrottled', Dimensions: stateMachine, Threshold: 1 });
+  });
+
+  describe.each(tableDefinitions.map((definition) => [definition.logicalName] as const))('the %s table', (table) => {
+    it('alarms on throttled requests, every operation the engine issues summed', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+        ((alarm.Properties.Metrics ?? []) as { Id: string }[]).some((metric) => metric.Id.startsWith(`${table.toLowerCase()}_`)),
+      );
+      expect(alarms).toHaveLength(1);
+      const operations = (alarms[0]!.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }[])
+        .flatMap((metric) => metric.MetricStat?.Metric.Dimensions.filter((dimension) => dimension.Name === 'Operation').map((dimension) => dimension.Value) ?? [])
+        .sort();
+      expect(operations).toEqual(['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'TransactWriteItems', 'UpdateItem']);
+    });
+
+    it('alarms on sustained transaction conflicts', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/DynamoDB',
+        MetricName: 'TransactionConflict',
+        Dimensions: [{ Name: 'TableName', Value: Match.objectLike({ 'Fn::ImportValue': Match.anyValue() }) }],
+        Threshold: alarmThresholds.transactionConflictsPerPeriod,
+        EvaluationPeriods: 3,
+      });
+    });
+  });
+
+  it('alarms when a parked settlement has waited an hour in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: alarmThresholds.deadLetterAgeSeconds,
+    });
+  });
+
+  it('alarms on failed jobs: the failed-jobs queue, and each schedule\'s failed invocations', () => {
+    const failedJobsQueue = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failedJobsQueue, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    for (const rule of Object.values(synthesized.stacks.engine.schedules.rules)) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Events',
+        MetricName: 'FailedInvocations',
+        Dimensions: [{ Name: 'RuleName', Value: { Ref: logicalIdOf(rule) } }],
+        Threshold: 1,
+      });
+    }
+  });
+
+  it('alarms on unhealthy gRPC targets behind the NLB', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/NetworkELB',
+      MetricName: 'UnHealthyHostCount',
+      Statistic: 'Maximum',
+      Threshold: 1,
+      EvaluationPeriods: 2,
+    });
   });
 
   it('alarms on parked settlements (atomic_operations_total{state=PARKED})', () => {
@@ -87,6 +197,12 @@ describe('dead-letter queue, alarms and dashboard', () => {
     const [, dashboard] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const metricName of Object.values(MetricName)) expect(body).toContain(metricName);
+  });
+
+  it('shows throttles (Lambda, DynamoDB, Step Functions) and transaction conflicts on the dashboard', () => {
+    const [, dashboard] = onlyResource(template, 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const needle of ['Throttles', 'ThrottledRequests', 'TransactionConflict', 'ExecutionThrottled', 'outcome']) expect(body).toContain(needle);
   });
 });
 

@@ -1,9 +1,12 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { rails, requestFields, settlementKinds } from '../../lambdas/domain/settlement';
 import { apiRoutes } from '../../lambdas/handlers/routes';
-import { bodyModels, restRoutes, routeKey, routesNotOnApiGateway } from '../../infra/api-routes';
+import { bodyModels, restRoutesOf, routeKey, routesNotOnApiGateway, type ApiFunctionRole } from '../../infra/api-routes';
 import { defaultConfig } from '../../infra/config';
-import { apiFunction } from '../../infra/function-catalogue';
+import { adminApiFunction, apiFunction, healthFunction, type FunctionSpec } from '../../infra/function-catalogue';
+
+const restRoutes = restRoutesOf(apiRoutes);
+const functionOfRole: Readonly<Record<ApiFunctionRole, FunctionSpec>> = { api: apiFunction, admin: adminApiFunction, health: healthFunction };
 import { logicalIdOf, onlyResource, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 
 describe('REST API', () => {
@@ -40,8 +43,8 @@ describe('REST API', () => {
       });
     });
 
-    it('proxies to the API function', () => {
-      const apiFunctionId = logicalIdOf(synthesized.stacks.engine.functions[apiFunction.id]!.function);
+    it(`proxies to the ${functionOfRole[route.function].id}`, () => {
+      const apiFunctionId = logicalIdOf(synthesized.stacks.engine.functions[functionOfRole[route.function].id]!.function);
       template.hasResourceProperties('AWS::ApiGateway::Method', {
         ...methodOf(route.method, route.path),
         Integration: {
@@ -144,7 +147,7 @@ describe('REST API', () => {
       StageName: defaultConfig.api.stageName,
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId"') },
-      MethodSettings: [
+      MethodSettings: Match.arrayWith([
         Match.objectLike({
           HttpMethod: '*',
           ResourcePath: '/*',
@@ -154,19 +157,60 @@ describe('REST API', () => {
           DataTraceEnabled: false,
           MetricsEnabled: true,
         }),
-      ],
+      ]),
     });
     const [, stage] = onlyResource(template, 'AWS::ApiGateway::Stage');
     const accessLogs = logicalIdOf(synthesized.stacks.engine.node.findChild('Rest').node.findChild('AccessLogs'));
     expect(JSON.stringify((stage.Properties.AccessLogSetting as { DestinationArn: unknown }).DestinationArn)).toContain(accessLogs);
   });
 
-  it('lets API Gateway invoke the API function through one API-scoped permission', () => {
-    const apiFunctionId = logicalIdOf(synthesized.stacks.engine.functions[apiFunction.id]!.function);
-    const permissions = template.findResources('AWS::Lambda::Permission', {
-      Properties: { FunctionName: { 'Fn::GetAtt': [apiFunctionId, 'Arn'] }, Principal: 'apigateway.amazonaws.com' },
+  it('lets API Gateway invoke each API function through one API-scoped permission', () => {
+    for (const spec of Object.values(functionOfRole)) {
+      const functionId = logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function);
+      const permissions = template.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] }, Principal: 'apigateway.amazonaws.com' },
+      });
+      expect(Object.keys(permissions)).toHaveLength(1);
+    }
+  });
+
+  describe('routing by grant set', () => {
+    const functionOf = (key: string) => restRoutes.find((route) => routeKey(route) === key)?.function;
+
+    it('sends the health routes to the small health function, the deep check behind IAM', () => {
+      expect(functionOf('GET /health')).toBe('health');
+      expect(functionOf('GET /health/deep')).toBe('health');
+      expect(restRoutes.find((route) => routeKey(route) === 'GET /health/deep')?.authorization).toBe('IAM');
     });
-    expect(Object.keys(permissions)).toHaveLength(1);
+
+    it('sends submission and every read to the API function, and nothing that writes balances', () => {
+      expect(functionOf('POST /api/v1/settlements')).toBe('api');
+      for (const route of restRoutes.filter((candidate) => candidate.function === 'api')) {
+        expect(route.method === 'GET' || routeKey(route) === 'POST /api/v1/settlements').toBe(true);
+      }
+    });
+
+    it('sends the routes that move money or change reference data to the admin function', () => {
+      for (const key of ['POST /api/v1/accounts', 'POST /api/v1/accounts/{accountId}/fund-in', 'POST /api/v1/accounts/{accountId}/fund-out', 'POST /api/v1/settlements/{settlementId}/abandon', 'PUT /api/v1/windows/{currency}']) {
+        expect(functionOf(key)).toBe('admin');
+      }
+    });
+  });
+
+  it('gives the health routes a throttle of their own, apart from the stage throttle submission uses', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith(
+        ['/~1health', '/~1health~1deep'].map((resourcePath) =>
+          Match.objectLike({
+            HttpMethod: 'GET',
+            ResourcePath: resourcePath,
+            ThrottlingRateLimit: defaultConfig.api.healthThrottlingRateLimit,
+            ThrottlingBurstLimit: defaultConfig.api.healthThrottlingBurstLimit,
+          }),
+        ),
+      ),
+    });
+    expect(defaultConfig.api.healthThrottlingRateLimit).toBeLessThan(defaultConfig.api.throttlingRateLimit);
   });
 });
 

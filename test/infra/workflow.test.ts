@@ -5,7 +5,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { defaultScheduleIntervals } from '../../infra/config';
-import { Schedules } from '../../infra/constructs/schedules';
+import { Schedules, jobRetryAttemptsMax } from '../../infra/constructs/schedules';
 import { stateMachineDefinitionPath } from '../../infra/constructs/settlement-workflow';
 import { jobFunctions, stageExportName, stageFunctions, substitutionKey, type StageStateName } from '../../infra/function-catalogue';
 import { logicalIdOf, onlyResource, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
@@ -140,6 +140,7 @@ describe('job schedules', () => {
     ['retryFailed', 'rate(5 minutes)'],
     ['cleanup', 'rate(10 minutes)'],
     ['recoverStuck', 'rate(5 minutes)'],
+    ['publishBalances', 'rate(5 minutes)'],
   ])('runs %s on %s by default', (job, expression) => {
     const spec = jobFunctions.find((candidate) => candidate.exportName === job)!;
     synthesized.engine.hasResourceProperties('AWS::Events::Rule', {
@@ -149,8 +150,33 @@ describe('job schedules', () => {
     });
   });
 
-  it('schedules the four jobs and nothing else', () => {
-    synthesized.engine.resourceCountIs('AWS::Events::Rule', 4);
+  it('schedules the five jobs and nothing else', () => {
+    synthesized.engine.resourceCountIs('AWS::Events::Rule', 5);
+  });
+
+  it('gives every schedule target a retry policy and the failed-jobs queue as its dead-letter queue', () => {
+    const queueId = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
+    const rules = Object.values(synthesized.engine.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(jobFunctions.length);
+    for (const rule of rules) {
+      expect(rule.Properties.Targets).toEqual([
+        expect.objectContaining({
+          RetryPolicy: { MaximumRetryAttempts: jobRetryAttemptsMax, MaximumEventAgeInSeconds: expect.any(Number) },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+        }),
+      ]);
+    }
+  });
+
+  it('sends a job run that failed after its retries to the same queue (asynchronous invocation on failure)', () => {
+    const queueId = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
+    for (const spec of jobFunctions) {
+      synthesized.engine.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function) },
+        MaximumRetryAttempts: jobRetryAttemptsMax,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+    }
   });
 });
 
@@ -161,7 +187,7 @@ describe('Schedules construct', () => {
     const job = (id: string) => new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=()=>{}') });
     new Schedules(stack, 'Schedules', {
       intervals: { ...defaultScheduleIntervals, reconcile: Duration.hours(1), retryFailed: Duration.minutes(2) },
-      jobs: { reconcile: job('Reconcile'), retryFailed: job('Retry'), cleanup: job('Cleanup'), recoverStuck: job('Recover') },
+      jobs: { reconcile: job('Reconcile'), retryFailed: job('Retry'), cleanup: job('Cleanup'), recoverStuck: job('Recover'), publishBalances: job('Balances') },
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { stageNames } from '../../lambdas/handlers/stage-handlers';
-import { transientErrorNames } from '../../lambdas/domain/errors';
+import { transientErrorNames } from '../../lambdas/domain/error-catalogue';
 
 const aslPath = path.resolve(__dirname, '../../statemachines/settlement.asl.json');
 const definition = JSON.parse(readFileSync(aslPath, 'utf8')) as { States: Record<string, Record<string, any>> };

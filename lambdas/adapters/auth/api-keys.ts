@@ -23,12 +23,12 @@ export const developmentClientName = 'local-dev';
 
 /** A configuration value that cannot be used; names the variable so the operator knows what to fix. */
 export class AccessConfigurationError extends Error {
+  override readonly name = 'AccessConfigurationError' as const;
   constructor(
     readonly variable: string,
     reason: string,
   ) {
     super(`${variable}: ${reason}`);
-    this.name = new.target.name;
   }
 }
 

@@ -26,6 +26,9 @@ export const accessDefaults = {
   httpBodyBytesMax: 64 * 1024,
 } as const;
 
+/** How PEM content starts (a value that does not is a file path). */
+const pemPrefix = '-----BEGIN';
+
 /** Upper bounds on what configuration may ask for. */
 const limitsMax = { rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000, messageBytes: 16 * 1024 * 1024 } as const;
 
@@ -42,7 +45,7 @@ export interface AccessConfiguration {
   readonly rateLimit: RateLimit;
   readonly grpcMessageBytesMax: number;
   readonly httpBodyBytesMax: number;
-  /** Present when all three GRPC_TLS_* paths are set: the gRPC server then requires client certificates. */
+  /** Present when all three GRPC_TLS_* are set (PEM content or paths): the gRPC server then requires client certificates. */
   readonly grpcTls?: GrpcTlsFiles;
 }
 
@@ -77,18 +80,24 @@ export function readAccessConfiguration(environment: NodeJS.ProcessEnv, options:
   };
 }
 
+/**
+ * Each GRPC_TLS_* variable holds the PEM itself (ECS injects Secrets Manager values as environment variables, and
+ * the task's root filesystem is read-only) when it starts with `-----BEGIN`, else a path to a PEM file.
+ */
 function readGrpcTls(environment: NodeJS.ProcessEnv, readFile: (path: string) => Buffer): GrpcTlsFiles | undefined {
   const names = [AccessEnvironment.grpcTlsCert, AccessEnvironment.grpcTlsKey, AccessEnvironment.grpcTlsClientCa] as const;
-  const paths = names.map((name) => environment[name]?.trim() || undefined);
-  if (paths.every((path) => path === undefined)) return undefined;
-  const missing = names.filter((_, index) => paths[index] === undefined);
+  const values = names.map((name) => environment[name]?.trim() || undefined);
+  if (values.every((value) => value === undefined)) return undefined;
+  const missing = names.filter((_, index) => values[index] === undefined);
   // Half a TLS configuration is a mistake, never a reason to fall back to plaintext.
   if (missing.length > 0) throw new AccessConfigurationError(missing[0], `must be set together with ${names.filter((name) => !missing.includes(name)).join(', ')}`);
   const read = (index: number) => {
+    const value = values[index]!;
+    if (value.startsWith(pemPrefix)) return Buffer.from(`${value}\n`, 'utf8');
     try {
-      return readFile(paths[index]!);
+      return readFile(value);
     } catch (error) {
-      throw new AccessConfigurationError(names[index], `cannot read ${paths[index]}: ${(error as Error).message}`);
+      throw new AccessConfigurationError(names[index], `is neither PEM content (${pemPrefix}…) nor a readable file: cannot read ${value}: ${(error as Error).message}`);
     }
   };
   return { certificateChain: read(0), privateKey: read(1), clientCertificateAuthority: read(2) };

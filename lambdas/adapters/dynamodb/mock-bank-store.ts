@@ -43,7 +43,7 @@ export class DynamoMockBankStore implements MockBankStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw translateTransientError(error);
       const existing = await this.get(transfer.instruction.idempotencyKey);
-      if (!existing) throw new Error(`mock bank: transfer ${transfer.instruction.idempotencyKey} exists but cannot be read`);
+      if (!existing) throw new Error(`mock bank: transfer ${transfer.instruction.idempotencyKey} exists but cannot be read`, { cause: error });
       return existing;
     }
   }

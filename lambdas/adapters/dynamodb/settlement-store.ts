@@ -162,7 +162,7 @@ export class DynamoSettlementStore implements SettlementStore {
       const reason = reasons[index + 2];
       if (reason?.Code !== 'ConditionalCheckFailed') continue;
       const effect = effects[index];
-      if (effect.type === 'holdFunds') {
+      if (effect.type === 'lockAmount') {
         // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
         const old = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
         if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(effect.account.accountId, String(old?.accountStatus ?? 'MISSING'));
@@ -176,7 +176,7 @@ export class DynamoSettlementStore implements SettlementStore {
 
   private effectItem(effect: Effect, settlementId: string): DocumentTransactItem {
     switch (effect.type) {
-      case 'holdFunds':
+      case 'lockAmount':
         return {
           Update: {
             TableName: this.tables.accounts,
@@ -197,7 +197,7 @@ export class DynamoSettlementStore implements SettlementStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         };
-      case 'releaseHold':
+      case 'releaseLockedAmount':
         return {
           Update: {
             TableName: this.tables.accounts,
@@ -207,7 +207,7 @@ export class DynamoSettlementStore implements SettlementStore {
             ExpressionAttributeValues: { ':amount': toNumberValue(effect.amount), ':one': 1, ':now': new Date().toISOString() },
           },
         };
-      case 'postHold':
+      case 'postLockedAmount':
         return {
           Update: {
             TableName: this.tables.accounts,

@@ -1,9 +1,11 @@
 /**
  * The gRPC server's use cases, bound to the engine's dependencies: the same functions the REST routes call.
- * Shared by the local engine (in-process server) and bin/grpc-server.ts (the Fargate task).
+ * Shared by the local engine (in-process server) and bin/grpc-server.ts (the Fargate task); both pass what the
+ * composition root (lambdas/composition.ts) built.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EngineDeps } from '../../usecases/deps';
+import { reconcileAccounts } from '../../usecases/operations/reconcile';
 import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '../../usecases/settlements';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,11 +18,9 @@ export interface GrpcEngineBinding {
   readonly settlementsTableName: string;
   /** Client of the table's change stream; default: one from the environment (region, AWS_ENDPOINT_URL). */
   readonly streamsClient?: DynamoDBStreamsClient;
-  /** The reconciliation use case, once that module is wired. */
-  readonly reconcileAccounts?: (request: unknown) => Promise<unknown>;
 }
 
-export function settlementApiDeps(binding: GrpcEngineBinding): SettlementApiDeps {
+export function settlementApiDeps(binding: GrpcEngineBinding): Required<SettlementApiDeps> {
   const { deps } = binding;
   return {
     submitSettlement: (request) => submitSettlement(deps, request),
@@ -28,7 +28,7 @@ export function settlementApiDeps(binding: GrpcEngineBinding): SettlementApiDeps
     waitForSettlement: (settlementId, timeoutMs) => waitForSettlement(deps, settlementId, timeoutMs),
     getAccount: (accountType, bic, currency) => getAccount(deps, accountType, bic, currency),
     checkDatabase: () => deps.checkDatabase(),
-    ...(binding.reconcileAccounts && { reconcileAccounts: binding.reconcileAccounts }),
+    reconcileAccounts: (request) => reconcileAccounts(deps.operations, request),
     events: {
       stream: new DynamoChangeStream(binding.streamsClient ?? new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
     },

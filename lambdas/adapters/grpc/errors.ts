@@ -47,12 +47,12 @@ export const consoleErrorLogger: ErrorLogger = {
 
 /** A failure that belongs to the gRPC edge itself (UNIMPLEMENTED, stream limits, shutting down), with its status. */
 export class GrpcStatusError extends Error {
+  override readonly name = 'GrpcStatusError' as const;
   constructor(
     readonly grpcStatus: status,
     message: string,
   ) {
     super(message);
-    this.name = new.target.name;
   }
 }
 

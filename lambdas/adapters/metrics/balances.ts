@@ -1,6 +1,7 @@
 /**
  * Every account's balance as gauge samples, read from the account store at scrape time (bounded).
  */
+import type { MetricsPort } from '../../ports/metrics';
 import type { AccountStore, AccountType } from '../../ports/stores';
 import type { AccountBalanceSample } from './prometheus';
 
@@ -22,4 +23,17 @@ export async function accountBalanceSamples(accounts: Pick<AccountStore, 'list'>
     }
   }
   return samples;
+}
+
+/**
+ * Sets every account's balance gauge (nostro_balance, vostro_balance) on the metrics port: what the scheduled
+ * `publishBalances` job does on AWS, where EMF carries the gauges to CloudWatch. A periodic job rather than a
+ * sample after each balance change: a posting's transaction does not return the new balance (one more read per
+ * settlement on the hot path), and a gauge written only on change leaves quiet accounts without datapoints, so a
+ * balance graph or alarm goes blank. Returns how many accounts were published.
+ */
+export async function publishAccountBalances(accounts: Pick<AccountStore, 'list'>, metrics: Pick<MetricsPort, 'accountBalance'>): Promise<number> {
+  const samples = await accountBalanceSamples(accounts);
+  for (const sample of samples) metrics.accountBalance(sample);
+  return samples.length;
 }

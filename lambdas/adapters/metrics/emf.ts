@@ -8,7 +8,7 @@
  * the Prometheus labels, so dashboards read the same series on both sides.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { MetricName, type MetricsPort } from '../../ports/metrics';
+import { MetricName, settlementOutcome, type MetricsPort, type SettlementEndedEvent } from '../../ports/metrics';
 import { toMetricNumber } from './prometheus';
 
 export const defaultMetricsNamespace = 'SettlementEngine';
@@ -38,8 +38,10 @@ export class EmfMetrics implements MetricsPort {
     this.serviceName = options.serviceName ?? nonEmpty(environment.POWERTOOLS_SERVICE_NAME) ?? defaultServiceName;
   }
 
-  settlementEnded(event: { status: string; currency: string; amount: string; durationSeconds: number }): void {
+  settlementEnded(event: SettlementEndedEvent): void {
     this.#add({ status: event.status }, MetricName.settlementTotal, MetricUnit.Count, 1);
+    // The same count by outcome: the failure-ratio alarm divides FAILED by all three and ignores declines.
+    this.#add({ outcome: settlementOutcome(event.status, event.reasonCode) }, MetricName.settlementTotal, MetricUnit.Count, 1);
     if (Number.isFinite(event.durationSeconds) && event.durationSeconds >= 0) {
       this.#add({}, MetricName.settlementDurationSeconds, MetricUnit.Seconds, event.durationSeconds);
     }
@@ -93,4 +95,25 @@ export class EmfMetrics implements MetricsPort {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** How often a long-lived process (the gRPC task on Fargate) publishes its buffered EMF metrics. */
+export const emfFlushIntervalMsDefault = 60_000;
+
+/**
+ * For a process that is not a Lambda invocation (the gRPC task): nothing flushes per request there, so the buffers
+ * are published every interval, and once more when the process stops (SIGTERM), so the last minute is not lost.
+ * On Fargate the EMF lines go to stdout, the awslogs driver ships them to CloudWatch Logs, which extracts the metrics.
+ */
+export function flushPeriodically(metrics: Pick<MetricsPort, 'flush'>, intervalMs = emfFlushIntervalMsDefault): { stop(): Promise<void> } {
+  const report = (error: unknown) => console.error(JSON.stringify({ level: 'ERROR', message: 'metrics flush failed', error: String(error) }));
+  const timer = setInterval(() => metrics.flush().catch(report), intervalMs);
+  // The timer alone never keeps the process alive.
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await metrics.flush().catch(report);
+    },
+  };
 }

@@ -5,7 +5,7 @@
  * default process metrics of each never collide.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { MetricName, type MetricsPort } from '../../ports/metrics';
+import { MetricName, settlementOutcome, type MetricsPort, type SettlementEndedEvent } from '../../ports/metrics';
 import { Money } from '../../domain/money';
 
 /**
@@ -35,7 +35,7 @@ export interface AccountBalanceSample {
 
 export class PrometheusMetrics implements MetricsPort {
   readonly registry = new Registry();
-  readonly #settlementTotal: Counter<'status'>;
+  readonly #settlementTotal: Counter<'status' | 'outcome'>;
   readonly #settlementDuration: Histogram;
   readonly #settlementAmount: Counter<'currency'>;
   readonly #reconciliationDiscrepancies: Counter;
@@ -48,7 +48,7 @@ export class PrometheusMetrics implements MetricsPort {
   constructor(options: PrometheusMetricsOptions = {}) {
     this.#balances = options.balances;
     const registers = [this.registry];
-    this.#settlementTotal = new Counter({ name: MetricName.settlementTotal, help: 'Settlements that reached a terminal status, by status', labelNames: ['status'], registers });
+    this.#settlementTotal = new Counter({ name: MetricName.settlementTotal, help: 'Settlements that reached a terminal status, by status and outcome (COMPLETED, DECLINED, FAILED)', labelNames: ['status', 'outcome'], registers });
     this.#settlementDuration = new Histogram({
       name: MetricName.settlementDurationSeconds,
       help: 'Time from submission to terminal status, in seconds',
@@ -63,8 +63,8 @@ export class PrometheusMetrics implements MetricsPort {
     if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: options.processMetricsPrefix });
   }
 
-  settlementEnded(event: { status: string; currency: string; amount: string; durationSeconds: number }): void {
-    this.#settlementTotal.inc({ status: event.status });
+  settlementEnded(event: SettlementEndedEvent): void {
+    this.#settlementTotal.inc({ status: event.status, outcome: settlementOutcome(event.status, event.reasonCode) });
     if (Number.isFinite(event.durationSeconds) && event.durationSeconds >= 0) this.#settlementDuration.observe(event.durationSeconds);
     // Only money that moved counts towards the amount total. A float is fine here: a metric, never a balance.
     const amount = toMetricNumber(event.amount);

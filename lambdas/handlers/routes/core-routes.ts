@@ -17,6 +17,14 @@ export const coreRoutes: readonly Route[] = [
     method: 'GET',
     path: '/health',
     authenticated: false,
+    // Liveness for anyone: the process answers. It touches no database, so an anonymous flood costs no reads.
+    handle: async () => ({ statusCode: 200, body: { status: 'SERVING' } }),
+  },
+  {
+    method: 'GET',
+    path: '/health/deep',
+    authenticated: true,
+    // Readiness for authenticated callers: the database answers (a DescribeTable, no item read).
     handle: async (_request, deps) => {
       const databaseUp = await deps.checkDatabase();
       return { statusCode: databaseUp ? 200 : 503, body: { status: databaseUp ? 'SERVING' : 'NOT_SERVING', checks: { database: databaseUp ? 'up' : 'down' } } };

@@ -1,6 +1,6 @@
 /**
  * Dependencies of the operations use cases (banks, accounts, windows, reconciliation): ports only, wired at the edge
- * (adapters/dynamodb/operations-deps.ts) and reached from the engine's dependency bag as `deps.operations`.
+ * (lambdas/composition.ts) and reached from the engine's dependency bag as `deps.operations`.
  */
 import { InvariantViolationError } from '../../domain/errors';
 import type { Clock, MetricsPort } from '../../ports';

@@ -6,7 +6,7 @@
  * 2. Ends expired pending locks (pendingLocks index) only where the settlement is known not to have moved money:
  *    ROLLING_BACK (the rollback decided nothing left), COMPENSATED (the bank reversed the transfer), or LOCKED with
  *    no transfer at the bank (asked with the same idempotency key). Those take the normal rollback path:
- *    ReleaseLocks (one transaction: lock VOIDED, holds released on both legs), then MarkFailed. Every other
+ *    ReleaseLocks (one transaction: lock VOIDED, locked amounts released on both legs), then MarkFailed. Every other
  *    expired lock is left untouched and reported; a settlement not parked yet is parked for an operator.
  */
 import type { SettlementStatus } from '../../domain/settlement';

@@ -15,7 +15,8 @@ import { secondsBetween, transferKey } from '../stages';
 import type { SettlementView } from '../views';
 import { restartAttempt, resumeAttempt } from './attempts';
 import type { RecoveryDeps } from './deps';
-import { AbandonRefusedError, RecoveryReasonCode, SettlementNotParkedError } from './errors';
+import { AbandonRefusedError, SettlementNotParkedError } from '../../domain/recovery-errors';
+import { RecoveryReasonCode } from './errors';
 import { recoveryLimits } from './limits';
 
 /** A parked settlement in the operator's list: enough to decide, with the full history one GET away. */
@@ -99,7 +100,7 @@ export async function abandonSettlement(deps: EngineDeps, settlementId: string, 
     }
   }
   if (endedNow) {
-    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt) });
+    deps.metrics.settlementEnded({ status: 'FAILED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.updatedAt), reasonCode: record.reasonCode });
   }
   deps.metrics.atomicOperation('ABANDONED');
   return getSettlement(deps, settlementId);
@@ -123,8 +124,8 @@ async function abandonEffects(deps: EngineDeps, record: SettlementRecord): Promi
     invariant(pendingLock.amount.equals(record.amount), `abandon: lock of ${record.settlementId} differs from its amount`);
     effects.push(
       { type: 'endLock', settlementId: record.settlementId, amount: pendingLock.amount, to: 'VOIDED', at },
-      { type: 'releaseHold', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount },
-      { type: 'releaseHold', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount },
+      { type: 'releaseLockedAmount', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount },
+      { type: 'releaseLockedAmount', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount },
     );
   }
   // A live attempt's operation ends here; a FAILED one's ended with MarkFailed.

@@ -15,6 +15,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { defaultConfig, type SettlementEngineConfig } from '../../../infra/config';
 import { buildSettlementEngine, type SettlementEngineStacks } from '../../../infra/settlement-engine';
+import { apiRoutes } from '../../../lambdas/handlers/routes';
 
 export const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -43,7 +44,7 @@ export function synthesizeEngine(options: SynthesisOptions = {}): SynthesizedEng
   const context = { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
   // CDK's built-in CloudFormation schema validation costs ~15 s per synthesis; `npm run synth` keeps it on.
   const app = new App({ outdir, context, builtinCloudFormationValidation: false });
-  const stacks = buildSettlementEngine(app, { ...defaultConfig, ...options.config });
+  const stacks = buildSettlementEngine(app, { ...defaultConfig, ...options.config }, apiRoutes);
   const assembly = app.synth();
   return { app, stacks, assembly, stateful: Template.fromStack(stacks.stateful), engine: Template.fromStack(stacks.engine) };
 }
@@ -72,4 +73,24 @@ export function resourceTemplate(template: Template, logicalId: string): Templat
   const resource = (template.toJSON() as { Resources: Record<string, unknown> }).Resources[logicalId];
   if (resource === undefined) throw new Error(`no resource ${logicalId} in the template`);
   return Template.fromJSON({ Resources: { [logicalId]: resource } });
+}
+
+/**
+ * The setting names each deployed process receives: every function's environment variables, and the gRPC task's
+ * environment plus its ECS secrets. Keyed by function id (`ValidateFunction`, …) and `grpc-task`. What the contract
+ * test checks against `requiredEnvironmentVariables(runtime)` of lambdas/config.ts.
+ */
+export function deployedSettingNames(synthesized: SynthesizedEngine): Map<string, Set<string>> {
+  const settings = new Map<string, Set<string>>();
+  const resources = (synthesized.engine.toJSON() as { Resources: Record<string, { Properties: Record<string, unknown> }> }).Resources;
+  for (const [id, engineFunction] of Object.entries(synthesized.stacks.engine.functions)) {
+    const variables = (resources[logicalIdOf(engineFunction.function)]!.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    settings.set(id, new Set(Object.keys(variables)));
+  }
+  const grpc = synthesized.stacks.engine.grpc;
+  if (grpc) {
+    const container = (resources[logicalIdOf(grpc.service.taskDefinition)]!.Properties.ContainerDefinitions as { Environment?: { Name: string }[]; Secrets?: { Name: string }[] }[])[0]!;
+    settings.set('grpc-task', new Set([...(container.Environment ?? []), ...(container.Secrets ?? [])].map((entry) => entry.Name)));
+  }
+  return settings;
 }

@@ -28,6 +28,7 @@ async function eventually(probe: () => Promise<string>, expected: string, timeou
 
 describe('gRPC health', () => {
   it('is SERVING while the database answers and flips to NOT_SERVING when it goes away', async () => {
+    expect((await http(running.engine, 'GET', '/health/deep', undefined, { 'x-api-key': running.apiKey })).status).toBe(200);
     expect(await checkHealth(running.address)).toBe('SERVING');
     expect(await checkHealth(running.address, 'deltran.settlement.v1.SettlementService')).toBe('SERVING');
     expect(running.engine.dynamo).toBeDefined();
@@ -36,6 +37,9 @@ describe('gRPC health', () => {
 
     expect(await eventually(() => checkHealth(running.address), 'NOT_SERVING')).toBe('NOT_SERVING');
     expect(await checkHealth(running.address, 'deltran.settlement.v1.SettlementService')).toBe('NOT_SERVING');
-    expect((await http(running.engine, 'GET', '/health')).status).toBe(503);
+    // Anonymous liveness never touches the database; the authenticated deep check does.
+    expect((await http(running.engine, 'GET', '/health')).status).toBe(200);
+    expect((await http(running.engine, 'GET', '/health/deep')).status).toBe(401);
+    expect((await http(running.engine, 'GET', '/health/deep', undefined, { 'x-api-key': running.apiKey })).status).toBe(503);
   });
 });

@@ -108,6 +108,9 @@ describe('GET /metrics', () => {
     const exposition = parsePrometheusText(response.text);
     expect(sampleValue(exposition, 'settlement_total', { status: 'COMPLETED' })).toBe(5);
     expect(sampleValue(exposition, 'settlement_total', { status: 'FAILED' })).toBe(2);
+    // Insufficient funds is a business decline, not a fault: the failure-ratio alarm counts outcome=FAILED only.
+    expect(sampleValue(exposition, 'settlement_total', { status: 'FAILED', outcome: 'DECLINED' })).toBe(2);
+    expect(sampleValue(exposition, 'settlement_total', { outcome: 'FAILED' })).toBe(0);
     expect(sampleValue(exposition, 'settlement_amount_total', { currency: 'EUR' })).toBeCloseTo(3176.74, 2);
     expect(sampleValue(exposition, 'settlement_duration_seconds_count')).toBe(7);
     expect(sampleValue(exposition, 'atomic_operations_total', { state: 'STARTED' })).toBe(7);

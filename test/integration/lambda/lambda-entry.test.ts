@@ -19,7 +19,7 @@ beforeAll(async () => {
   engine = await startTestEngine({ httpPort: null });
   const env = process.env;
   for (const name of Object.keys(tableNameEnvironmentVariables) as LogicalTableName[]) env[tableNameEnvironmentVariables[name]] = engine.tables[name];
-  Object.assign(env, { AWS_ENDPOINT_URL: engine.dynamoEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STATE_MACHINE_ARN: stateMachineArn });
+  Object.assign(env, { AWS_ENDPOINT_URL: engine.dynamoEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STATE_MACHINE_ARN: stateMachineArn, BANK_ADAPTER: 'mock', DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/settlement-dead-letters' });
 });
 
 afterAll(async () => {

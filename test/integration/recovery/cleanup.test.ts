@@ -53,7 +53,7 @@ describe('the cleanup job', () => {
     expect((await settled(engine, id)).status).toBe('COMPLETED');
   });
 
-  it('voids an expired lock of a LOCKED settlement the bank never heard of: rollback path, holds released, FAILED LOCK.EXPIRED', async () => {
+  it('voids an expired lock of a LOCKED settlement the bank never heard of: rollback path, locked amounts released, FAILED LOCK.EXPIRED', async () => {
     const before = await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR');
     const books = await bookSummary(engine);
     const id = await driveTo(engine, 'LOCKED', { amount: '321.00' });

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../../lambdas/domain/errors';
 import { alwaysOpenWindow, evaluateWindow, parseSettlementWindow, type SettlementWindow } from '../../../lambdas/domain/window';
-import { calendarWindows, defaultWindows, parseSettlementWindowMode } from '../../../lambdas/domain/window-defaults';
+import { parseSettlementWindowMode } from '../../../lambdas/domain/window-defaults';
+import { calendarWindows, seedWindowsFor } from '../../../lambdas/local/window-calendar';
 
 const eur: SettlementWindow = parseSettlementWindow({
   currency: 'EUR',
@@ -138,8 +139,8 @@ describe('default windows', () => {
 
   it('defaults to always open, and seeds the calendars with SETTLEMENT_WINDOWS=calendar', () => {
     expect(parseSettlementWindowMode(undefined)).toBe('always-open');
-    expect(defaultWindows(parseSettlementWindowMode('always-open')).every((window) => window.cutoffAt === '24:00' && window.days.length === 7)).toBe(true);
-    expect(defaultWindows(parseSettlementWindowMode('calendar'))[0]).toMatchObject({ currency: 'EUR', timeZone: 'Europe/Berlin' });
+    expect(seedWindowsFor(parseSettlementWindowMode('always-open')).every((window) => window.cutoffAt === '24:00' && window.days.length === 7)).toBe(true);
+    expect(seedWindowsFor(parseSettlementWindowMode('calendar'))[0]).toMatchObject({ currency: 'EUR', timeZone: 'Europe/Berlin' });
     expect(() => parseSettlementWindowMode('sometimes')).toThrow(ValidationError);
   });
 

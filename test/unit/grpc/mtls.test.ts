@@ -71,4 +71,23 @@ describe('gRPC with mutual TLS', () => {
       client.close();
     }
   });
+
+  it('takes the certificate, key and CA as PEM content (ECS secrets on a read-only filesystem) as well as file paths', async () => {
+    const pem = (name: string) => readFileSync(file(name), 'utf8');
+    const access = readAccessConfiguration(
+      { API_KEYS: `someone:${'0'.repeat(64)}`, GRPC_TLS_CERT: pem('server.crt'), GRPC_TLS_KEY: pem('server.key'), GRPC_TLS_CLIENT_CA: pem('ca.crt') },
+      { developmentKeyWhenUnset: false, readFile: () => { throw new Error('no file may be read'); } },
+    );
+    const fromContent = createGrpcServer({ deps: new FakeEngine(), access });
+    const client = new SettlementClient({
+      address: `localhost:${await fromContent.listen(0, '127.0.0.1')}`,
+      tls: { rootCertificate: readFileSync(file('ca.crt')), certificateChain: readFileSync(file('client.crt')), privateKey: readFileSync(file('client.key')) },
+    });
+    try {
+      await expect(client.call('GetNostroBalance', { bic: 'DEUTDEFF', currency: 'EUR' }, { deadlineMs: 5_000 })).resolves.toMatchObject({ account: { account_id: 'NOSTRO#DEUTDEFF#EUR' } });
+    } finally {
+      client.close();
+      await fromContent.stop(100);
+    }
+  });
 });

@@ -1,4 +1,5 @@
-import { EmfMetrics, dimensionSetsBufferedMax } from '../../../lambdas/adapters/metrics/emf';
+import { EmfMetrics, dimensionSetsBufferedMax, flushPeriodically } from '../../../lambdas/adapters/metrics/emf';
+import { publishAccountBalances } from '../../../lambdas/adapters/metrics/balances';
 
 interface EmfDocument {
   _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
@@ -69,6 +70,28 @@ describe('EmfMetrics', () => {
     }
   });
 
+  it('counts settlements by outcome too, so a decline (insufficient funds) is not a failure', async () => {
+    const stdout = captureStdout();
+    try {
+      const metrics = new EmfMetrics();
+      metrics.settlementEnded({ status: 'COMPLETED', currency: 'EUR', amount: '1.00', durationSeconds: 1 });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'SETTLEMENT.INSUFFICIENT_FUNDS' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'BANK.REJECTED' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1, reasonCode: 'STORE.UNAVAILABLE' });
+      metrics.settlementEnded({ status: 'FAILED', currency: 'EUR', amount: '1.00', durationSeconds: 1 });
+      await metrics.flush();
+      const byOutcome = Object.fromEntries(
+        stdout
+          .lines()
+          .filter((document) => document.outcome !== undefined)
+          .map((document) => [document.outcome, document.settlement_total]),
+      );
+      expect(byOutcome).toEqual({ COMPLETED: 1, DECLINED: [1, 1], FAILED: [1, 1] });
+    } finally {
+      stdout.restore();
+    }
+  });
+
   it('takes its namespace from POWERTOOLS_METRICS_NAMESPACE', async () => {
     process.env.POWERTOOLS_METRICS_NAMESPACE = 'DelTranTest';
     const stdout = captureStdout();
@@ -95,5 +118,39 @@ describe('EmfMetrics', () => {
     } finally {
       stdout.restore();
     }
+  });
+});
+
+describe('flushPeriodically (the gRPC task on Fargate)', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('publishes every interval and once more on stop, then no more', async () => {
+    jest.useFakeTimers();
+    const flush = jest.fn(async () => undefined);
+    const periodic = flushPeriodically({ flush }, 1_000);
+    expect(flush).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(3_000);
+    expect(flush).toHaveBeenCalledTimes(3);
+    await periodic.stop();
+    expect(flush).toHaveBeenCalledTimes(4);
+    jest.advanceTimersByTime(5_000);
+    expect(flush).toHaveBeenCalledTimes(4);
+  });
+});
+
+describe('publishAccountBalances (the publishBalances job)', () => {
+  it('sets a gauge per account, nostro and vostro, from the listing', async () => {
+    const account = (bic: string, balance: string) => ({ bic, currency: 'EUR', balance: { toFixed: () => balance } });
+    const list = jest.fn(async ({ accountType }: { accountType: 'NOSTRO' | 'VOSTRO' }) => ({
+      items: accountType === 'NOSTRO' ? [account('DEUTDEFF', '100.00'), account('BNPAFRPP', '5.50')] : [account('COBADEFF', '42.00')],
+    }));
+    const accountBalance = jest.fn();
+    const published = await publishAccountBalances({ list } as never, { accountBalance });
+    expect(published).toBe(3);
+    expect(accountBalance.mock.calls.map(([sample]) => sample)).toEqual([
+      { accountType: 'NOSTRO', bic: 'DEUTDEFF', currency: 'EUR', balance: '100.00' },
+      { accountType: 'NOSTRO', bic: 'BNPAFRPP', currency: 'EUR', balance: '5.50' },
+      { accountType: 'VOSTRO', bic: 'COBADEFF', currency: 'EUR', balance: '42.00' },
+    ]);
   });
 });

@@ -1,0 +1,291 @@
+/**
+ * The artifacts that ship, tested from outside: the Lambda bundles in cdk.out driven through the real ASL file, and
+ * the gRPC task's entry compiled as the Dockerfile compiles it and started with the settings the stack gives it,
+ * both against DynamoDB Local.
+ *
+ * The app is synthesized once with real bundling (the local esbuild, minified, as `npm run synth` does). Each Task of
+ * statemachines/settlement.asl.json is mapped to its function's bundle through the state machine's
+ * DefinitionSubstitutions (placeholder → Fn::GetAtt of a function → its Code asset and Handler), and the bundles run
+ * in a plain Node process (support/bundle-driver.cjs) with the environment the template gives the functions. The
+ * outcomes are read back from DynamoDB. Error names are what Retry and Catch match on, so a bundle whose error
+ * classes lost their names fails here: transient errors end FAILED instead of being retried, reasons read
+ * INTERNAL.UNEXPECTED.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { stateMachinePath } from '../../lambdas/local/local-workflow';
+import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from '../../lambdas/local/sqs-emulator';
+import { newSettlementId, settlementRequest, startTestEngine, type TestEngine } from '../support/engine';
+import * as grpc from '@grpc/grpc-js';
+import { hashApiKey } from '../../lambdas/adapters/auth/api-keys';
+import { SettlementClient } from '../../lambdas/adapters/grpc/client';
+import { logicalIdOf, removeAssembly, repositoryRoot, synthesizeEngine, type SynthesizedEngine } from '../infra/support/engine-app';
+import { freePort, startStepFunctionsStandIn, waitForListening } from './support/processes';
+import { grpcSettlementRequest } from '../support/grpc';
+import { bundleEnvironment, bundleOf, grpcTaskEnvironment, stateMachineTasks, type FunctionBundle, type TemplateJson } from './support/assembly';
+import { allFunctions } from '../../infra/function-catalogue';
+
+const run = promisify(execFile);
+const driverPath = path.join(__dirname, 'support', 'bundle-driver.cjs');
+
+interface DriverResult {
+  readonly submissions: ReadonlyArray<{ settlementId: string; statusCode: number; body: unknown }>;
+  readonly outcomes: Readonly<Record<string, { status: string; error?: { name: string; message: string } }>>;
+  readonly invalidValidate: { threw: boolean; name?: string; code?: string; message?: string; constructorName?: string };
+}
+
+// One bundled synthesis for the whole file (it is the slow part: esbuild for every function).
+let synthesized: SynthesizedEngine;
+const previousDocker = process.env.CDK_DOCKER;
+
+beforeAll(() => {
+  // Any attempt to run Docker (bundling fallback, image build) would fail on this path.
+  process.env.CDK_DOCKER = path.join(__dirname, 'docker-must-not-run');
+  synthesized = synthesizeEngine({ bundle: true });
+}, 180_000);
+
+afterAll(() => {
+  if (previousDocker === undefined) delete process.env.CDK_DOCKER;
+  else process.env.CDK_DOCKER = previousDocker;
+  removeAssembly(synthesized);
+});
+
+describe('the Lambda bundles in cdk.out, through the real ASL file', () => {
+  let engine: TestEngine;
+  let deadLetterQueue: LocalDeadLetterQueue;
+  let result: DriverResult;
+  let workDirectory: string;
+  let tasks: Record<string, FunctionBundle>;
+  const requests = {
+    happy: settlementRequest({ settlementId: newSettlementId('art-ok'), amount: '10.00' }),
+    insufficientFunds: settlementRequest({ settlementId: newSettlementId('art-funds'), amount: '900000000.00' }),
+    bankRejects: settlementRequest({ settlementId: newSettlementId('art-reject'), amount: '11.00', reference: 'Invoice [mock:reject]' }),
+    transientOnce: settlementRequest({ settlementId: newSettlementId('art-retry'), amount: '12.00', reference: 'Invoice [mock:timeout]' }),
+    compensated: settlementRequest({ settlementId: newSettlementId('art-comp'), amount: '13.00', reference: 'Invoice [mock:late-reject]' }),
+  };
+
+  beforeAll(async () => {
+    const template = synthesized.engine.toJSON() as TemplateJson;
+    tasks = stateMachineTasks(template, synthesized.assembly.directory);
+    const api = bundleOf(template, synthesized.assembly.directory, logicalIdOf(synthesized.stacks.engine.functions.ApiFunction!.function));
+    [engine, deadLetterQueue] = await Promise.all([startTestEngine({ httpPort: null }), startLocalDeadLetterQueue()]);
+    const environment = bundleEnvironment(template, [...Object.values(tasks), api], {
+      tables: engine.tables,
+      deadLetterQueueUrl: deadLetterQueue.queueUrl,
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine',
+    });
+    workDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bundles-'));
+    const inputPath = path.join(workDirectory, 'input.json');
+    const outputPath = path.join(workDirectory, 'output.json');
+    fs.writeFileSync(
+      inputPath,
+      JSON.stringify({
+        aslPath: stateMachinePath,
+        tasks: Object.fromEntries(Object.entries(tasks).map(([state, bundle]) => [state, { bundle: bundle.file, export: bundle.exportName }])),
+        api: { bundle: api.file, export: api.exportName },
+        requests: Object.values(requests),
+        retryIntervalMs: 5,
+      }),
+    );
+    await run(process.execPath, [driverPath, inputPath, outputPath], {
+      env: {
+        ...environment,
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
+        AWS_ENDPOINT_URL_SQS: deadLetterQueue.endpoint,
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    result = JSON.parse(fs.readFileSync(outputPath, 'utf8')) as DriverResult;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (workDirectory) fs.rmSync(workDirectory, { recursive: true, force: true });
+    await engine?.stop();
+    await deadLetterQueue?.stop();
+  });
+
+  const outcomeOf = async (request: Record<string, unknown>) => {
+    const settlementId = String(request.settlementId);
+    return { execution: result.outcomes[settlementId], history: await engine.deps.settlements.history(settlementId) };
+  };
+
+  // What test/infra/bundling.test.ts checked, on this suite's one bundled synthesis (synthesis is the slow part).
+  it.each(allFunctions.map((spec) => [spec.id, spec] as const))('bundles %s with the local esbuild into index.js with a source map', (_id, spec) => {
+    const bundle = bundleOf(synthesized.engine.toJSON() as TemplateJson, synthesized.assembly.directory, logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function));
+    expect(bundle.exportName).toBe(spec.exportName);
+    expect(fs.readFileSync(bundle.file, 'utf8')).toContain(spec.exportName);
+    expect(fs.existsSync(`${bundle.file}.map`)).toBe(true);
+  });
+
+  it('shares one bundle among functions of the same handler module', () => {
+    const template = synthesized.engine.toJSON() as TemplateJson;
+    const files = new Set(allFunctions.filter((spec) => spec.module === 'stages').map((spec) => bundleOf(template, synthesized.assembly.directory, logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function)).file));
+    expect(files.size).toBe(1);
+  });
+
+  it('maps every Task state to the bundle its function names', () => {
+    const states = (JSON.parse(fs.readFileSync(stateMachinePath, 'utf8')) as { States: Record<string, { Type: string }> }).States;
+    expect(Object.keys(tasks).sort()).toEqual(Object.keys(states).filter((state) => states[state]!.Type === 'Task').sort());
+  });
+
+  it('accepts every submission through the API bundle', () => {
+    expect(result.submissions.map((submission) => submission.statusCode)).toEqual(Object.values(requests).map(() => 202));
+  });
+
+  it('completes a settlement (happy path)', async () => {
+    const { execution, history } = await outcomeOf(requests.happy);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(history?.record.status).toBe('COMPLETED');
+  });
+
+  it('rolls back insufficient funds with its own reason code, not INTERNAL.UNEXPECTED', async () => {
+    const { execution, history } = await outcomeOf(requests.insufficientFunds);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.INSUFFICIENT_FUNDS', retryable: false });
+  });
+
+  it('rolls back a bank rejection as BANK.REJECTED', async () => {
+    const { history } = await outcomeOf(requests.bankRejects);
+    expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED' });
+  });
+
+  it('retries a transient error by its name in the ASL Retry, and completes', async () => {
+    // The mock bank times out on the first InitiateTransfer: TransferOutcomeUnknownError, in every Task's Retry.
+    const { execution, history } = await outcomeOf(requests.transientOnce);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(history?.record.status).toBe('COMPLETED');
+    expect(history?.events.map((event) => event.status)).not.toContain('COMPENSATING');
+  });
+
+  it('compensates a transfer the bank rejected after accepting it, then voids the lock', async () => {
+    const { history } = await outcomeOf(requests.compensated);
+    expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED' });
+    expect(history?.events.map((event) => event.status)).toEqual(expect.arrayContaining(['TRANSFER_INITIATED', 'COMPENSATING', 'ROLLED_BACK', 'FAILED']));
+    expect(history?.lock?.state).toBe('VOIDED');
+  });
+
+  it('throws from the built validate bundle, on an invalid event, an error whose name is the literal class name', () => {
+    expect(result.invalidValidate).toMatchObject({ threw: true, name: 'ValidationError', code: 'VALIDATION.INVALID_FIELD' });
+  });
+});
+
+describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
+  const apiKey = `sk_artifact_${randomUUID()}`;
+  let engine: TestEngine;
+  let appDirectory: string;
+  let server: ChildProcess | undefined;
+  let stepFunctions: http.Server;
+  let client: SettlementClient;
+  let address: string;
+  let output = '';
+
+  beforeAll(async () => {
+    engine = await startTestEngine({ httpPort: null });
+    // Stand-in for the Step Functions endpoint: StartExecution runs the execution in the test engine's interpreter.
+    stepFunctions = await startStepFunctionsStandIn((input) => engine.workflow.startSettlement(input));
+    appDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-grpc-entry-'));
+    await run('sh', [path.join(repositoryRoot, 'scripts', 'build-grpc-entry.sh'), path.join(appDirectory, 'dist')], {
+      cwd: repositoryRoot,
+      env: { ...process.env, ESBUILD: path.join(repositoryRoot, 'node_modules', '.bin', 'esbuild') },
+    });
+    // The runtime image's layout: dist/ at the root, beside proto/, statemachines/, config/ and node_modules/.
+    fs.cpSync(path.join(appDirectory, 'dist'), appDirectory, { recursive: true });
+    for (const directory of ['proto', 'statemachines', 'config', 'node_modules']) fs.symlinkSync(path.join(repositoryRoot, directory), path.join(appDirectory, directory));
+    const taskEnvironment = grpcTaskEnvironment(synthesized.engine.toJSON() as TemplateJson, {
+      tables: engine.tables,
+      deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/settlement-engine-dead-letters',
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine',
+      secrets: { API_KEYS: `artifact-test:${hashApiKey(apiKey)}` },
+    });
+    const port = await freePort();
+    server = spawn(process.execPath, ['--enable-source-maps', 'bin/grpc-server.js'], {
+      cwd: appDirectory,
+      env: {
+        ...taskEnvironment,
+        // What the test changes: where it listens (a free local port, not the container's) and which endpoints the SDK uses.
+        GRPC_PORT: String(port),
+        HOST: '127.0.0.1',
+        PATH: process.env.PATH,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
+        AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(stepFunctions.address() as { port: number }).port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (chunk) => (output += String(chunk)));
+    server.stderr!.on('data', (chunk) => (output += String(chunk)));
+    await waitForListening(server, () => output);
+    address = `127.0.0.1:${port}`;
+    client = new SettlementClient({ address, apiKey });
+  }, 120_000);
+
+  afterAll(async () => {
+    client?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    stepFunctions?.close();
+    await engine?.workflow.idle();
+    await engine?.stop();
+    if (appDirectory) fs.rmSync(appDirectory, { recursive: true, force: true });
+  });
+
+  it('answers ExecuteSettlement, GetSettlementStatus and StreamSettlementEvents for one settlement', async () => {
+    const settlementId = newSettlementId('art-grpc');
+    const since = { seconds: String(Math.floor(Date.now() / 1000) - 1), nanos: 0 };
+    const executed = await client.call<{ settlement: { status: string } }>('ExecuteSettlement', grpcSettlementRequest(settlementId, { amount: '21.00', wait_for_terminal_ms: 20_000 }), { deadlineMs: 30_000 });
+    expect(executed.settlement.status).toBe('SETTLEMENT_STATUS_COMPLETED');
+    const status = await client.call<{ settlement: unknown }>('GetSettlementStatus', { settlement_id: settlementId });
+    expect(status.settlement).toEqual(executed.settlement);
+    const statuses = await new Promise<string[]>((resolve, reject) => {
+      const received: string[] = [];
+      const stream = client.streamEvents({ settlement_id: settlementId, since });
+      const timer = setTimeout(() => (stream.cancel(), reject(new Error(`stream: ${received.join(', ')}`))), 20_000);
+      stream.on('data', (event: { status: string }) => {
+        received.push(event.status);
+        if (event.status === 'SETTLEMENT_STATUS_COMPLETED') {
+          clearTimeout(timer);
+          stream.cancel();
+          resolve(received);
+        }
+      });
+      stream.on('error', (error: { code?: number }) => {
+        if (error.code !== grpc.status.CANCELLED) reject(error);
+      });
+    });
+    expect(statuses[0]).toBe('SETTLEMENT_STATUS_PENDING');
+    expect(statuses.at(-1)).toBe('SETTLEMENT_STATUS_COMPLETED');
+  });
+
+  it('answers GetNostroBalance and GetVostroBalance', async () => {
+    await expect(client.call('GetNostroBalance', { bic: 'CHASUS33', currency: 'USD' })).resolves.toMatchObject({ account: { account_id: 'NOSTRO#CHASUS33#USD' } });
+    await expect(client.call('GetVostroBalance', { bic: 'DEUTDEFF', currency: 'EUR' })).resolves.toMatchObject({ account: { account_id: 'VOSTRO#DEUTDEFF#EUR' } });
+  });
+
+  it('answers ReconcileAccounts with a report, not UNIMPLEMENTED', async () => {
+    const report = await client.call<Record<string, unknown>>('ReconcileAccounts', { account_type: 'ACCOUNT_TYPE_NOSTRO', bic: 'CHASUS33', currency: 'USD' }, { deadlineMs: 60_000 });
+    expect(report).toMatchObject({ status: 'COMPLETED', accounts: 1, report_id: expect.stringMatching(/.+/) });
+  });
+
+  it('refuses a call without an API key', async () => {
+    const anonymous = new SettlementClient({ address });
+    try {
+      await expect(anonymous.call('GetNostroBalance', { bic: 'CHASUS33', currency: 'USD' })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    } finally {
+      anonymous.close();
+    }
+  });
+});

@@ -1,0 +1,308 @@
+/**
+ * The DynamoDB adapters' own guarantees, each held by its item's condition and checked here against DynamoDB Local
+ * directly, below the use cases: most of these conditions sit in a transaction beside the record's
+ * status-and-version guard, which the race harness (test/races) shows stops every concurrent actor first. These
+ * tests are what needs them: they present the adapter with a store that disagrees with the record (a lock already
+ * ended, an item already there, a stale snapshot) and require that nothing is overwritten, nothing goes negative
+ * and nothing is written at all. `npm run ablate` weakens each condition in turn; every one here must fail a test.
+ */
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoAccountStore, DynamoReferenceStore, ledgerEntryKey } from '../../../lambdas/adapters/dynamodb/account-store';
+import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
+import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
+import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
+import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
+import { Money } from '../../../lambdas/domain/money';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { parseSettlementWindow } from '../../../lambdas/domain/window';
+import { StaleSettlementError, type Effect, type FundLock, type SettlementRecord } from '../../../lambdas/ports/stores';
+import { racesTables, type RacesTables } from '../../races/harness/scenario';
+
+// Audit ids are random: the audit test fixes one to make two entries collide (every other call stays random).
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, randomUUID: jest.fn(() => actual.randomUUID()) };
+});
+
+let database: RacesTables;
+let settlements: DynamoSettlementStore;
+let accounts: DynamoAccountStore;
+let reference: DynamoReferenceStore;
+let operations: DynamoOperationsStore;
+let sequence = 0;
+
+beforeAll(async () => {
+  database = await racesTables();
+  settlements = new DynamoSettlementStore(database.client, database.tables);
+  accounts = new DynamoAccountStore(database.client, database.tables);
+  reference = new DynamoReferenceStore(database.client, database.tables);
+  operations = new DynamoOperationsStore(database.client, database.tables);
+});
+afterAll(() => database?.destroy());
+
+const now = () => new Date().toISOString();
+
+/** A fresh payer vostro and payee nostro (unique BICs) and a PENDING settlement of 100.00 between them. */
+async function fixture(balance = '150.00') {
+  let n = ++sequence;
+  let code = '';
+  for (let index = 0; index < 3; index++) {
+    code = String.fromCharCode(65 + (n % 26)) + code;
+    n = Math.floor(n / 26);
+  }
+  const payerBic = `G${code}DEFF`;
+  const payeeBic = `G${code}FRPP`;
+  for (const [bic, country] of [[payerBic, 'DE'], [payeeBic, 'FR']] as const) await reference.registerBank({ bic, name: `Guard ${bic}`, country, status: 'ACTIVE' }, now());
+  await accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(balance) }, now());
+  await accounts.open({ accountType: 'NOSTRO', bic: payeeBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('1000.00') }, now());
+  const request = parseSettlementRequest({ settlementId: `guard-${randomUUID().slice(0, 12)}`, payerBic, payeeBic, amount: '100.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'guards' });
+  const { record } = await settlements.create(request, now());
+  return { record, vostroId: `VOSTRO#${payerBic}#EUR`, nostroId: `NOSTRO#${payeeBic}#EUR`, payerBic, payeeBic };
+}
+
+function lockOf(record: SettlementRecord, vostroId: string, nostroId: string, state: FundLock['state'] = 'PENDING'): FundLock {
+  return { settlementId: record.settlementId, state, amount: new Money(record.amount), currency: 'EUR', vostroAccountId: vostroId, nostroAccountId: nostroId, createdAt: now(), expiresAt: now() };
+}
+
+/** One in-place transition of the record carrying `effects`: its own guard passes, only the effects' can fail. */
+const transitionWith = (record: SettlementRecord, effects: readonly Effect[]) => settlements.transition({ record, to: record.status, stage: 'GuardTest', at: now(), effects });
+
+async function item(table: string, key: Record<string, string>) {
+  return (await database.client.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
+}
+
+async function balances(id: string) {
+  const account = await accounts.get(id);
+  return { balance: account!.balance.toFixed(2), locked: account!.locked.toFixed(2), available: account!.available.toFixed(2), version: account!.version };
+}
+
+describe('DynamoSettlementStore.transition', () => {
+  it('moves a record only from the status and version it was read at', async () => {
+    const { record } = await fixture();
+    await settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at: now() });
+    await expect(settlements.transition({ record, to: 'ROLLING_BACK', stage: 'BeginRollback', at: now() })).rejects.toBeInstanceOf(StaleSettlementError);
+    expect((await settlements.get(record.settlementId))?.status).toBe('VALIDATED');
+  });
+
+  it('locks funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    const vostro = (await accounts.get(vostroId))!;
+    const lockOn = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account, amount: new Money(amount) }]);
+    await expect(lockOn(vostro, '150.01')).rejects.toThrow(/less than .* available/);
+    await expect(lockOn({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
+    await expect(lockOn({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
+    const nostro = (await accounts.get(nostroId))!;
+    await operations.setStatus(nostro, 'FROZEN', 'ACCOUNT.FREEZE', { actor: 'guard-test', at: now() });
+    await expect(lockOn(nostro, '1.00')).rejects.toThrow(/FROZEN|not active/i);
+    expect((await balances(vostroId)).locked).toBe('0.00');
+    expect((await balances(nostroId)).locked).toBe('0.00');
+  });
+  it('never overwrites an event: a checkpoint already at the next sequence number stops the transition', async () => {
+    const { record } = await fixture();
+    const planted = { pk: record.settlementId, sk: SortKey.event(record.version + 1), itemType: 'EVENT', seq: record.version + 1, status: 'PENDING', stage: 'Planted' };
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: planted }));
+    await expect(settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at: now() })).rejects.toBeInstanceOf(StaleSettlementError);
+    expect((await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.event(record.version + 1) }))?.stage).toBe('Planted');
+    expect((await settlements.get(record.settlementId))?.status).toBe('PENDING');
+  });
+
+  it('never creates a second pending lock over one that is pending or posted', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    await transitionWith(record, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId) }]);
+    const current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'createLock', lock: { ...lockOf(record, vostroId, nostroId), amount: new Money('1.00') } }])).rejects.toThrow(/createLock/);
+    expect((await settlements.getLock(record.settlementId))?.amount.toFixed(2)).toBe('100.00');
+  });
+
+  it('replaces a voided lock when a later attempt locks again', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    await transitionWith(record, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId, 'VOIDED') }]);
+    const current = (await settlements.get(record.settlementId))!;
+    await transitionWith(current, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId) }]);
+    expect((await settlements.getLock(record.settlementId))?.state).toBe('PENDING');
+  });
+
+  it('ends a lock only while it is pending and only for its own amount', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    await transitionWith(record, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId, 'VOIDED') }]);
+    let current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'endLock', settlementId: record.settlementId, amount: new Money('100.00'), to: 'POSTED', at: now() }])).rejects.toThrow(/endLock/);
+    expect((await settlements.getLock(record.settlementId))?.state).toBe('VOIDED');
+    await transitionWith(current, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId) }]);
+    current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'endLock', settlementId: record.settlementId, amount: new Money('99.99'), to: 'VOIDED', at: now() }])).rejects.toThrow(/endLock/);
+    expect((await settlements.getLock(record.settlementId))?.state).toBe('PENDING');
+  });
+
+  it('never releases or posts more than an account has locked (locked never goes negative)', async () => {
+    const { record, vostroId, nostroId } = await fixture();
+    const before = await balances(vostroId);
+    await expect(transitionWith(record, [{ type: 'releaseLockedAmount', accountId: vostroId, amount: new Money('100.00') }])).rejects.toThrow(/releaseLockedAmount/);
+    await expect(transitionWith(record, [{ type: 'postLockedAmount', accountId: nostroId, amount: new Money('100.00') }])).rejects.toThrow(/postLockedAmount/);
+    expect(await balances(vostroId)).toEqual(before);
+    expect((await balances(nostroId)).locked).toBe('0.00');
+  });
+
+  it('never overwrites a ledger entry', async () => {
+    const { record, vostroId } = await fixture();
+    const entry = { accountId: vostroId, amount: new Money('-100.00'), currency: 'EUR', kind: 'SETTLEMENT' as const, reference: record.settlementId, leg: 'PAYER_VOSTRO', postedAt: now(), valueDate: '2026-11-25' };
+    await transitionWith(record, [{ type: 'ledgerEntry', entry }]);
+    const current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'ledgerEntry', entry: { ...entry, amount: new Money('-1.00') } }])).rejects.toThrow(/ledgerEntry/);
+    expect(String((await item(database.tables.ledger, { accountId: vostroId, entryKey: ledgerEntryKey(entry) }))?.amount)).toBe('-100');
+  });
+
+  it('never starts an operation twice, ends only an operation that exists, and never overwrites a compensation', async () => {
+    const { record } = await fixture();
+    await expect(transitionWith(record, [{ type: 'startOperation', attempt: 1, at: now() }])).rejects.toThrow(/startOperation/);
+    await expect(transitionWith(record, [{ type: 'endOperation', attempt: 2, state: 'COMMITTED', at: now() }])).rejects.toThrow(/endOperation/);
+    expect(await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.operation(2) })).toBeUndefined();
+    const compensation = { settlementId: record.settlementId, attempt: 1, idempotencyKey: `${record.settlementId}:1`, state: 'REVERSED' as const, reason: 'first', at: now() };
+    await transitionWith(record, [{ type: 'putCompensation', compensation }]);
+    const current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'putCompensation', compensation: { ...compensation, state: 'NOT_REQUIRED', reason: 'second' } }])).rejects.toThrow(/putCompensation/);
+    expect((await settlements.history(record.settlementId))?.compensations.map((entry) => entry.reason)).toEqual(['first']);
+  });
+});
+
+describe('DynamoSettlementStore.create', () => {
+  it('never overwrites a first event left without its record', async () => {
+    const request = parseSettlementRequest({ settlementId: `guard-${randomUUID().slice(0, 12)}`, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'guards' });
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: { pk: request.settlementId, sk: SortKey.event(1), itemType: 'EVENT', seq: 1, stage: 'Planted' } }));
+    await expect(settlements.create(request, now())).rejects.toThrow();
+    expect(await settlements.get(request.settlementId)).toBeUndefined();
+    expect((await item(database.tables.settlements, { pk: request.settlementId, sk: SortKey.event(1) }))?.stage).toBe('Planted');
+  });
+});
+
+describe('DynamoRecoveryStore.deleteEndedOperations', () => {
+  it('deletes only operations that ended, and counts an operation once when two cleanups race', async () => {
+    const { record } = await fixture();
+    const running = { settlementId: record.settlementId, attempt: 1 };
+    expect(await new DynamoRecoveryStore(database.client, database.tables).deleteEndedOperations([running])).toBe(0);
+    expect(await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.operation(1) })).toBeDefined();
+    await transitionWith(record, [{ type: 'endOperation', attempt: 1, state: 'ROLLED_BACK', at: now() }]);
+    const store = new DynamoRecoveryStore(database.client, database.tables);
+    const counts = [await store.deleteEndedOperations([running]), await store.deleteEndedOperations([running])];
+    expect(counts).toEqual([1, 0]);
+  });
+});
+
+describe('DynamoAccountStore and DynamoReferenceStore', () => {
+  it('open never overwrites an account nor an opening entry', async () => {
+    const { vostroId, payerBic } = await fixture();
+    await expect(accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('5.00') }, now())).rejects.toThrow(/already exists/);
+    expect((await balances(vostroId)).balance).toBe('150.00');
+    const at = now();
+    const id = `VOSTRO#${payerBic}#USD`;
+    const entry = { accountId: id, postedAt: at, reference: `OPENING-${id}`, leg: 'OPENING' };
+    await database.client.send(new PutCommand({ TableName: database.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue('7'), kind: 'OPENING' } }));
+    await expect(accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'USD', floor: new Money(0), openingBalance: new Money('5.00') }, at)).rejects.toThrow();
+    expect(await accounts.get(id)).toBeUndefined();
+  });
+
+  it('never overwrites a bank or a payout route that exists', async () => {
+    const { payerBic, payeeBic } = await fixture();
+    expect(await reference.registerBank({ bic: payerBic, name: 'Someone Else', country: 'DE', status: 'SUSPENDED' }, now())).toBe(false);
+    expect(await reference.getBank(payerBic)).toMatchObject({ name: `Guard ${payerBic}`, status: 'ACTIVE' });
+    expect(await reference.putPayoutRoute({ payeeBic, currency: 'EUR', nostroAccountId: 'NOSTRO#FIRST' }, now())).toBe(true);
+    expect(await reference.putPayoutRoute({ payeeBic, currency: 'EUR', nostroAccountId: 'NOSTRO#SECOND' }, now())).toBe(false);
+    expect(await reference.getPayoutRoute(payeeBic, 'EUR')).toEqual({ nostroAccountId: 'NOSTRO#FIRST' });
+  });
+});
+
+describe('DynamoOperationsStore', () => {
+  const actor = () => ({ actor: 'guard-test', at: now() });
+
+  it('registers a bank once, and changes its status only from the status it was read in', async () => {
+    const { payerBic } = await fixture();
+    const bank = (await operations.getBank(payerBic))!;
+    expect(await operations.registerBank({ ...bank, name: 'Overwritten' }, actor())).toBe(false);
+    expect(await operations.setBankStatus(bank, 'SUSPENDED', actor())).toBe(true);
+    // A second operator still holding the ACTIVE snapshot must not close over the suspension unseen.
+    expect(await operations.setBankStatus(bank, 'CLOSED', actor())).toBe(false);
+    expect(await operations.getBank(payerBic)).toMatchObject({ name: `Guard ${payerBic}`, status: 'SUSPENDED' });
+  });
+
+  it('opens no account at a bank that is not active, and never overwrites an account or its opening entry', async () => {
+    const { payerBic, vostroId } = await fixture();
+    expect(await operations.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('1.00') }, actor())).toBe('exists');
+    expect((await balances(vostroId)).balance).toBe('150.00');
+    const at = actor();
+    const id = `NOSTRO#${payerBic}#USD`;
+    const entry = { accountId: id, postedAt: at.at, reference: `OPENING-${id}`, leg: 'OPENING' };
+    await database.client.send(new PutCommand({ TableName: database.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue('7'), kind: 'OPENING' } }));
+    await expect(operations.open({ accountType: 'NOSTRO', bic: payerBic, currency: 'USD', floor: new Money(0), openingBalance: new Money('5.00') }, at)).rejects.toThrow();
+    expect(await operations.get(id)).toBeUndefined();
+    const bank = (await operations.getBank(payerBic))!;
+    await operations.setBankStatus(bank, 'SUSPENDED', actor());
+    expect(await operations.open({ accountType: 'NOSTRO', bic: payerBic, currency: 'GBP', floor: new Money(0), openingBalance: new Money('1.00') }, actor())).toBe('bankNotActive');
+    expect(await operations.get(`NOSTRO#${payerBic}#GBP`)).toBeUndefined();
+  });
+
+  it('posts a movement once: an existing movement record or ledger entry stops it, and nothing is written', async () => {
+    const { vostroId } = await fixture();
+    const account = (await operations.get(vostroId))!;
+    const movement = { movementId: `mov-${randomUUID().slice(0, 8)}`, accountId: vostroId, direction: 'FUND_IN' as const, amount: '10.00', currency: 'EUR', valueDate: '2026-11-25', reference: 'guards', postedAt: now(), actor: 'guard-test' };
+    expect(await operations.postMovement(account, movement, actor())).toMatchObject({ committed: true });
+    const after = (await operations.get(vostroId))!;
+    expect(await operations.postMovement(after, { ...movement, postedAt: now() }, actor())).toMatchObject({ committed: false, reason: 'movementExists' });
+    const entry = { accountId: vostroId, postedAt: now(), reference: `mov-${randomUUID().slice(0, 8)}`, leg: 'FUND_IN' };
+    await database.client.send(new PutCommand({ TableName: database.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue('1'), kind: 'FUND_IN' } }));
+    await expect(operations.postMovement(after, { ...movement, movementId: entry.reference, postedAt: entry.postedAt }, actor())).rejects.toThrow();
+    expect((await balances(vostroId)).balance).toBe('160.00');
+  });
+
+  it('changes an account only from the version it was read at, and never takes a fund-out below the floor', async () => {
+    const { vostroId } = await fixture();
+    const stale = (await operations.get(vostroId))!;
+    const movement = (movementId: string, direction: 'FUND_IN' | 'FUND_OUT', amount: string) => ({ movementId, accountId: vostroId, direction, amount, currency: 'EUR', valueDate: '2026-11-25', reference: 'guards', postedAt: now(), actor: 'guard-test' });
+    expect(await operations.postMovement(stale, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_IN', '1.00'), actor())).toMatchObject({ committed: true });
+    // Every write below works from the snapshot taken before that fund-in.
+    expect(await operations.postMovement(stale, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_IN', '1.00'), actor())).toMatchObject({ committed: false, reason: 'changed' });
+    expect(await operations.setFloor(stale, new Money('10.00'), actor())).toMatchObject({ committed: false, reason: 'changed' });
+    expect(await operations.setStatus(stale, 'FROZEN', 'ACCOUNT.FREEZE', actor())).toMatchObject({ committed: false, reason: 'changed' });
+    const current = (await operations.get(vostroId))!;
+    expect(await operations.setFloor(current, new Money('151.01'), actor())).toMatchObject({ committed: false });
+    // A snapshot that claims more available than there is: the store's own condition refuses the withdrawal.
+    expect(await operations.postMovement({ ...current, available: new Money('1000.00') }, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_OUT', '500.00'), actor())).toMatchObject({ committed: false });
+    expect(await balances(vostroId)).toMatchObject({ balance: '151.00', available: '151.00' });
+    expect((await operations.get(vostroId))).toMatchObject({ status: 'ACTIVE' });
+    expect((await operations.get(vostroId))?.floor.toFixed(2)).toBe('0.00');
+  });
+
+  it('closes an account only when nothing is left on it, even on a snapshot that says otherwise', async () => {
+    const { vostroId } = await fixture('0.00');
+    const account = (await operations.get(vostroId))!;
+    // The snapshot claims the account is empty; a fund-in landed in between without moving the version (a hand-made
+    // change): the close must still see the balance.
+    await database.client.send(new PutCommand({ TableName: database.tables.accounts, Item: { ...(await item(database.tables.accounts, { accountId: vostroId })), balance: toNumberValue('5'), available: toNumberValue('5') } }));
+    expect(await operations.setStatus(account, 'CLOSED', 'ACCOUNT.CLOSE', actor())).toMatchObject({ committed: false });
+    expect((await operations.get(vostroId))?.status).toBe('ACTIVE');
+  });
+
+  it('replaces a window only from the version it was read at, and creates one only where none exists', async () => {
+    const currency = ['SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'HUF'][sequence++ % 6];
+    const window = parseSettlementWindow({ currency, timeZone: 'Europe/Stockholm', days: ['MON'], opensAt: '08:00', cutoffAt: '16:00', holidays: [] }, 'window');
+    const fresh = operations;
+    const existing = await fresh.getWindow(currency);
+    const version = existing?.version ?? 0;
+    expect(await fresh.putWindow(window, version, 'WINDOW.REPLACE', actor())).toBe(true);
+    expect(await fresh.putWindow({ ...window, opensAt: '09:00' }, version, 'WINDOW.REPLACE', actor())).toBe(false);
+    expect((await fresh.getWindow(currency))?.window.opensAt).toBe('08:00');
+  });
+
+  it('never overwrites an audit entry (the trail only grows)', async () => {
+    const { payerBic } = await fixture();
+    const fixedId = randomUUID();
+    const at = now();
+    const bank = (await operations.getBank(payerBic))!;
+    (randomUUID as jest.MockedFunction<typeof randomUUID>).mockReturnValueOnce(fixedId).mockReturnValueOnce(fixedId);
+    expect(await operations.setBankStatus(bank, 'SUSPENDED', { actor: 'first', at })).toBe(true);
+    await expect(operations.setBankStatus({ ...bank, status: 'SUSPENDED' }, 'ACTIVE', { actor: 'second', at })).rejects.toThrow();
+    const trail = await database.client.send(new QueryCommand({ TableName: database.tables.reference, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `AUDIT#BANK#${payerBic}` } }));
+    expect(trail.Items?.map((entry) => entry.actor)).toEqual(['first']);
+    expect((await operations.getBank(payerBic))?.status).toBe('SUSPENDED');
+  });
+});

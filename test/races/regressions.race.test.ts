@@ -1,0 +1,67 @@
+/**
+ * The races the harness found, each replayed in exactly the order that broke an invariant before its fix (the
+ * choice sequences the harness printed). Each must now end with every invariant of harness/invariants.ts intact.
+ */
+import { stageUseCases } from '../../lambdas/handlers/stage-handlers';
+import { abandonSettlement } from '../../lambdas/usecases/recovery/operator';
+import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
+import { driveTo, park, racesTables, replayOf, runSchedule, type RacesTables, type Scenario } from './harness/scenario';
+import { outcomeOf } from './harness/world';
+
+// A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
+jest.setTimeout(10 * 60_000);
+
+let database: RacesTables;
+beforeAll(async () => {
+  database = await racesTables();
+});
+afterAll(() => database?.destroy());
+
+const twoExecutions: Scenario = {
+  name: 'two-executions',
+  actors: (world) => {
+    world.spawnExecution('execution 1', { settlementId: world.settlementIds[0], attempt: 1 });
+    world.spawnExecution('execution 2', { settlementId: world.settlementIds[0], attempt: 1 });
+  },
+};
+
+const duplicateFinalize: Scenario = {
+  name: 'duplicate-Finalize',
+  prepare: (world) => driveTo(world, 'CONFIRMED'),
+  actors: (world) => {
+    for (const delivery of [1, 2]) world.spawn(`Finalize delivery ${delivery}`, (context) => outcomeOf('Finalize', () => stageUseCases.Finalize(context.deps, { settlementId: world.settlementIds[0] })));
+  },
+};
+
+const abandonDuringInitiate: Scenario = {
+  name: 'abandon-during-initiate',
+  prepare: async (world) => {
+    await driveTo(world, 'LOCKED');
+    await park(world);
+  },
+  actors: (world) => {
+    world.spawnExecution('late execution', { settlementId: world.settlementIds[0], attempt: 1 });
+    world.spawn('operator abandon', (context) => outcomeOf('abandon', () => abandonSettlement(context.deps, world.settlementIds[0], { principal: 'ops-1', note: 'give up' }), ['SettlementNotParkedError', 'AbandonRefusedError']));
+  },
+};
+
+const cleanupAndLateTransfer: Scenario = {
+  name: 'cleanup-and-late-transfer',
+  prepare: (world) => driveTo(world, 'LOCKED'),
+  actors: (world) => {
+    world.spawnExecution('late execution', { settlementId: world.settlementIds[0], attempt: 1 });
+    world.spawn('cleanup', (context) => outcomeOf('cleanup', () => cleanupFinished(context.deps, { batchSize: 25, operationRetentionSeconds: 0, stuckAfterSeconds: 0 })), 2 * 24 * 3600_000);
+  },
+};
+
+describe('races found by the harness, replayed in the order that broke them', () => {
+  it.each([
+    ['a duplicate Finalize that finds the lock already posted re-decides instead of failing the stage', duplicateFinalize, '0.0.0.1.0.1'],
+    ['two executions: the one that loses Finalize ends Completed, not Parked (no false alarm)', twoExecutions, '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.1'],
+    ['abandon while a late execution sends the transfer: the execution stops at the parked settlement', abandonDuringInitiate, '0.0.0.1.0.0.1.1.0.0'],
+    ['cleanup voids a lock while a late execution sends the transfer: the orphaned transfer is reversed', cleanupAndLateTransfer, '0.0.0.1.0.0.1.1.0.0.1.1.1.1.0.0.1.0.1.1.1.1.1'],
+  ] as const)('%s', async (_title, scenario, choices) => {
+    const run = await runSchedule(database, scenario, replayOf(choices));
+    expect({ violations: run.violations, trace: run.violations.length > 0 ? run.trace : [] }).toEqual({ violations: [], trace: [] });
+  });
+});
