@@ -18,6 +18,7 @@ import path from 'node:path';
 import { benchReconciliation } from './reconciliation';
 import { writeFileSync } from 'node:fs';
 import { benchGrpc, formatGrpcFigures } from './grpc';
+import { benchRails } from './rails';
 import { formatCapacity, measureCapacity } from './capacity/measure';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -33,7 +34,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function request(id: string, reference = 'bench') {
-  return { settlementId: id, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'MOCK', kind: 'DOMESTIC', valueDate: '2026-11-25', reference };
+  return { settlementId: id, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'MOCK', kind: 'DOMESTIC', valueDate: new Date().toISOString().slice(0, 10), reference };
 }
 
 /** Tracks when each execution ends, so latency is submit → terminal without polling. */
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
     hottestPartitions: { uniform: capacity.hottestPartitions.uniform.slice(0, 10), skewed: capacity.hottestPartitions.skewed.slice(0, 10) },
   };
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`);
+  await benchRails();
 }
 
 function round(value: number): number {

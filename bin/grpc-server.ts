@@ -8,10 +8,10 @@
  */
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { settlementApiDeps } from '../lambdas/adapters/grpc/engine-deps';
-import { startGrpcServer } from '../lambdas/adapters/grpc/server';
+import { startGrpcServer, streamLimitsFromEnvironment } from '../lambdas/adapters/grpc/server';
+import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 import { composeEngine } from '../lambdas/composition';
 import { grpcTaskConfig } from '../lambdas/config';
-import { flushPeriodically } from '../lambdas/adapters/metrics/emf';
 
 async function main(): Promise<void> {
   const config = grpcTaskConfig(process.env);
@@ -20,10 +20,11 @@ async function main(): Promise<void> {
     port: config.grpc.port,
     host: config.grpc.host,
     access: config.access,
+    ...streamLimitsFromEnvironment(process.env),
     deps: settlementApiDeps({ deps: engine.deps, documentClient: engine.documentClient, settlementsTableName: engine.tables.settlements }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port, bankAdapter: config.bankAdapter }));
-  // EMF metrics are buffered in this long-lived process: published every minute and once more on the way out.
+  // Buffered EMF metrics go to stdout every minute and once more on the way out (the awslogs driver ships them).
   const metricsFlush = flushPeriodically(engine.deps.metrics);
   let stopping = false;
   const stop = (signal: string) => {

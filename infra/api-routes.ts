@@ -60,6 +60,7 @@ export const bodyModels: Readonly<Record<string, BodyModel>> = {
   'PUT /api/v1/accounts/{accountId}/status': 'jsonObject',
   'PUT /api/v1/accounts/{accountId}/floor': 'jsonObject',
   'PUT /api/v1/windows/{currency}': 'jsonObject',
+  'POST /api/v1/statements': 'jsonObject',
 };
 
 /** The routes a settlement client uses: submission. Every other route that is not a read belongs to admin. */

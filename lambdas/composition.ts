@@ -8,7 +8,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { BankAdapter, EngineConfig } from './config';
+import type { BankAdapter, BankGatewaySettings, EngineConfig } from './config';
+import type { CompliancePolicy } from './domain/compliance';
+import { loadCompliancePolicy } from './adapters/compliance/policy-file';
+import { Iso20022GatewayBank, gatewayDefaults } from './adapters/banks/iso20022/gateway-bank';
+import { DynamoBankMessageJournal } from './adapters/dynamodb/bank-message-store';
+import { DynamoStatementInbox } from './adapters/dynamodb/statement-inbox';
+import { statementReader } from './adapters/statements/reader';
 import type { Rail } from './domain/settlement';
 import { DynamoAccountStore, DynamoReferenceStore } from './adapters/dynamodb/account-store';
 import { databaseAnswers } from './adapters/dynamodb/bootstrap';
@@ -48,6 +54,10 @@ export interface ProvidedAdapters {
   readonly windows?: SettlementWindowPort;
   /** Behaviour of the mock bank's rails (tests, demo). */
   readonly mockRails?: Partial<Record<Rail, Partial<MockRailConfig>>>;
+  /** The bank gateway of BANK_ADAPTER=iso20022 when the local engine started the simulator itself. */
+  readonly bankGateway?: BankGatewaySettings;
+  /** Validate's compliance policy; false for none (tests); default: config.compliancePolicyPath, else none. */
+  readonly compliance?: CompliancePolicy | false;
 }
 
 export interface ComposedEngine {
@@ -57,8 +67,10 @@ export interface ComposedEngine {
   readonly tables: TableNames;
   readonly accounts: DynamoAccountStore;
   readonly reference: DynamoReferenceStore;
-  /** The mock bank when `config.bankAdapter` is `mock` (the local engine and tests steer it). */
-  readonly mockBank?: MockBank;
+  /** The mock bank: every rail with `mock`, the MOCK rail with `iso20022` (the local engine and tests steer it). */
+  readonly mockBank: MockBank;
+  /** Closes the bank gateway's connections (iso20022). */
+  close(): void;
 }
 
 export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocumentClient, provided: ProvidedAdapters = {}): ComposedEngine {
@@ -67,7 +79,9 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
   const accounts = new DynamoAccountStore(documentClient, tables);
   const reference = new DynamoReferenceStore(documentClient, tables);
   const metrics = createMetrics(config, provided);
-  const bank = createBankDirectory(config.bankAdapter, { documentClient, tables, clock, mockRails: provided.mockRails });
+  const bankMessages = new DynamoBankMessageJournal(documentClient, tables);
+  const bank = createBankDirectory(config.bankAdapter, { documentClient, tables, clock, mockRails: provided.mockRails, gateway: provided.bankGateway ?? config.bankGateway, bankMessages });
+  const compliance = provided.compliance !== undefined ? provided.compliance || undefined : config.compliancePolicyPath ? loadCompliancePolicy(config.compliancePolicyPath) : undefined;
   const operations = createOperationsDeps({ documentClient, tables, accounts, banks: bank.directory, metrics, clock, limits: config.operationsLimits });
   let workflow: WorkflowPort | undefined;
   const deps: ComposedDeps = {
@@ -76,6 +90,8 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
     reference,
     windows: provided.windows ?? new StoredWindowPort(operations.windows, clock, operations.limits.windowCacheSeconds),
     banks: bank.directory,
+    bankMessages,
+    ...(compliance && { compliance }),
     operations,
     // Resolved on first use: the local interpreter needs these deps to exist before it can be built.
     get workflow(): WorkflowPort {
@@ -91,7 +107,7 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
   };
   // A wiring mistake shows at start, not at the first settlement.
   workflow = createWorkflow(config, provided, () => deps);
-  return { config, deps, documentClient, tables, accounts, reference, ...(bank.mockBank && { mockBank: bank.mockBank }) };
+  return { config, deps, documentClient, tables, accounts, reference, mockBank: bank.mockBank, close: () => bank.gateway?.close() };
 }
 
 /**
@@ -100,15 +116,27 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
  */
 export function createBankDirectory(
   adapter: BankAdapter,
-  input: { documentClient: DynamoDBDocumentClient; tables: TableNames; clock: Clock; mockRails?: Partial<Record<Rail, Partial<MockRailConfig>>> },
-): { directory: BankDirectory; mockBank?: MockBank } {
+  input: {
+    documentClient: DynamoDBDocumentClient;
+    tables: TableNames;
+    clock: Clock;
+    mockRails?: Partial<Record<Rail, Partial<MockRailConfig>>>;
+    gateway?: BankGatewaySettings;
+    bankMessages: DynamoBankMessageJournal;
+  },
+): { directory: BankDirectory; mockBank: MockBank; gateway?: Iso20022GatewayBank } {
+  // Its record of transfers lives in the reference table: shared by every function, and it survives a restart.
+  const mockBank = new MockBank(input.clock, input.mockRails, new DynamoMockBankStore(input.documentClient, input.tables));
+  // The mock bank's book starts each nostro at the amount it was opened with (mock-statements.ts).
+  mockBank.statementBook.useOpeningBalances((accountId) => openingPosting(input.documentClient, input.tables, accountId));
   switch (adapter) {
-    case 'mock': {
-      // Its record of transfers lives in the reference table: shared by every function, and it survives a restart.
-      const bank = new MockBank(input.clock, input.mockRails, new DynamoMockBankStore(input.documentClient, input.tables));
-      // The mock bank's book starts each nostro at the amount it was opened with (mock-statements.ts).
-      bank.statementBook.useOpeningBalances((accountId) => openingPosting(input.documentClient, input.tables, accountId));
-      return { directory: bank, mockBank: bank };
+    case 'mock':
+      return { directory: mockBank, mockBank };
+    case 'iso20022': {
+      // SWIFT, SEPA and ACH go to the bank gateway over mutual TLS (docs/rails.md); the MOCK rail stays on the mock.
+      if (input.gateway === undefined) throw new InvariantViolationError('composition: BANK_ADAPTER=iso20022 needs the gateway settings (config.bankGateway)');
+      const gateway = new Iso20022GatewayBank({ ...gatewayDefaults, ...input.gateway }, input.bankMessages, input.clock, mockBank);
+      return { directory: gateway, mockBank, gateway };
     }
     default: {
       const unknown: never = adapter;
@@ -137,10 +165,13 @@ export function createOperationsDeps(input: {
     accountAdmin: store,
     accountList: input.accounts,
     audit: store,
+    proposals: store,
     windows: store,
     reconciliations,
     ledger: reconciliations,
     statements: { statement: (request) => input.banks.forRail(statementRail).statement(request) },
+    statementInbox: new DynamoStatementInbox(input.documentClient, input.tables),
+    statementReader,
     metrics: input.metrics,
     clock: input.clock,
     limits: { ...defaultOperationsLimits, ...input.limits },

@@ -10,7 +10,9 @@
  * `requiredEnvironmentVariables` is derived from the schema; an infra test checks that the stack sets each of them.
  * The composition root (lambdas/composition.ts) builds the engine from the parsed `EngineConfig`.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseValueDateWindows } from './domain/value-date';
 import { defaultEngineLimits, type EngineLimits } from './usecases/deps';
 import { defaultOperationsLimits, type OperationsLimits } from './usecases/operations/deps';
 import { defaultJobSettings, recoveryLimits, type JobSettings } from './usecases/recovery/limits';
@@ -24,10 +26,11 @@ export type DeployedRuntime = Exclude<Runtime, 'local'>;
 
 /**
  * The bank (rail) adapters the composition root can build. `mock` simulates every rail (lambdas/adapters/banks/
- * mock-bank.ts): on AWS it keeps its record in the reference table and moves no real money. Adding an adapter: add
+ * mock-bank.ts): on AWS it keeps its record in the reference table and moves no real money. `iso20022` speaks ISO
+ * 20022 over mutual TLS to a bank gateway (the bank simulator locally: docs/rails.md). Adding an adapter: add
  * its value here and one case in `createBankDirectory` (lambdas/composition.ts); tsc then asks for nothing else.
  */
-export const bankAdapters = ['mock'] as const;
+export const bankAdapters = ['mock', 'iso20022'] as const;
 export type BankAdapter = (typeof bankAdapters)[number];
 export const localBankAdapter: BankAdapter = 'mock';
 
@@ -82,10 +85,24 @@ const limitVariables = {
   CONFIRMATION_WAIT_SECONDS_MAX: positiveIntegerSetting(defaultEngineLimits.confirmationWaitSecondsMax),
   RETRY_ATTEMPTS_MAX: positiveIntegerSetting(defaultEngineLimits.retryAttemptsMax),
   RETRY_DELAY_SECONDS_BASE: positiveIntegerSetting(defaultEngineLimits.retryDelaySecondsBase),
+  CONFIRMATION_DEADLINE_SECONDS_DOMESTIC: positiveIntegerSetting(defaultEngineLimits.confirmationDeadlineSeconds.DOMESTIC),
+  CONFIRMATION_DEADLINE_SECONDS_INTERNATIONAL: positiveIntegerSetting(defaultEngineLimits.confirmationDeadlineSeconds.INTERNATIONAL),
+  LATENCY_OBJECTIVE_SECONDS_DOMESTIC: positiveIntegerSetting(defaultEngineLimits.latencyObjectiveSeconds.DOMESTIC),
+  LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL: positiveIntegerSetting(defaultEngineLimits.latencyObjectiveSeconds.INTERNATIONAL),
+  // Accepted value dates per rail and currency (domain/value-date.ts); parsed there, errors name the variable.
+  VALUE_DATE_WINDOWS: z.preprocess(unsetWhenEmpty, z.string().optional()),
+  BANK_CACHE_SECONDS: positiveIntegerSetting(defaultEngineLimits.bankCacheSeconds),
   // Must match the reconciliation schedule: the job reconciles the previous complete interval.
   RECONCILIATION_INTERVAL_SECONDS: positiveIntegerSetting(defaultOperationsLimits.reconciliationIntervalSeconds),
   RECONCILIATION_RUN_LOCK_SECONDS: positiveIntegerSetting(defaultOperationsLimits.runLockSeconds),
   WINDOW_CACHE_SECONDS: positiveIntegerSetting(defaultOperationsLimits.windowCacheSeconds),
+  PROPOSAL_TTL_SECONDS: positiveIntegerSetting(defaultOperationsLimits.proposalTtlSeconds),
+  // A decimal amount, kept as its string (never a float).
+  FUND_MOVEMENT_APPROVAL_ABOVE: z
+    .string()
+    .trim()
+    .regex(/^(0|[1-9][0-9]{0,17})(\.[0-9]{1,4})?$/, 'must be a non-negative decimal amount such as "250000.00"')
+    .default(defaultOperationsLimits.fundMovementApprovalAbove),
   JOB_BATCH_SIZE: positiveIntegerSetting(defaultJobSettings.batchSize, recoveryLimits.batchSizeMax),
   RECOVERY_STUCK_AFTER_SECONDS: positiveIntegerSetting(defaultJobSettings.stuckAfterSeconds),
   OPERATION_RETENTION_SECONDS: positiveIntegerSetting(defaultJobSettings.operationRetentionSeconds),
@@ -99,6 +116,7 @@ const deployedVariables = {
   METRICS_ADAPTER: oneOf(metricsAdapters, 'emf'),
   POWERTOOLS_METRICS_NAMESPACE: optionalText,
   POWERTOOLS_SERVICE_NAME: optionalText,
+  COMPLIANCE_CONFIG: optionalText,
   ...limitVariables,
 };
 
@@ -128,6 +146,10 @@ export interface EngineConfig {
   readonly runtime: Runtime;
   readonly tables: TableNames;
   readonly bankAdapter: BankAdapter;
+  /** The ISO 20022 gateway (BANK_ADAPTER=iso20022): endpoint, trust and client identity. */
+  readonly bankGateway?: BankGatewaySettings;
+  /** Validate's compliance policy file (COMPLIANCE_CONFIG: sanctions list, amount limits, net debit caps); none: no checks. */
+  readonly compliancePolicyPath?: string;
   /** `sqs`: the queue at `url`. `provided`: the local engine passes its emulator or in-memory queue itself. */
   readonly deadLetterQueue: { readonly adapter: 'sqs'; readonly url: string } | { readonly adapter: 'provided' };
   /** `step-functions`: executions start on that state machine. `none`: this function starts none. `provided`: the local interpreter. */
@@ -164,12 +186,18 @@ function limitsOf(parsed: z.output<z.ZodObject<typeof limitVariables>>): Pick<En
       confirmationWaitSecondsMax: parsed.CONFIRMATION_WAIT_SECONDS_MAX,
       retryAttemptsMax: parsed.RETRY_ATTEMPTS_MAX,
       retryDelaySecondsBase: parsed.RETRY_DELAY_SECONDS_BASE,
+      confirmationDeadlineSeconds: { DOMESTIC: parsed.CONFIRMATION_DEADLINE_SECONDS_DOMESTIC, INTERNATIONAL: parsed.CONFIRMATION_DEADLINE_SECONDS_INTERNATIONAL },
+      latencyObjectiveSeconds: { DOMESTIC: parsed.LATENCY_OBJECTIVE_SECONDS_DOMESTIC, INTERNATIONAL: parsed.LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL },
+      valueDateWindows: parseValueDateWindows(parsed.VALUE_DATE_WINDOWS),
+      bankCacheSeconds: parsed.BANK_CACHE_SECONDS,
     },
     operationsLimits: {
       ...defaultOperationsLimits,
       reconciliationIntervalSeconds: parsed.RECONCILIATION_INTERVAL_SECONDS,
       runLockSeconds: parsed.RECONCILIATION_RUN_LOCK_SECONDS,
       windowCacheSeconds: parsed.WINDOW_CACHE_SECONDS,
+      proposalTtlSeconds: parsed.PROPOSAL_TTL_SECONDS,
+      fundMovementApprovalAbove: parsed.FUND_MOVEMENT_APPROVAL_ABOVE,
     },
     jobs: {
       batchSize: parsed.JOB_BATCH_SIZE,
@@ -179,7 +207,7 @@ function limitsOf(parsed: z.output<z.ZodObject<typeof limitVariables>>): Pick<En
   };
 }
 
-function deployedConfig(runtime: DeployedRuntime, parsed: Parsed<DeployedRuntime>): EngineConfig {
+function deployedConfig(runtime: DeployedRuntime, parsed: Parsed<DeployedRuntime>, env: Environment): EngineConfig {
   const tables = Object.fromEntries(
     (Object.keys(tableNameEnvironmentVariables) as LogicalTableName[]).map((name) => [name, (parsed as Record<string, unknown>)[tableNameEnvironmentVariables[name]]]),
   ) as unknown as TableNames;
@@ -187,6 +215,8 @@ function deployedConfig(runtime: DeployedRuntime, parsed: Parsed<DeployedRuntime
     runtime,
     tables,
     bankAdapter: parsed.BANK_ADAPTER,
+    ...(parsed.BANK_ADAPTER === 'iso20022' && { bankGateway: bankGatewayFromEnvironment(env, (path) => readFileSync(path, 'utf8')) }),
+    ...(parsed.COMPLIANCE_CONFIG && { compliancePolicyPath: parsed.COMPLIANCE_CONFIG }),
     deadLetterQueue: { adapter: 'sqs', url: parsed.DEAD_LETTER_QUEUE_URL },
     workflow: parsed.STATE_MACHINE_ARN ? { adapter: 'step-functions', stateMachineArn: parsed.STATE_MACHINE_ARN } : { adapter: 'none' },
     metrics:
@@ -199,14 +229,14 @@ function deployedConfig(runtime: DeployedRuntime, parsed: Parsed<DeployedRuntime
 
 /** The configuration of a deployed Lambda function. Throws ConfigurationError naming what is missing or malformed. */
 export function lambdaConfig(env: Environment): EngineConfig {
-  return deployedConfig('lambda', parse('lambda', env));
+  return deployedConfig('lambda', parse('lambda', env), env);
 }
 
 /** The configuration of the gRPC task, API keys and mutual TLS included. Throws naming the variable. */
 export function grpcTaskConfig(env: Environment): GrpcTaskConfig {
   const parsed = parse('grpc-task', env);
   return {
-    ...deployedConfig('grpc-task', parsed),
+    ...deployedConfig('grpc-task', parsed, env),
     grpc: { port: parsed.GRPC_PORT, host: parsed.HOST, shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS },
     access: readAccessConfiguration(env as NodeJS.ProcessEnv, { developmentKeyWhenUnset: false }),
   };
@@ -245,4 +275,41 @@ export function positiveInteger(env: Environment, name: string, fallback: number
   const result = positiveIntegerSetting(fallback).safeParse(env[name]);
   if (!result.success) throw new ConfigurationError([name], [`${name} ${result.error.issues[0]?.message ?? 'is malformed'}`]);
   return result.data;
+}
+
+/**
+ * The ISO 20022 gateway adapter's settings: endpoint, trust and client identity. Certificates come either as PEM
+ * text (BANK_GATEWAY_CA, BANK_GATEWAY_CERT, BANK_GATEWAY_KEY: on AWS injected from a Secrets Manager secret) or as
+ * file paths (BANK_GATEWAY_CA_FILE, ...: the local simulator's data directory). A missing one stops the start.
+ */
+export interface BankGatewaySettings {
+  readonly url: string;
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly networkBic: string;
+  readonly requestTimeoutMs: number;
+}
+
+/** BANK_ADAPTER for the local entry, whose default differs from the schema's (npm start speaks to the simulator). */
+export function bankAdapterFromEnvironment(env: Environment, fallback: BankAdapter): BankAdapter {
+  const value = env.BANK_ADAPTER || fallback;
+  if (!(bankAdapters as readonly string[]).includes(value)) throw new ConfigurationError(['BANK_ADAPTER'], [`BANK_ADAPTER must be one of ${bankAdapters.join(', ')}, got "${value}"`]);
+  return value as BankAdapter;
+}
+
+export function bankGatewayFromEnvironment(env: Environment, readFile: (path: string) => string): BankGatewaySettings {
+  const pem = (name: string) => {
+    const inline = env[name];
+    if (inline) return inline;
+    const path = env[`${name}_FILE`];
+    if (path) return readFile(path);
+    throw new ConfigurationError([name], [`${name} or ${name}_FILE is required when BANK_ADAPTER=iso20022`]);
+  };
+  const url = env.BANK_GATEWAY_URL;
+  if (!url) throw new ConfigurationError(['BANK_GATEWAY_URL'], ['BANK_GATEWAY_URL is required when BANK_ADAPTER=iso20022']);
+  if (!url.startsWith('https://')) throw new ConfigurationError(['BANK_GATEWAY_URL'], ['BANK_GATEWAY_URL must be an https:// URL (the gateway is reached over mutual TLS)']);
+  const networkBic = env.NETWORK_BIC ?? 'DELTGB2L';
+  if (!/^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/.test(networkBic)) throw new ConfigurationError(['NETWORK_BIC'], [`NETWORK_BIC must be a BIC, got "${networkBic}"`]);
+  return { url, ca: pem('BANK_GATEWAY_CA'), cert: pem('BANK_GATEWAY_CERT'), key: pem('BANK_GATEWAY_KEY'), networkBic, requestTimeoutMs: positiveInteger(env, 'BANK_GATEWAY_TIMEOUT_MS', 10_000) };
 }

@@ -91,19 +91,11 @@ function parseArguments(argv: readonly string[]) {
   for (const argument of argv) {
     if (argument === '--tests') collecting = 'tests';
     else if (argument === '--files') collecting = 'files';
-    else if (argument === '--bail') {
-      options.bail = true;
-      collecting = undefined;
-    } else if (argument === '--list') {
-      options.list = true;
-      collecting = undefined;
-    } else if (argument === '--fail-on-survivors') {
-      options.failOnSurvivors = true;
-      collecting = undefined;
-    } else if (argument === '--json') {
-      collecting = undefined;
-      options.json = '';
-    } else if (options.json === '') options.json = argument;
+    else if (argument === '--bail') [options.bail, collecting] = [true, undefined];
+    else if (argument === '--list') [options.list, collecting] = [true, undefined];
+    else if (argument === '--fail-on-survivors') [options.failOnSurvivors, collecting] = [true, undefined];
+    else if (argument === '--json') [collecting, options.json] = [undefined, ''];
+    else if (options.json === '') options.json = argument;
     else if (collecting === 'tests') options.tests.push(argument);
     else if (collecting === 'files') options.files.push(...argument.split(','));
     else throw new Error(`unknown argument ${argument} (see the comment at the top of tools/ablate.ts)`);

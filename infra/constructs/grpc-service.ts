@@ -13,8 +13,8 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
@@ -22,7 +22,7 @@ import { deployedBankAdapter, grpcPort, metricsNamespace, metricsServiceName, ty
 import { write, type TableAccess } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
-import { grantTableAccess } from '../table-access';
+import { grantStreamRead, grantTableAccess } from '../table-access';
 import { projectRoot } from './engine-function';
 
 export interface GrpcServiceProps {
@@ -47,6 +47,9 @@ export const grpcTaskTableAccess: Readonly<Record<LogicalTableName, TableAccess>
   reference: 'read',
   reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem'),
 };
+
+/** Change streams the task reads: StreamSettlementEvents follows the settlements table's. */
+export const grpcTaskStreamAccess: readonly LogicalTableName[] = ['settlements'];
 
 export const grpcContainerName = 'grpc-shim';
 
@@ -166,7 +169,7 @@ export class GrpcService extends Construct {
       ...props.config.environment,
       GRPC_PORT: String(grpcPort),
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-      // Every deployed process states its dead-letter queue (lambdas/config.ts refuses to start without it).
+      // Every deployed process states its dead-letter queue (lambdas/config.ts refuses to start without it); BANK_ADAPTER above.
       DEAD_LETTER_QUEUE_URL: props.deadLetterQueue.queueUrl,
       // EMF to stdout, flushed every minute and on SIGTERM (bin/grpc-server.ts); the awslogs driver ships it.
       METRICS_ADAPTER: 'emf',
@@ -197,6 +200,7 @@ export class GrpcService extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     grantTableAccess(taskDefinition.taskRole, props.tables, grpcTaskTableAccess);
+    grantStreamRead(taskDefinition.taskRole, props.tables, grpcTaskStreamAccess);
     props.stateMachine.grantStartExecution(taskDefinition.taskRole);
     if (taskDefinition.executionRole) {
       acknowledge(taskDefinition.executionRole, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, needed to pull the image, supports no resource-level permissions.');

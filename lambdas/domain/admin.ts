@@ -3,6 +3,7 @@
  * JSON with the same rules as a settlement request. Unknown fields are refused, errors name the field.
  */
 import { bicCountry, parseBic } from './bic';
+import { checkFreeText } from './text';
 import { ValidationError } from './errors';
 import { Money, decimalFromString, formatAmount, parseAmount, parseCurrency } from './money';
 import { parseIsoDate } from './settlement';
@@ -47,6 +48,8 @@ export interface ReconciliationRequest {
   readonly to: string;
 }
 
+/** Hours 00–23, minutes and seconds 00–59, offsets up to ±14:00: what Date.parse would otherwise roll over. */
+export const instantPattern = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/;
 const movementIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 const referencePattern = /^[\x20-\x7E\u00C0-\u00FF]*$/;
 const accountIdPattern = /^(NOSTRO|VOSTRO)#([A-Z0-9]{8}|[A-Z0-9]{11})#([A-Z]{3})$/;
@@ -102,10 +105,9 @@ export function parseEmergencyCloseRequest(input: unknown): string {
 /** Parses and checks an engine account id (`NOSTRO#<BIC>#<CCY>` or `VOSTRO#<BIC>#<CCY>`). */
 export function parseAccountId(value: unknown, field = 'accountId'): string {
   if (typeof value !== 'string' || !accountIdPattern.test(value)) throw new ValidationError(field, 'must be NOSTRO#<BIC>#<CCY> or VOSTRO#<BIC>#<CCY>');
-  const [, , bic, currency] = accountIdPattern.exec(value) as RegExpExecArray;
-  parseBic(bic, field);
-  parseCurrency(currency, field);
-  return value;
+  const [, accountType, bic, currency] = accountIdPattern.exec(value) as RegExpExecArray;
+  // The BIC inside an id is normalized like any other (VOSTRO#DEUTDEFFXXX#EUR is VOSTRO#DEUTDEFF#EUR).
+  return `${accountType}#${parseBic(bic, field)}#${parseCurrency(currency, field)}`;
 }
 
 export function parseReconciliationRequest(input: unknown): ReconciliationRequest {
@@ -125,7 +127,9 @@ export function checkPeriod(from: string, to: string, field = 'to'): void {
 
 /** An ISO instant, returned in the canonical UTC form the ledger's sort keys use ("2025-03-10T00:00:00.000Z"). */
 export function instant(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) throw new ValidationError(field, 'must be an ISO instant with a zone, such as "2025-03-10T00:00:00Z"');
+  if (typeof value !== 'string' || !instantPattern.test(value)) throw new ValidationError(field, 'must be an ISO instant with a zone, such as "2025-03-10T00:00:00Z"');
+  // Date.parse rolls 2026-02-30 forward to March 2: the calendar date is checked on its own first.
+  parseIsoDate(value.slice(0, 10), field);
   const time = Date.parse(value);
   if (Number.isNaN(time)) throw new ValidationError(field, `${value} is not an instant`);
   return new Date(time).toISOString();
@@ -149,7 +153,7 @@ function text(value: unknown, field: string, lengthMax: number): string {
   if (typeof value !== 'string' || value.trim().length === 0) throw new ValidationError(field, 'is required');
   if (value.length > lengthMax) throw new ValidationError(field, `is longer than ${lengthMax} characters`);
   if (value.trim() !== value) throw new ValidationError(field, 'has leading or trailing white space');
-  return value;
+  return checkFreeText(value, field);
 }
 
 /** Canonical decimal string of a stored amount in its currency (DynamoDB returns "100" for 100.00). */

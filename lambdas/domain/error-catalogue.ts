@@ -26,9 +26,12 @@ import {
   InsufficientFundsError,
   InvalidTransitionError,
   InvariantViolationError,
+  Iso20022MessageInvalidError,
+  AmountLimitExceededError,
+  NetDebitCapExceededError,
+  SanctionsHitError,
   PayoutRouteNotFoundError,
   RateLimitedError,
-  SettlementParkedError,
   ReversalPendingError,
   ReversalRefusedError,
   SettlementNotFoundError,
@@ -46,6 +49,7 @@ import {
 } from './errors';
 import {
   BankConflictError,
+  StatementConflictError,
   ReconciliationInProgressError,
   ReconciliationNotFoundError,
   ReconciliationTooLargeError,
@@ -84,8 +88,14 @@ export const errorCatalogue = {
   UnauthenticatedError,
   RateLimitedError,
   InvariantViolationError,
+  // errors.ts: compliance refusals in Validate, bank messages
+  SanctionsHitError,
+  AmountLimitExceededError,
+  NetDebitCapExceededError,
+  Iso20022MessageInvalidError,
   // operations-errors.ts: statements, reconciliation, bank registry, windows
   StatementInvalidError,
+  StatementConflictError,
   ReconciliationInProgressError,
   ReconciliationNotFoundError,
   ReconciliationTooLargeError,
@@ -150,3 +160,23 @@ export const errorCodeByName: Readonly<Record<string, ErrorCode>> = {
 export function isRetryableErrorName(name: string): boolean {
   return (transientErrorNames as readonly string[]).includes(name) || name === 'States.Timeout' || name.startsWith('Lambda.');
 }
+
+/**
+ * Business outcomes Validate's first Catch names explicitly (statemachines/settlement.asl.json): refusals that go
+ * straight to rollback and are never retried. Checked against the ASL by test/unit/statemachine.test.ts.
+ */
+export const businessOutcomeNames = [
+  'InsufficientFundsError',
+  'WindowClosedError',
+  'BankRejectedError',
+  'AccountNotActiveError',
+  'AccountNotFoundError',
+  'BankNotFoundError',
+  'BankNotActiveError',
+  'PayoutRouteNotFoundError',
+  'ValidationError',
+  'SanctionsHitError',
+  'AmountLimitExceededError',
+  'NetDebitCapExceededError',
+  'Iso20022MessageInvalidError',
+] as const satisfies readonly ErrorName[];

@@ -38,18 +38,29 @@ export const ErrorCode = {
   settlementNotParked: 'SETTLEMENT.NOT_PARKED',
   abandonRefused: 'SETTLEMENT.ABANDON_REFUSED',
   statementInvalid: 'STATEMENT.INVALID',
+  statementConflict: 'STATEMENT.CONFLICT',
   reconciliationInProgress: 'RECONCILIATION.IN_PROGRESS',
   reconciliationNotFound: 'RECONCILIATION.NOT_FOUND',
   reconciliationTooLarge: 'RECONCILIATION.TOO_LARGE',
   bankConflict: 'BANK.CONFLICT',
   windowNotFound: 'WINDOW.NOT_FOUND',
   stageTimeout: 'INTERNAL.STAGE_TIMEOUT',
+  messageInvalid: 'MESSAGE.INVALID',
+  sanctionsHit: 'COMPLIANCE.SANCTIONS_HIT',
+  amountLimitExceeded: 'COMPLIANCE.AMOUNT_LIMIT_EXCEEDED',
+  netDebitCapExceeded: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED',
   unexpected: 'INTERNAL.UNEXPECTED',
+  forbidden: 'ACCESS.FORBIDDEN',
+  approvalRequired: 'APPROVAL.REQUIRED',
+  proposalNotFound: 'APPROVAL.NOT_FOUND',
+  proposalNotPending: 'APPROVAL.NOT_PENDING',
+  proposalExpired: 'APPROVAL.EXPIRED',
+  selfApproval: 'APPROVAL.SELF_APPROVAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** How an error should be handled by retry machinery and by the APIs. */
-export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'internal';
+export type ErrorKind = 'validation' | 'not_found' | 'conflict' | 'precondition' | 'business' | 'transient' | 'auth' | 'forbidden' | 'internal';
 
 /** What the catalogue knows of an error class without building one: its stable code and how it is handled. */
 export interface ErrorClassInfo {
@@ -174,8 +185,10 @@ export class ConfirmationTimeoutError extends SettlementEngineError {
   constructor(
     readonly settlementId: string,
     readonly polls: number,
+    /** Why it stopped waiting, when not the number of checks (the kind's deadline). */
+    readonly why?: string,
   ) {
-    super(`transfer for settlement ${settlementId} not confirmed after ${polls} checks`);
+    super(`transfer for settlement ${settlementId} not confirmed after ${polls} checks${why ? `: ${why}` : ''}`);
   }
 }
 
@@ -250,8 +263,70 @@ export class BankRejectedError extends SettlementEngineError {
   constructor(
     readonly rail: string,
     readonly bankReason: string,
+    /** The ISO 20022 external status reason code (AC04, AM04, ...) when the rail gives one. */
+    readonly bankReasonCode?: string,
   ) {
-    super(`${rail} rejected the transfer: ${bankReason}`);
+    super(`${rail} rejected the transfer: ${bankReasonCode ? `${bankReasonCode} ` : ''}${bankReason}`);
+  }
+}
+
+/**
+ * A bank message (ISO 20022 XML) is malformed, too large, hostile (DOCTYPE, entities) or not the message expected.
+ * From a bank it is a business outcome for the transfer only if the bank never answered properly; at an upload
+ * edge it is a 400. Nothing was written.
+ */
+export class Iso20022MessageInvalidError extends SettlementEngineError {
+  override readonly name = 'Iso20022MessageInvalidError' as const;
+  static readonly code = ErrorCode.messageInvalid;
+  static readonly kind = 'validation' as const;
+  constructor(
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`${what} ${reason}`);
+  }
+}
+
+/** A party of the settlement is on the sanctions list: refused in Validate, nothing locked. */
+export class SanctionsHitError extends SettlementEngineError {
+  override readonly name = 'SanctionsHitError' as const;
+  static readonly code = ErrorCode.sanctionsHit;
+  static readonly kind = 'business' as const;
+  constructor(
+    readonly role: 'payer' | 'payee',
+    readonly bic: string,
+    readonly listEntry: string,
+  ) {
+    super(`${role} ${bic} matches the sanctions list: ${listEntry}`);
+  }
+}
+
+/** The amount is above a per-currency or per-bank limit. */
+export class AmountLimitExceededError extends SettlementEngineError {
+  override readonly name = 'AmountLimitExceededError' as const;
+  static readonly code = ErrorCode.amountLimitExceeded;
+  static readonly kind = 'business' as const;
+  constructor(
+    readonly scope: string,
+    readonly limit: string,
+    readonly amount: string,
+  ) {
+    super(`amount ${amount} is above the ${scope} limit of ${limit}`);
+  }
+}
+
+/** The payer's unsettled debit position would pass its net debit cap. */
+export class NetDebitCapExceededError extends SettlementEngineError {
+  override readonly name = 'NetDebitCapExceededError' as const;
+  static readonly code = ErrorCode.netDebitCapExceeded;
+  static readonly kind = 'business' as const;
+  constructor(
+    readonly bic: string,
+    readonly currency: string,
+    readonly cap: string,
+    readonly position: string,
+  ) {
+    super(`${bic} would hold ${position} ${currency} unsettled, above its net debit cap of ${cap}`);
   }
 }
 
@@ -317,6 +392,13 @@ export class RateLimitedError extends SettlementEngineError {
   override readonly name = 'RateLimitedError' as const;
   static readonly code = ErrorCode.rateLimited;
   static readonly kind = 'auth' as const;
+  constructor(
+    message: string,
+    /** When the client may try again (REST `Retry-After`, gRPC `grpc-retry-pushback-ms`). */
+    readonly retryAfterMs = 1_000,
+  ) {
+    super(message);
+  }
 }
 
 /** A programmer error: an invariant of money-moving code does not hold. Stops loudly; never retried. */

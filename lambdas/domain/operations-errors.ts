@@ -77,3 +77,13 @@ export class WindowNotFoundError extends SettlementEngineError {
     super(`no settlement window is configured for ${currency}`);
   }
 }
+
+/** A statement id was uploaded again with a different file. */
+export class StatementConflictError extends SettlementEngineError {
+  override readonly name = 'StatementConflictError' as const;
+  static readonly code = ErrorCode.statementConflict;
+  static readonly kind = 'conflict' as const;
+  constructor(readonly statementId: string) {
+    super(`statement ${statementId} was already received with different content`);
+  }
+}

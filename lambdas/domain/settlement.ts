@@ -115,8 +115,7 @@ export function parseSettlementRequest(input: unknown): SettlementRequest {
   for (const key of Object.keys(body)) {
     if (!(requestFields as readonly string[]).includes(key)) throw new ValidationError(key, 'is not a field of a settlement request');
   }
-  const settlementId = requiredString(body.settlementId, 'settlementId', settlementIdLengthMax);
-  if (!settlementIdPattern.test(settlementId)) throw new ValidationError('settlementId', 'may contain only letters, digits and . _ : - (and must start with a letter or digit)');
+  const settlementId = parseSettlementId(body.settlementId);
   const payerBic = parseBic(body.payerBic, 'payerBic');
   const payeeBic = parseBic(body.payeeBic, 'payeeBic');
   if (payerBic === payeeBic) throw new ValidationError('payeeBic', 'must differ from payerBic');
@@ -129,6 +128,13 @@ export function parseSettlementRequest(input: unknown): SettlementRequest {
   const reference = requiredString(body.reference, 'reference', referenceLengthMax);
   if (!referencePattern.test(reference)) throw new ValidationError('reference', 'contains characters a payment rail cannot carry');
   return { settlementId, payerBic, payeeBic, amount, currency, rail, kind, valueDate, reference };
+}
+
+/** A settlement id as the engine issues and keys it: 1–64 letters, digits and . _ : - (checked before any read). */
+export function parseSettlementId(value: unknown, field = 'settlementId'): string {
+  const settlementId = requiredString(value, field, settlementIdLengthMax);
+  if (!settlementIdPattern.test(settlementId)) throw new ValidationError(field, 'may contain only letters, digits and . _ : - (and must start with a letter or digit)');
+  return settlementId;
 }
 
 /** Fields of two requests that differ (used to tell a duplicate from a conflicting reuse of an id). */

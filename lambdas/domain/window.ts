@@ -10,6 +10,7 @@
  * in Europe/Berlin on the last Sunday of March) is moved forward by the gap (03:30); a local time that occurs twice
  * (fall-back) resolves to the later of the two instants (standard time). Real windows avoid 02:00-03:00 anyway.
  */
+import { checkFreeText } from './text';
 import { DateTime, IANAZone } from 'luxon';
 import { ValidationError, invariant } from './errors';
 import { parseCurrency } from './money';
@@ -193,6 +194,7 @@ function parseEmergencyClose(value: unknown, field: string): EmergencyClose | nu
   }
   if (typeof body.reason !== 'string' || body.reason.trim().length === 0) throw new ValidationError(`${field}.reason`, 'is required');
   if (body.reason.length > emergencyReasonLengthMax) throw new ValidationError(`${field}.reason`, `is longer than ${emergencyReasonLengthMax} characters`);
+  checkFreeText(body.reason, `${field}.reason`);
   if (body.since === undefined) return { reason: body.reason };
   if (typeof body.since !== 'string' || !DateTime.fromISO(body.since, { setZone: true }).isValid) throw new ValidationError(`${field}.since`, 'must be an ISO instant');
   return { reason: body.reason, since: body.since };

@@ -1,19 +1,25 @@
 /**
  * The scheduled reconciliation (EventBridge every RECONCILIATION_INTERVAL_SECONDS on AWS, a timer in the local
- * engine): reconciles every nostro for the previous complete interval. The same handler runs in both places.
+ * engine): reconciles every statement waiting in the statement inbox (for its own period), then every nostro for
+ * the previous complete interval against its bank's statement. The same handler runs in both places.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { EngineDeps } from '../usecases/deps';
 import { operationsOf } from '../usecases/operations/deps';
-import { reconcileAllNostros } from '../usecases/operations/reconcile';
+import { reconcileAllNostros, type ScheduledRunOutcome } from '../usecases/operations/reconcile';
+import { reconcilePendingStatements } from '../usecases/operations/statements';
 import { flushMetrics } from './middleware';
 
-export type ReconcileJobReport = Awaited<ReturnType<typeof reconcileAllNostros>>;
+export type ReconcileJobReport = Awaited<ReturnType<typeof reconcileAllNostros>> & { readonly statements: readonly ScheduledRunOutcome[] };
 
 /** The event is an EventBridge scheduled event (or `{}` from a local timer); its fields are not used. */
 export function createReconcileJob(deps: () => EngineDeps): (event: unknown, context: Context) => Promise<ReconcileJobReport> {
   return middy<unknown, ReconcileJobReport>()
     .use(flushMetrics(() => deps().metrics))
-    .handler(async () => reconcileAllNostros(operationsOf(deps())));
+    .handler(async () => {
+      const ops = operationsOf(deps());
+      const statements = await reconcilePendingStatements(ops);
+      return { ...(await reconcileAllNostros(ops)), statements };
+    });
 }

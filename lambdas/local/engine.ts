@@ -12,9 +12,11 @@ import { tableNamesWithPrefix, type TableNames } from '../adapters/dynamodb/tabl
 import { MockBank, type MockRailConfig } from '../adapters/banks/mock-bank';
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
 import { ensureTables } from '../adapters/dynamodb/bootstrap';
-import { createApiHandler, type ApiDeps, type Route } from '../handlers/http';
+import { createApiHandler, createPreflight, type ApiDeps, type Route } from '../handlers/http';
 import { composeEngine } from '../composition';
-import { ConfigurationError, localConfig, type EngineConfig } from '../config';
+import { localConfig, type BankGatewaySettings, type EngineConfig } from '../config';
+import type { CompliancePolicy } from '../domain/compliance';
+import { loadCompliancePolicy } from '../adapters/compliance/policy-file';
 import { seedWindows } from '../usecases/operations/windows';
 import type { EngineLimits, SettlementWindowPort } from '../usecases/deps';
 import { apiRoutes } from '../handlers/routes';
@@ -22,7 +24,7 @@ import { createStageHandlers } from '../handlers/stage-handlers';
 import type { Rail } from '../domain/settlement';
 import { noMetrics, systemClock, type Clock, type DeadLetterPort, type MetricsPort } from '../ports';
 import { startDynamoDbLocal, localCredentials, localRegion, type DynamoDbLocal } from './dynamodb-local';
-import { startHttpServer, type LocalHttpServer } from './http-server';
+import { startHttpServer, startMetricsServer, type HttpServerLimits, type LocalHttpServer } from './http-server';
 import { LocalWorkflow, type ExecutionOutcome, type WorkflowStateEvent } from './local-workflow';
 import { applySeed, loadSeed, type DemoSeed } from './seed';
 import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
@@ -36,6 +38,10 @@ import { settlementApiDeps } from '../adapters/grpc/engine-deps';
 import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server';
 import type { EventStreamOptions } from '../adapters/grpc/event-stream';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
+import { createEventFeed, type EventFeed } from '../handlers/event-feed';
+import { DynamoChangeStream } from '../adapters/events/change-stream';
+import { auditRefusal } from '../usecases/operations/audit';
+import { consoleRoutes } from '../handlers/routes/console-routes';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
 
 export interface LocalEngineOptions {
@@ -58,6 +64,12 @@ export interface LocalEngineOptions {
   readonly windows?: SettlementWindowPort;
   readonly metrics?: MetricsPort;
   readonly metricsText?: () => Promise<string>;
+  /** Serve GET /metrics without credentials on this address instead of on the REST port (which then needs a key for it). */
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
+  /** Timeouts and connection caps of the REST server. */
+  readonly httpLimits?: Partial<HttpServerLimits>;
+  /** Event streams (gRPC) at once, overall and per client. */
+  readonly grpcStreamLimits?: { readonly activeStreamsMax?: number; readonly activeStreamsPerClientMax?: number };
   readonly deadLetters?: DeadLetterPort;
   readonly mockRails?: Partial<Record<Rail, Partial<MockRailConfig>>>;
   /** Overrides every Retry interval of the state machine (ms): tests make backoff instant. */
@@ -85,6 +97,13 @@ export interface LocalEngineOptions {
   readonly jobs?: LocalJobsOptions | false;
   /** Dead-letter queue on an SQS emulator (fauxqs) started here; false keeps messages in memory. Default true; unused when `deadLetters` is given. */
   readonly sqs?: boolean;
+  /**
+   * The ISO 20022 bank gateway (the bank simulator locally, a bank's gateway in production) for SWIFT, SEPA and ACH;
+   * given: BANK_ADAPTER=iso20022. Absent: the configuration's adapter (the in-process mock bank in tests).
+   */
+  readonly bankGateway?: BankGatewaySettings;
+  /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
+  readonly compliance?: CompliancePolicy | false;
 }
 
 export interface LocalEngine {
@@ -99,6 +118,8 @@ export interface LocalEngine {
   readonly httpUrl?: string;
   readonly httpPort?: number;
   readonly grpcPort?: number;
+  /** Port of the metrics-only listener, when METRICS_ADDRESS asked for one. */
+  readonly metricsPort?: number;
   /** The embedded DynamoDB Local, when this engine started one. */
   readonly dynamo?: DynamoDbLocal;
   /** The job timers, when jobs are on (`jobs.run('retryFailed')` runs one now). */
@@ -118,17 +139,21 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   const config: EngineConfig = {
     ...baseConfig,
     ...(options.tablePrefix !== undefined && { tables: tableNamesWithPrefix(options.tablePrefix) }),
+    ...(options.bankGateway && { bankAdapter: 'iso20022' as const, bankGateway: options.bankGateway }),
     limits: { ...baseConfig.limits, ...options.limits },
     operationsLimits: { ...baseConfig.operationsLimits, ...options.operationsLimits },
   };
   const { tables } = config;
   let httpServer: LocalHttpServer | undefined;
+  let metricsServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
   let streamsClient: DynamoDBStreamsClient | undefined;
   let workflow: LocalWorkflow | undefined;
+  let closeBanks: (() => void) | undefined;
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
+  let eventFeed: EventFeed | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -139,7 +164,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     if (!options.deadLetters && options.sqs !== false) deadLetterQueue = await startLocalDeadLetterQueue();
     // One rate budget per client across REST and gRPC.
     const accessControl = options.access && new AccessControl(options.access);
-    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)).clientName));
+    const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers))));
     // The same composition root as on AWS; what differs is passed in explicitly: the ASL interpreter, the emulated
     // (or, with `sqs: false`, in-memory) dead-letter queue, the metrics registry.
     const composed = composeEngine(config, documentClient, {
@@ -155,31 +180,45 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         })),
       ...(options.windows && { windows: options.windows }),
       ...(options.mockRails && { mockRails: options.mockRails }),
+      compliance: options.compliance ?? loadCompliancePolicy(),
     });
-    // The local engine steers the mock bank (demo, tests); another adapter would need its own local stand-in.
+    closeBanks = composed.close;
+    // The local engine steers the mock bank (demo, tests): every rail with `mock`, the MOCK rail with `iso20022`.
     const bank = composed.mockBank;
-    if (bank === undefined) throw new ConfigurationError(['BANK_ADAPTER'], [`BANK_ADAPTER ${config.bankAdapter} has no local stand-in; the local engine runs the mock bank`]);
     const { operations } = composed.deps;
     if (seed) await seedWindows(operations.windows, seedWindowsFor(options.windowMode ?? defaultSettlementWindowMode), { actor: 'seed', at: clock.now().toISOString() });
     const deps: ApiDeps = {
       ...composed.deps,
-      ...(options.metricsText && { metricsText: options.metricsText }),
+      ...(options.metricsText && !options.metricsAddress && { metricsText: options.metricsText }),
       ...(authenticate && { authenticate }),
+    };
+    // One client of the settlements table's change stream, read by the console feed and StreamSettlementEvents.
+    const changeStream = () => {
+      streamsClient ??= new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
+      return new DynamoChangeStream(streamsClient, client, tables.settlements);
     };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
-      const apiHandler = createApiHandler([...apiRoutes, ...(options.routes ?? [])], () => deps);
-      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1' });
+      // The console (page, script, live feed, stats) is served beside the API by this process.
+      const routes = [...apiRoutes, ...consoleRoutes, ...(options.routes ?? [])];
+      const apiHandler = createApiHandler(routes, () => deps);
+      eventFeed = createEventFeed({
+        stream: changeStream(),
+        ...(accessControl && { authenticate: (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)) }),
+        auditRefusal: (error, call) => auditRefusal(deps, error, call),
+      });
+      httpServer = await startHttpServer(apiHandler, { port: httpPort, host: options.host ?? '127.0.0.1', preflight: createPreflight(routes, () => deps), limits: options.httpLimits, rawHandlers: eventFeed.handlers });
     }
+    if (options.metricsAddress && options.metricsText) metricsServer = await startMetricsServer(options.metricsText, options.metricsAddress);
     if (options.grpcPort !== undefined && options.grpcPort !== null) {
-      streamsClient = new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
         host: options.host ?? '127.0.0.1',
-        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, streamsClient }),
+        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, changeStream: changeStream() }),
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
         eventStream: options.grpcEventStream,
+        ...options.grpcStreamLimits,
       });
     }
     const startedWorkflow = workflow!;
@@ -198,15 +237,19 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(httpServer && { httpUrl: `http://${options.host ?? '127.0.0.1'}:${httpServer.port}`, httpPort: httpServer.port }),
       ...(dynamo && { dynamo }),
       ...(grpcServer && { grpcPort: grpcServer.port }),
+      ...(metricsServer && { metricsPort: metricsServer.port }),
       ...(jobs && { jobs }),
       ...(deadLetterQueue && { deadLetterQueue }),
       stop: async (graceMs = 5_000) => {
         await jobs?.stop();
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
+        await eventFeed?.stop();
         streamsClient?.destroy();
         await httpServer?.stop();
+        await metricsServer?.stop();
         await startedWorkflow.stop(graceMs);
+        closeBanks?.();
         documentClient.destroy();
         await dynamo?.stop();
         await deadLetterQueue?.stop();
@@ -216,9 +259,12 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await jobs?.stop();
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
+    await eventFeed?.stop();
     streamsClient?.destroy();
     await httpServer?.stop();
+    await metricsServer?.stop();
     await workflow?.stop(0);
+    closeBanks?.();
     documentClient.destroy();
     await dynamo?.stop();
     await deadLetterQueue?.stop();

@@ -39,12 +39,15 @@ export interface TransferReceipt {
   readonly state: TransferState;
   /** Bank's reason text when REJECTED. */
   readonly reason?: string;
+  /** ISO 20022 external status reason code (AC04, AM04, ...) when the rail gives one. */
+  readonly reasonCode?: string;
 }
 
 export interface ReversalReceipt {
   readonly idempotencyKey: string;
   readonly state: 'REVERSED' | 'PENDING' | 'REFUSED';
   readonly reason?: string;
+  readonly reasonCode?: string;
 }
 
 export interface StatementRequest {
@@ -72,3 +75,29 @@ export interface BankClient {
 export interface BankDirectory {
   forRail(rail: Rail): BankClient;
 }
+
+export const BankMessageDirection = { sent: 'SENT', received: 'RECEIVED' } as const;
+export type BankMessageDirection = (typeof BankMessageDirection)[keyof typeof BankMessageDirection];
+
+/** One message exchanged with a bank for a settlement, kept with the settlement for operators and audits. */
+export interface BankMessage {
+  readonly settlementId: string;
+  readonly direction: BankMessageDirection;
+  /** ISO 20022 message definition ("pacs.008.001.09", "pacs.002.001.11", ...). */
+  readonly type: string;
+  /** The message's own identifier (MsgId, case id). */
+  readonly messageId: string;
+  readonly at: string;
+  /** The message as it crossed the wire. */
+  readonly xml: string;
+}
+
+/** Where the bank adapter records every message it sends and receives. */
+export interface BankMessageJournal {
+  record(message: BankMessage): Promise<void>;
+  /** A settlement's messages, oldest first (bounded by bankMessagesPerSettlementMax). */
+  list(settlementId: string): Promise<BankMessage[]>;
+}
+
+/** Messages kept per settlement; a settlement exchanges a handful (transfer, status reports, recall, answer). */
+export const bankMessagesPerSettlementMax = 200;

@@ -10,20 +10,13 @@ import type { SettlementWindow } from '../domain/window';
 import type { Statement, StatementRequest } from './bank';
 import type { Account, AccountType, Bank } from './stores';
 
-export type AuditEntityType = 'BANK' | 'ACCOUNT' | 'WINDOW';
+import type { AuditEntityType, AuditRecord, ChainedAuditEntry } from '../domain/audit-chain';
+export type { AuditEntityType } from '../domain/audit-chain';
 
-/** Who did what to which entity, when, and the entity before and after (null when created or deleted). */
-export interface AuditEntry {
-  readonly auditId: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly entityType: AuditEntityType;
-  readonly entityId: string;
-  readonly before: Readonly<Record<string, unknown>> | null;
-  readonly after: Readonly<Record<string, unknown>> | null;
-  readonly detail?: string;
-}
+/** A stored audit entry: who did what to which entity, when, before and after, with its place in the hash chain. */
+export type AuditEntry = ChainedAuditEntry;
+/** What a writer supplies; the store adds id, time, actor and the chain fields. */
+export type AuditDraft = Omit<AuditRecord, 'auditId' | 'at' | 'actor'>;
 
 /** The who and when of a change, supplied by the edge (authenticated principal, clock). */
 export interface Actor {
@@ -85,6 +78,13 @@ export interface AccountAdminStore {
 }
 
 export interface AuditLog {
+  /**
+   * Appends one entry on its own (actions whose change is not in the operations store: requeue, abandon,
+   * reconciliation requests, proposals, refusals), on the chain head of its stream with a conditional write.
+   */
+  append(draft: AuditDraft, actor: Actor): Promise<AuditEntry>;
+  /** Entries with from ≤ at ≤ to, oldest first, page by page (one UTC day partition after another). */
+  entriesBetween(from: string, to: string): AsyncIterable<AuditEntry>;
   /** Entries for one entity, newest first. */
   listByEntity(entityType: AuditEntityType, entityId: string, query: { cursor?: string; limit: number }): Promise<Page<AuditEntry>>;
   /** Entries of one UTC day, newest first. */
@@ -118,6 +118,8 @@ export interface StoredReport {
   readonly durationMs?: number;
   readonly summary?: ReconciliationSummary;
   readonly error?: { readonly code: string; readonly message: string };
+  /** Which statement the run reconciled against: one uploaded to the statement inbox, or the bank's own. */
+  readonly statement?: { readonly source: 'UPLOADED' | 'BANK'; readonly statementId?: string };
 }
 
 export interface ReconciliationStore {
@@ -145,4 +147,95 @@ export interface LedgerReader {
 /** Where a nostro's statement comes from: the correspondent's BankClient (mock locally, camt.053 import in production). */
 export interface StatementSourcePort {
   statement(request: StatementRequest): Promise<Statement>;
+}
+
+export const StatementFormat = { camt053: 'CAMT053', csv: 'CSV' } as const;
+export type StatementFormat = (typeof StatementFormat)[keyof typeof StatementFormat];
+
+/** A statement received through the statement inbox (POST /api/v1/statements; on AWS also an S3 upload). */
+export interface StoredStatement {
+  readonly statementId: string;
+  readonly accountId: string;
+  readonly currency: string;
+  readonly format: StatementFormat;
+  /** The period the statement covers (inclusive ISO instants). */
+  readonly from: string;
+  readonly to: string;
+  readonly entryCount: number;
+  readonly openingBalance: string;
+  readonly closingBalance: string;
+  /** SHA-256 of the content: a repeated upload with the same id must carry the same file. */
+  readonly contentSha256: string;
+  readonly receivedAt: string;
+  /** Set once the scheduled job has reconciled it. */
+  readonly reportId?: string;
+}
+
+export interface StatementInbox {
+  /** Stores the statement unless its id exists; returns the stored one (and whether this call created it). */
+  put(statement: StoredStatement, content: string): Promise<{ created: boolean; statement: StoredStatement }>;
+  get(statementId: string): Promise<{ statement: StoredStatement; content: string } | undefined>;
+  /** Statements not reconciled yet, oldest first, at most `limit`. */
+  listPending(limit: number): Promise<StoredStatement[]>;
+  markReconciled(statementId: string, reportId: string): Promise<void>;
+}
+
+/** What the inbox learns from a statement file when it checks it. */
+export interface StatementSummary {
+  /** The statement's own id (camt.053 Stmt/Id), when the file carries one. */
+  readonly statementId?: string;
+  /** The period the file's balances are dated (whole days), when it says. */
+  readonly from?: string;
+  readonly to?: string;
+  readonly openingBalance: string;
+  readonly closingBalance: string;
+  readonly entryCount: number;
+}
+
+/** Reads statement files (the importers in adapters/statements). */
+export interface StatementReader {
+  /** Reads the whole file, refusing it with StatementInvalidError when anything is wrong. */
+  summarize(format: StatementFormat, content: string, target: { accountId: string; currency: string }): Promise<StatementSummary>;
+  open(format: StatementFormat, content: string, target: { accountId: string; currency: string }): Promise<Statement>;
+}
+
+/** Actions that one operator proposes and another approves (maker-checker). */
+export const ProposalAction = { fundIn: 'FUND_IN', fundOut: 'FUND_OUT', freeze: 'FREEZE', close: 'CLOSE', abandon: 'ABANDON', requeue: 'REQUEUE' } as const;
+export type ProposalAction = (typeof ProposalAction)[keyof typeof ProposalAction];
+export type ProposalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'EXECUTED' | 'FAILED';
+
+export interface Proposal {
+  readonly proposalId: string;
+  readonly action: ProposalAction;
+  /** The account id (fund movements, freeze, close) or settlement id (abandon, requeue). */
+  readonly target: string;
+  /** The request as the proposer sent it, validated when proposed and run as is when approved. */
+  readonly request: Readonly<Record<string, unknown>>;
+  /** What the proposal does, for the checker's eyes ("FUND_IN 250000.00 EUR"); amounts as decimal strings. */
+  readonly summary: string;
+  readonly status: ProposalStatus;
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly expiresAt: string;
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+  readonly note?: string;
+  /** Set once run: what came of it (EXECUTED), or the error code and message (FAILED). */
+  readonly outcome?: Readonly<Record<string, unknown>>;
+}
+
+export type ProposalDecision = { readonly decided: true; readonly proposal: Proposal } | { readonly decided: false; readonly current: Proposal | undefined };
+
+export interface ProposalStore {
+  /** Writes a new PENDING proposal with its audit entry. */
+  createProposal(proposal: Proposal, actor: Actor): Promise<void>;
+  getProposal(proposalId: string): Promise<Proposal | undefined>;
+  listProposals(query: { cursor?: string; limit: number }): Promise<Page<Proposal>>;
+  /**
+   * PENDING → APPROVED or REJECTED in one conditional write with its audit entry: only while it is PENDING, not
+   * expired at `actor.at`, and decided by someone other than its proposer. `decided: false` gives the item as it is.
+   */
+  decideProposal(proposal: Proposal, to: 'APPROVED' | 'REJECTED', actor: Actor, note?: string): Promise<ProposalDecision>;
+  /** APPROVED → EXECUTED or FAILED with the outcome, with its audit entry. */
+  finishProposal(proposal: Proposal, to: 'EXECUTED' | 'FAILED', outcome: Readonly<Record<string, unknown>>, actor: Actor): Promise<void>;
 }

@@ -56,6 +56,8 @@ export interface SettlementRecord extends SettlementRequest {
   readonly confirmationPolls?: number;
   /** Stage that failed, recorded by BeginRollback. */
   readonly failedStage?: string;
+  /** The principal that submitted it (API key client, certificate, IAM caller); absent on records from before. */
+  readonly submittedBy?: string;
 }
 
 export type FundLockState = 'PENDING' | 'POSTED' | 'VOIDED';
@@ -87,6 +89,8 @@ export interface SettlementEvent {
   readonly payeeBic: string;
   readonly currency: string;
   readonly amount: string;
+  /** The principal that submitted the settlement, on every event of it. */
+  readonly submittedBy?: string;
 }
 
 export type LedgerEntryKind = 'SETTLEMENT' | 'FUND_IN' | 'FUND_OUT' | 'OPENING';
@@ -157,7 +161,7 @@ export interface SettlementHistory {
 
 export interface SettlementStore {
   /** Creates the record (PENDING, attempt 1) with its first event and operation, unless the id exists. */
-  create(request: SettlementRequest, at: string): Promise<{ created: boolean; record: SettlementRecord }>;
+  create(request: SettlementRequest, at: string, submittedBy?: string): Promise<{ created: boolean; record: SettlementRecord }>;
   get(settlementId: string): Promise<SettlementRecord | undefined>;
   getLock(settlementId: string): Promise<FundLock | undefined>;
   history(settlementId: string): Promise<SettlementHistory | undefined>;

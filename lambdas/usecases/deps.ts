@@ -1,10 +1,13 @@
 /**
  * The dependencies every use case receives: ports only, built by the composition root (lambdas/composition.ts).
  */
-import type { BankDirectory, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
+import { defaultValueDateWindows, type ValueDateWindows } from '../domain/value-date';
+import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
 import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
+import type { CompliancePolicy } from '../domain/compliance';
+import type { SettlementKind } from '../domain/settlement';
 
 /** Throws WindowClosedError when `currency` is outside its settlement window at `at`. */
 export interface SettlementWindowPort {
@@ -25,6 +28,17 @@ export interface EngineLimits {
   readonly retryAttemptsMax: number;
   /** Delay before the first retry; doubles per attempt. */
   readonly retryDelaySecondsBase: number;
+  /**
+   * How long, per kind, a bank may take to confirm a transfer (from the attempt's start) before it counts as
+   * unconfirmed and is compensated. Domestic rails confirm in seconds; international chains take longer.
+   */
+  readonly confirmationDeadlineSeconds: Readonly<Record<SettlementKind, number>>;
+  /** Latency objectives per kind (submit → COMPLETED, bank time excluded): reported by the bench, alarmed on AWS. */
+  readonly latencyObjectiveSeconds: Readonly<Record<SettlementKind, number>>;
+  /** How far from today a submitted settlement's value date may lie, per rail and currency (domain/value-date.ts). */
+  readonly valueDateWindows: ValueDateWindows;
+  /** How long submission reuses what the bank registry said about a BIC (known or not); bounded in entries too. */
+  readonly bankCacheSeconds: number;
 }
 
 export const defaultEngineLimits: EngineLimits = {
@@ -33,6 +47,11 @@ export const defaultEngineLimits: EngineLimits = {
   confirmationWaitSecondsMax: 30,
   retryAttemptsMax: 5,
   retryDelaySecondsBase: 60,
+  confirmationDeadlineSeconds: { DOMESTIC: 15 * 60, INTERNATIONAL: 4 * 3600 },
+  // The seed's figures: < 5 s domestic, < 30 s international.
+  latencyObjectiveSeconds: { DOMESTIC: 5, INTERNATIONAL: 30 },
+  valueDateWindows: defaultValueDateWindows,
+  bankCacheSeconds: 30,
 };
 
 export interface EngineDeps {
@@ -50,4 +69,8 @@ export interface EngineDeps {
   readonly recovery: RecoveryStore;
   /** Banks, accounts, windows and reconciliation (usecases/operations). */
   readonly operations: OperationsDeps;
+  /** Sanctions list, amount limits and net debit caps checked by Validate; absent: no compliance checks (unit tests). */
+  readonly compliance?: CompliancePolicy;
+  /** Every message exchanged with a bank, per settlement (GET /api/v1/settlements/{id}/messages). */
+  readonly bankMessages?: BankMessageJournal;
 }

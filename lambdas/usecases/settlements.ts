@@ -1,12 +1,14 @@
 /**
  * Submitting and reading settlements: what the REST and gRPC edges call.
  */
-import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError } from '../domain/errors';
+import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError, ValidationError } from '../domain/errors';
+import { checkValueDate, valueDateWindowFor } from '../domain/value-date';
 import { formatAmount } from '../domain/money';
 import { differingFields, isTerminal, parseSettlementRequest, type SettlementRequest } from '../domain/settlement';
 import type { Account, AccountType, SettlementEvent, SettlementHistory, SettlementRecord } from '../ports/stores';
 import { accountId } from '../ports/stores';
 import type { EngineDeps } from './deps';
+import { isKnownBank } from './known-banks';
 import type { AccountView, SettlementView } from './views';
 
 /** Poll interval of waitForSettlement. */
@@ -17,9 +19,10 @@ export const waitPollIntervalMs = 25;
  * returns the current state, and starts the workflow again if it never started (idempotent by execution name).
  * Same id, different request: IdempotencyConflictError. Invalid input: ValidationError, nothing written.
  */
-export async function submitSettlement(deps: EngineDeps, body: unknown): Promise<{ created: boolean; settlement: SettlementView }> {
+export async function submitSettlement(deps: EngineDeps, body: unknown, submittedBy?: string): Promise<{ created: boolean; settlement: SettlementView }> {
   const request = parseSettlementRequest(body);
-  const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString());
+  await admissible(deps, request);
+  const { created, record } = await deps.settlements.create(request, deps.clock.now().toISOString(), submittedBy);
   if (!created) {
     const differing = differingFields(request, record as SettlementRequest);
     if (differing.length > 0) throw new IdempotencyConflictError(request.settlementId, differing);
@@ -33,10 +36,29 @@ export async function submitSettlement(deps: EngineDeps, body: unknown): Promise
   return { created, settlement: await getSettlement(deps, request.settlementId) };
 }
 
+/**
+ * Checks that need the clock or the registry, before anything is written: the value date lies in its window (a
+ * replay of an accepted settlement days later is judged by the record, not again here: it is found first), and
+ * both banks are registered (an unknown BIC is the caller's mistake, named, not a FAILED settlement).
+ */
+async function admissible(deps: EngineDeps, request: SettlementRequest): Promise<void> {
+  const now = deps.clock.now();
+  try {
+    checkValueDate(request.valueDate, now, valueDateWindowFor(deps.limits.valueDateWindows, request.rail, request.currency));
+    for (const field of ['payerBic', 'payeeBic'] as const) {
+      if (!(await isKnownBank(deps.reference, request[field], deps.limits.bankCacheSeconds, now.getTime()))) throw new ValidationError(field, `${request[field]} is not a bank the registry knows`);
+    }
+  } catch (error) {
+    // Read only on refusal, so the hot path stays one write: a replay of a settlement accepted earlier passes.
+    if (error instanceof ValidationError && (await deps.settlements.get(request.settlementId)) !== undefined) return;
+    throw error;
+  }
+}
+
 /** The event the store writes with a new record (seq 1, PENDING, stage Submit). */
 function submittedEvent(record: SettlementRecord): SettlementEvent {
-  const { settlementId, payerBic, payeeBic, currency, amount, createdAt } = record;
-  return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount };
+  const { settlementId, payerBic, payeeBic, currency, amount, createdAt, submittedBy } = record;
+  return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount, ...(submittedBy !== undefined && { submittedBy }) };
 }
 
 export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {
@@ -98,6 +120,7 @@ export function settlementView(history: SettlementHistory): SettlementView {
     ...(record.status === 'FAILED' && { retryable: record.retryable === true }),
     ...(record.parked && { parked: true }),
     attempt: record.attempt,
+    ...(record.submittedBy !== undefined && { submittedBy: record.submittedBy }),
     ...(record.payerAccountId && { payerAccountId: record.payerAccountId }),
     ...(record.nostroAccountId && { nostroAccountId: record.nostroAccountId }),
     ...(record.bankReference && { bankReference: record.bankReference }),

@@ -15,12 +15,14 @@ import {
   PayoutRouteNotFoundError,
   ReversalPendingError,
   ReversalRefusedError,
+  SanctionsHitError,
   TransferOutcomeUnknownError,
   invariant,
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
-import { accountId, type Account, type Effect, type SettlementRecord } from '../ports/stores';
+import { accountId, type Account, type Bank, type Effect, type SettlementRecord } from '../ports/stores';
+import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
 import { advance, requireNotParked, requireStatus, staleOrContradiction } from './advance';
 import type { EngineDeps } from './deps';
@@ -50,10 +52,23 @@ export async function validate(deps: EngineDeps, input: StageInput): Promise<Sta
     if (isAtOrPast(current, 'VALIDATED')) return { done: current };
     requireStatus(current, ['PENDING'], 'VALIDATED');
     requireNotParked(current);
+    // Sanctions screening by BIC comes first: a listed party is refused as such, whatever else is wrong.
+    if (deps.compliance) for (const [role, bic] of [['payer', current.payerBic], ['payee', current.payeeBic]] as const) screenParty(deps.compliance, role, bic);
     await deps.windows.assertOpen(current.currency, deps.clock.now());
-    await requireActiveBank(deps, current.payerBic);
-    await requireActiveBank(deps, current.payeeBic);
+    const payerBank = await requireActiveBank(deps, current.payerBic);
+    const payeeBank = await requireActiveBank(deps, current.payeeBic);
     const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
+    if (deps.compliance) {
+      assertCompliant(deps.compliance, {
+        payerBic: current.payerBic,
+        payeeBic: current.payeeBic,
+        payerName: payerBank.name,
+        payeeName: payeeBank.name,
+        amount: new Money(current.amount),
+        currency: current.currency,
+        payerHeld: vostro.locked,
+      });
+    }
     const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
     const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
     const nostro = await deps.accounts.get(nostroAccountId);
@@ -158,7 +173,7 @@ async function sendTransfer(deps: EngineDeps, input: StageInput, onSent: (key: s
     };
     const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
     if (receipt.state !== 'REJECTED') onSent(instruction.idempotencyKey, current.rail);
-    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given');
+    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);
     return {
       command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } },
     };
@@ -190,11 +205,16 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
         return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString() } };
       case 'REJECTED':
       case 'REVERSED':
-        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`);
-      case 'ACCEPTED':
+        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
+      case 'ACCEPTED': {
+        // Bounded twice: by the number of checks, and by the kind's confirmation deadline from the attempt's start.
+        const elapsedSeconds = secondsBetween(current.attemptStartedAt, deps.clock.now().toISOString());
+        const deadlineSeconds = deps.limits.confirmationDeadlineSeconds?.[current.kind] ?? Number.POSITIVE_INFINITY;
+        if (elapsedSeconds > deadlineSeconds) throw new ConfirmationTimeoutError(current.settlementId, polls, `the ${current.kind.toLowerCase()} confirmation deadline of ${deadlineSeconds} s has passed`);
         if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
         pending = true;
         return { done: current };
+      }
     }
   });
   if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
@@ -257,10 +277,16 @@ function assertBalancedPosting(effects: readonly Effect[], amount: Money): void 
   invariant(posts.length === entries.length && posts.every((post) => entries.some((entry) => entry.accountId === post.accountId && entry.amount.negated().equals(post.amount))), 'finalize: a posted lock has no matching ledger entry');
 }
 
-async function requireActiveBank(deps: EngineDeps, bic: string): Promise<void> {
+async function requireActiveBank(deps: EngineDeps, bic: string): Promise<Bank> {
   const bank = await deps.reference.getBank(bic);
   if (!bank) throw new BankNotFoundError(bic);
   if (bank.status !== 'ACTIVE') throw new BankNotActiveError(bic, bank.status);
+  return bank;
+}
+
+function screenParty(policy: CompliancePolicy, role: 'payer' | 'payee', bic: string): void {
+  const hit = screen(policy.sanctions, bic);
+  if (hit) throw new SanctionsHitError(role, bic, `${hit.name} (${policy.sanctions.source} entry ${hit.entryId})`);
 }
 
 async function requireUsableAccount(deps: EngineDeps, id: string): Promise<Account> {

@@ -36,6 +36,8 @@ export interface SettlementView extends SettlementRequest {
   /** Parked for an operator: the workflow could not finish on its own. */
   readonly parked?: boolean;
   readonly attempt: number;
+  /** The principal that submitted it. */
+  readonly submittedBy?: string;
   readonly payerAccountId?: string;
   readonly nostroAccountId?: string;
   readonly bankReference?: string;

@@ -89,6 +89,8 @@ export class EngineProcess {
       RATE_LIMIT_BURST: '100000',
       RECOVERY_JOB_INTERVAL_SECONDS: '2',
       RECOVERY_STUCK_AFTER_SECONDS: '5',
+      // The invariants below read the mock bank's durable record; the ISO 20022 rails have their own tests.
+      BANK_ADAPTER: 'mock',
     });
     const child = spawn(tsxPath, ['bin/local.ts'], { cwd: repositoryRoot, env: environment, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -165,7 +167,7 @@ async function load(engine: EngineProcess, apiKey: string, random: () => number,
         currency: 'EUR',
         rail: rails[Math.floor(random() * rails.length)],
         kind: 'DOMESTIC',
-        valueDate: '2026-11-25',
+        valueDate: new Date().toISOString().slice(0, 10),
         reference: `crash load${markers[Math.floor(random() * markers.length)]}`,
       };
       sent++;

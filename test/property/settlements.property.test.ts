@@ -167,7 +167,7 @@ async function runScenario(scenario: { faultSeed: number; faultRate: number; los
           currency: 'EUR',
           rail: action.rail,
           kind: 'DOMESTIC',
-          valueDate: '2026-11-25',
+          valueDate: new Date().toISOString().slice(0, 10),
           reference: `property run ${run}`,
         };
         // The request and its duplicates arrive together, as a client's retries and a queue's redeliveries do.

@@ -7,24 +7,17 @@
 import { stageUseCases, type StageName } from '../../lambdas/handlers/stage-handlers';
 import type { SettlementStatus } from '../../lambdas/domain/settlement';
 import { recoverStuckSettlements } from '../../lambdas/usecases/recovery/recover';
-import { driveTo, explored, exploreScenario, racesTables, type RacesTables } from './harness/scenario';
+import { driveTo, exploreScenario, useRacesTables } from './harness/scenario';
 import { outcomeOf } from './harness/world';
 
 // A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
 jest.setTimeout(10 * 60_000);
 
-let database: RacesTables;
-beforeAll(async () => {
-  database = await racesTables();
-});
-afterAll(() => {
-  database?.destroy();
-  console.log(`races: executions: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
-});
+const database = useRacesTables('executions');
 
 describe('two executions of one settlement', () => {
   it('end in one outcome whatever the order of their store calls', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'two-executions',
       actors: (world) => {
         world.spawnExecution('execution 1', { settlementId: world.settlementIds[0], attempt: 1 });
@@ -34,7 +27,7 @@ describe('two executions of one settlement', () => {
   });
 
   it('end in one outcome when the bank keeps the transfer pending for a while (the confirmation loop)', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'two-executions-pending-bank',
       world: { bankScenario: { pendingChecks: 2 } },
       prepare: (world) => driveTo(world, 'LOCKED'),
@@ -46,7 +39,7 @@ describe('two executions of one settlement', () => {
   });
 
   it('end in one outcome when the bank rejects the transfer (both run the rollback branch)', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'two-executions-rejected',
       world: { bankScenario: { reject: 'beneficiary account closed (races)' } },
       prepare: (world) => driveTo(world, 'LOCKED'),
@@ -60,7 +53,7 @@ describe('two executions of one settlement', () => {
 
 describe('an execution and the recovery sweep', () => {
   it('never both finish the settlement when the sweep resumes an execution that is merely slow', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'execution-and-recovery',
       prepare: (world) => driveTo(world, 'LOCKED'),
       actors: (world) => {
@@ -73,7 +66,7 @@ describe('an execution and the recovery sweep', () => {
 
 describe('two settlements on one account', () => {
   it('never lock more than the payer has', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'two-settlements-one-account',
       world: { settlements: 2, payerBalance: '150.00' },
       prepare: async (world) => {
@@ -104,7 +97,7 @@ const duplicateDeliveries: ReadonlyArray<{ stage: StageName; from: SettlementSta
 
 describe('a stage delivered twice at once (Express at-least-once)', () => {
   it.each(duplicateDeliveries)('$stage: both deliveries together have the effect of one', async ({ stage, from, error }) => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: `duplicate-${stage}`,
       prepare: (world) => driveTo(world, from),
       actors: (world) => {

@@ -8,20 +8,13 @@ import { abandonSettlement, requeueSettlement } from '../../lambdas/usecases/rec
 import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
 import { changeAccountStatus, postFundMovement, setAccountFloor } from '../../lambdas/usecases/operations/accounts';
 import { operationsOf } from '../../lambdas/usecases/operations/deps';
-import { driveTo, explored, exploreScenario, park, racesTables, type RacesTables } from './harness/scenario';
+import { driveTo, exploreScenario, park, useRacesTables } from './harness/scenario';
 import { outcomeOf, type World } from './harness/world';
 
 // A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
 jest.setTimeout(10 * 60_000);
 
-let database: RacesTables;
-beforeAll(async () => {
-  database = await racesTables();
-});
-afterAll(() => {
-  database?.destroy();
-  console.log(`races: operators: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
-});
+const database = useRacesTables('operators');
 
 const dayMs = 24 * 3600_000;
 const operatorRefusals = ['SettlementNotParkedError', 'AbandonRefusedError'];
@@ -30,7 +23,7 @@ const actor = (world: World, name: string) => ({ actor: name, at: world.clock.vi
 
 describe('an operator and a late execution on a parked settlement', () => {
   it('requeue during Finalize: one completion, one posting', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'requeue-during-finalize',
       prepare: async (world) => {
         await driveTo(world, 'CONFIRMED');
@@ -44,7 +37,7 @@ describe('an operator and a late execution on a parked settlement', () => {
   });
 
   it('abandon during Finalize: refused while the transfer is out, never a FAILED settlement with money gone', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'abandon-during-finalize',
       prepare: async (world) => {
         await driveTo(world, 'CONFIRMED');
@@ -58,7 +51,7 @@ describe('an operator and a late execution on a parked settlement', () => {
   });
 
   it('abandon while a late execution sends the transfer: never money out for a FAILED settlement', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'abandon-during-initiate',
       prepare: async (world) => {
         await driveTo(world, 'LOCKED');
@@ -72,7 +65,7 @@ describe('an operator and a late execution on a parked settlement', () => {
   });
 
   it('requeue and abandon at once: exactly one of them acts', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'requeue-and-abandon',
       world: { bankScenario: { reject: 'closed (races)' } },
       prepare: async (world) => {
@@ -92,7 +85,7 @@ describe('cleanup and a late execution', () => {
     world.spawn('cleanup', (context) => outcomeOf('cleanup', () => cleanupFinished(context.deps, { batchSize: 25, operationRetentionSeconds: 0, stuckAfterSeconds: 0 })), 2 * dayMs);
 
   it('voids a stale lock only where no money can have left, while the late execution sends the transfer', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'cleanup-and-late-transfer',
       prepare: (world) => driveTo(world, 'LOCKED'),
       actors: (world) => {
@@ -103,7 +96,7 @@ describe('cleanup and a late execution', () => {
   });
 
   it('ends a stale lock once while the late execution posts or releases it', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'cleanup-and-late-rollback',
       prepare: (world) => driveTo(world, 'ROLLING_BACK'),
       actors: (world) => {
@@ -114,7 +107,7 @@ describe('cleanup and a late execution', () => {
   });
 
   it('two cleanup runs at once end each lock and delete each ended operation once', async () => {
-    await exploreScenario(database, {
+    await exploreScenario(database(), {
       name: 'two-cleanups',
       prepare: (world) => driveTo(world, 'ROLLING_BACK'),
       actors: (world) => {
@@ -136,26 +129,26 @@ describe('operators and settlements on one account', () => {
   const lockingExecution = (world: World) => world.spawnExecution('execution', { settlementId: world.settlementIds[0], attempt: 1 });
 
   it('two fund-outs that fit only one at a time never overdraw', async () => {
-    await exploreScenario(database, { name: 'two-fund-outs', world: { settlements: 0 }, actors: (world) => (fundOut(world, 'operator 1', '100.00'), fundOut(world, 'operator 2', '100.00')) });
+    await exploreScenario(database(), { name: 'two-fund-outs', world: { settlements: 0 }, actors: (world) => (fundOut(world, 'operator 1', '100.00'), fundOut(world, 'operator 2', '100.00')) });
   });
 
   it('a fund-out and a floor change never leave available below the floor', async () => {
-    await exploreScenario(database, { name: 'fund-out-and-floor', world: { settlements: 0 }, actors: (world) => (fundOut(world, 'operator 1', '100.00'), setFloor(world, 'operator 2', '100.00')) });
+    await exploreScenario(database(), { name: 'fund-out-and-floor', world: { settlements: 0 }, actors: (world) => (fundOut(world, 'operator 1', '100.00'), setFloor(world, 'operator 2', '100.00')) });
   });
 
   it('a freeze and a fund-out: no movement on a frozen account', async () => {
-    await exploreScenario(database, { name: 'freeze-and-fund-out', world: { settlements: 0 }, actors: (world) => (freeze(world, 'operator 1'), fundOut(world, 'operator 2', '10.00')) });
+    await exploreScenario(database(), { name: 'freeze-and-fund-out', world: { settlements: 0 }, actors: (world) => (freeze(world, 'operator 1'), fundOut(world, 'operator 2', '10.00')) });
   });
 
   it('a settlement locking funds and a fund-out never overdraw the payer', async () => {
-    await exploreScenario(database, { name: 'lock-and-fund-out', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), fundOut(world, 'operator', '100.00')) });
+    await exploreScenario(database(), { name: 'lock-and-fund-out', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), fundOut(world, 'operator', '100.00')) });
   });
 
   it('a settlement locking funds and a floor change never leave available below the floor', async () => {
-    await exploreScenario(database, { name: 'lock-and-floor', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), setFloor(world, 'operator', '100.00')) });
+    await exploreScenario(database(), { name: 'lock-and-floor', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), setFloor(world, 'operator', '100.00')) });
   });
 
   it('a settlement locking funds and a freeze: no new lock on a frozen account', async () => {
-    await exploreScenario(database, { name: 'lock-and-freeze', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), freeze(world, 'operator')) });
+    await exploreScenario(database(), { name: 'lock-and-freeze', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), freeze(world, 'operator')) });
   });
 });

@@ -5,17 +5,13 @@
 import { stageUseCases } from '../../lambdas/handlers/stage-handlers';
 import { abandonSettlement } from '../../lambdas/usecases/recovery/operator';
 import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
-import { driveTo, park, racesTables, replayOf, runSchedule, type RacesTables, type Scenario } from './harness/scenario';
+import { driveTo, park, useRacesTables, replayOf, runSchedule, type Scenario } from './harness/scenario';
 import { outcomeOf } from './harness/world';
 
 // A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
 jest.setTimeout(10 * 60_000);
 
-let database: RacesTables;
-beforeAll(async () => {
-  database = await racesTables();
-});
-afterAll(() => database?.destroy());
+const database = useRacesTables();
 
 const twoExecutions: Scenario = {
   name: 'two-executions',
@@ -61,7 +57,7 @@ describe('races found by the harness, replayed in the order that broke them', ()
     ['abandon while a late execution sends the transfer: the execution stops at the parked settlement', abandonDuringInitiate, '0.0.0.1.0.0.1.1.0.0'],
     ['cleanup voids a lock while a late execution sends the transfer: the orphaned transfer is reversed', cleanupAndLateTransfer, '0.0.0.1.0.0.1.1.0.0.1.1.1.1.0.0.1.0.1.1.1.1.1'],
   ] as const)('%s', async (_title, scenario, choices) => {
-    const run = await runSchedule(database, scenario, replayOf(choices));
+    const run = await runSchedule(database(), scenario, replayOf(choices));
     expect({ violations: run.violations, trace: run.violations.length > 0 ? run.trace : [] }).toEqual({ violations: [], trace: [] });
   });
 });

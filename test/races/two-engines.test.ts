@@ -31,7 +31,6 @@ function drive(engine: EngineProcess, apiKey: string, label: string, random: () 
   let sequence = 0;
   const client = async (index: number) => {
     // `stopped` is set by stop() below, from outside this loop.
-    // eslint-disable-next-line no-unmodified-loop-condition
     while (!stopped) {
       const payer = payers[Math.floor(random() * payers.length)];
       const payee = payers.filter((bic) => bic !== payer)[Math.floor(random() * (payers.length - 1))];

@@ -25,6 +25,17 @@ export async function startTestEngine(options: LocalEngineOptions = {}): Promise
   });
 }
 
+/** A clock that runs at real speed from the instant it was last set to (tests of periods, windows, statements). */
+export class SettableClock {
+  private offsetMs = 0;
+  set(iso: string): void {
+    this.offsetMs = Date.parse(iso) - Date.now();
+  }
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
 let sequence = 0;
 /** A unique settlement id for a test. */
 export function newSettlementId(prefix = 'stl'): string {
@@ -41,7 +52,7 @@ export function settlementRequest(overrides: Record<string, unknown> = {}): Reco
     currency: 'EUR',
     rail: 'SEPA',
     kind: 'DOMESTIC',
-    valueDate: '2026-11-25',
+    valueDate: new Date().toISOString().slice(0, 10),
     reference: 'Invoice 42',
     ...overrides,
   };

@@ -63,7 +63,7 @@ export function grpcSettlementRequest(settlementId: string, overrides: Record<st
     currency: 'EUR',
     rail: 'RAIL_SEPA',
     kind: 'SETTLEMENT_KIND_DOMESTIC',
-    value_date: '2026-11-25',
+    value_date: new Date().toISOString().slice(0, 10),
     reference: 'Invoice 42',
     ...overrides,
   };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { stageNames } from '../../lambdas/handlers/stage-handlers';
-import { transientErrorNames } from '../../lambdas/domain/error-catalogue';
+import { businessOutcomeNames, transientErrorNames } from '../../lambdas/domain/error-catalogue';
 
 const aslPath = path.resolve(__dirname, '../../statemachines/settlement.asl.json');
 const definition = JSON.parse(readFileSync(aslPath, 'utf8')) as { States: Record<string, Record<string, any>> };
@@ -31,9 +31,15 @@ describe('statemachines/settlement.asl.json', () => {
   });
 
   it('catches every forward stage into the rollback branch, and Finalize into parking (money has left)', () => {
-    for (const name of ['Validate', 'LockFunds', 'InitiateTransfer', 'CheckConfirmation']) {
+    for (const name of ['LockFunds', 'InitiateTransfer', 'CheckConfirmation']) {
       expect(definition.States[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BeginRollback' }]);
     }
+    // Validate names its business outcomes (compliance refusals among them), then catches the rest the same way.
+    expect(definition.States.Validate.Catch).toEqual([
+      { ErrorEquals: [...businessOutcomeNames], ResultPath: '$.error', Next: 'BeginRollback' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BeginRollback' },
+    ]);
+    for (const name of businessOutcomeNames) expect(definition.States.Validate.Retry.flatMap((retrier: { ErrorEquals: string[] }) => retrier.ErrorEquals)).not.toContain(name);
     expect(definition.States.Finalize.Catch[0].Next).toBe('ParkSettlement');
     for (const name of ['BeginRollback', 'Compensate', 'ReleaseLocks', 'MarkFailed']) expect(definition.States[name].Catch[0].Next).toBe('ParkSettlement');
   });

@@ -3,14 +3,13 @@
  * they are within their rate. Throws the domain's auth errors; each API maps them (UNAUTHENTICATED / 401,
  * RESOURCE_EXHAUSTED / 429). Checked before anything is parsed or written.
  */
+import { ForbiddenError, Permission, type Principal } from '../../domain/access';
 import { RateLimitedError, UnauthenticatedError } from '../../domain/errors';
 import { ApiKeyVerifier, presentedApiKey, type ApiKeyEntry, type PresentedCredentials } from './api-keys';
 import { TokenBucketRateLimiter, type RateLimit } from './rate-limiter';
+import { IdentityRoles } from './identity-roles';
 
-export interface Principal {
-  readonly clientName: string;
-  readonly method: 'api-key' | 'client-certificate';
-}
+export type { Principal } from '../../domain/access';
 
 export interface CallerCredentials extends PresentedCredentials {
   /** Subject common name of a client certificate the TLS handshake verified against the client CA. */
@@ -20,10 +19,12 @@ export interface CallerCredentials extends PresentedCredentials {
 export class AccessControl {
   readonly #verifier: ApiKeyVerifier;
   readonly #limiter: TokenBucketRateLimiter;
+  readonly #identityRoles: IdentityRoles;
 
-  constructor(options: { apiKeys: readonly ApiKeyEntry[]; rateLimit: RateLimit; nowMs?: () => number }) {
+  constructor(options: { apiKeys: readonly ApiKeyEntry[]; rateLimit: RateLimit; identityRoles?: IdentityRoles; nowMs?: () => number }) {
     this.#verifier = new ApiKeyVerifier(options.apiKeys);
     this.#limiter = new TokenBucketRateLimiter(options.rateLimit, options.nowMs);
+    this.#identityRoles = options.identityRoles ?? IdentityRoles.unconfigured;
   }
 
   /**
@@ -34,18 +35,24 @@ export class AccessControl {
   admit(credentials: CallerCredentials): Principal {
     const principal = this.authenticate(credentials);
     const decision = this.#limiter.take(principal.clientName);
-    if (!decision.allowed) throw new RateLimitedError(`client ${principal.clientName} exceeded ${this.#limiter.limit.ratePerSecond} requests/s (burst ${this.#limiter.limit.burst}); retry in ${decision.retryAfterMs} ms`);
+    if (!decision.allowed) throw new RateLimitedError(`client ${principal.clientName} exceeded ${this.#limiter.limit.ratePerSecond} requests/s (burst ${this.#limiter.limit.burst}); retry in ${decision.retryAfterMs} ms`, decision.retryAfterMs);
     return principal;
   }
 
   authenticate(credentials: CallerCredentials): Principal {
     const key = presentedApiKey(credentials);
     if (key !== undefined) {
-      const clientName = this.#verifier.verify(key);
-      if (clientName === undefined) throw new UnauthenticatedError('the API key is not valid');
-      return { clientName, method: 'api-key' };
+      const entry = this.#verifier.verify(key);
+      if (entry === undefined) throw new UnauthenticatedError('the API key is not valid');
+      return { clientName: entry.clientName, method: 'api-key', role: entry.role, bics: entry.bics };
     }
-    if (credentials.verifiedCertificateName) return { clientName: `cert:${credentials.verifiedCertificateName}`, method: 'client-certificate' };
+    if (credentials.verifiedCertificateName) {
+      const clientName = `cert:${credentials.verifiedCertificateName}`;
+      const binding = this.#identityRoles.bindingOf(clientName);
+      // A verified certificate without a role is authenticated but may do nothing (when roles are configured).
+      if (binding === undefined) throw new ForbiddenError({ clientName, method: 'client-certificate', role: 'auditor', bics: [] }, Permission.settlementRead, 'no role is configured for this certificate (PRINCIPAL_ROLES)');
+      return { clientName, method: 'client-certificate', ...binding };
+    }
     if (credentials.authorization !== undefined) throw new UnauthenticatedError('the authorization header must be "Bearer <api key>"');
     throw new UnauthenticatedError('credentials required: send "authorization: Bearer <api key>" or "x-api-key: <api key>"');
   }

@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { AccessConfigurationError, generateDevelopmentKey, parseApiKeys, type ApiKeyEntry, type DevelopmentKey } from './api-keys';
 import type { RateLimit } from './rate-limiter';
+import { IdentityRoles, principalRolesVariable } from './identity-roles';
 
 export const AccessEnvironment = {
   apiKeys: 'API_KEYS',
+  principalRoles: principalRolesVariable,
   rateLimitPerSecond: 'RATE_LIMIT_PER_SECOND',
   rateLimitBurst: 'RATE_LIMIT_BURST',
   grpcMessageBytesMax: 'GRPC_MAX_RECEIVE_MESSAGE_BYTES',
@@ -42,6 +44,8 @@ export interface AccessConfiguration {
   readonly apiKeys: readonly ApiKeyEntry[];
   /** Set when API_KEYS was unset: the key generated for this run, to be printed by the engine. */
   readonly developmentKey?: DevelopmentKey;
+  /** Roles of client certificates and IAM principals (PRINCIPAL_ROLES); absent: they are service callers. */
+  readonly identityRoles?: IdentityRoles;
   readonly rateLimit: RateLimit;
   readonly grpcMessageBytesMax: number;
   readonly httpBodyBytesMax: number;
@@ -70,6 +74,7 @@ export function readAccessConfiguration(environment: NodeJS.ProcessEnv, options:
   return {
     apiKeys,
     developmentKey,
+    identityRoles: IdentityRoles.parse(environment[AccessEnvironment.principalRoles]),
     rateLimit: {
       ratePerSecond: positiveNumber(environment, AccessEnvironment.rateLimitPerSecond, accessDefaults.rateLimitPerSecond, limitsMax.rateLimitPerSecond),
       burst: positiveNumber(environment, AccessEnvironment.rateLimitBurst, accessDefaults.rateLimitBurst, limitsMax.rateLimitBurst),

@@ -14,10 +14,13 @@ import type { BankStatus } from '../../domain/admin';
 import { Money, formatAmount } from '../../domain/money';
 import { parseSettlementWindow, type SettlementWindow } from '../../domain/window';
 import type { Account, AccountType, Bank } from '../../ports/stores';
+import { chainAfter, type ChainedAuditEntry } from '../../domain/audit-chain';
+import { TransactionConflictError } from '../../domain/errors';
 import type {
   AccountAdminStore,
   AccountWriteOutcome,
   Actor,
+  AuditDraft,
   AuditEntityType,
   AuditEntry,
   AuditLog,
@@ -26,9 +29,12 @@ import type {
   Page,
   StoredWindow,
   WindowStore,
+  Proposal,
+  ProposalDecision,
+  ProposalStore,
 } from '../../ports/operations';
 import { getAccountItem, getReferenceItem, ledgerEntryKey } from './account-store';
-import { cancellationReasons, toInteger, toNumberValue, translateTransientError } from './client';
+import { cancellationReasons, toInteger, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
@@ -36,6 +42,26 @@ type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteComman
 
 /** Pages a listing may return at once. */
 export const listPageSizeMax = 200;
+/** Appends retried when another entry took the chain position first (each retry means another append landed). */
+export const auditAppendAttemptsMax = 20;
+/** Query pages read per day of an audit export (1 MB each): a bound on one export's reads. */
+export const auditExportPagesPerDayMax = 1_000;
+/** Days one audit export covers at most. */
+export const auditExportDaysMax = 92;
+/** Partition prefix of the chain heads (one item per stream). */
+export const auditChainPartition = 'AUDITCHAIN#';
+
+/** The UTC days from `from` to `to` (inclusive instants), at most auditExportDaysMax. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  const last = to.slice(0, 10);
+  for (let time = Date.parse(`${from.slice(0, 10)}T00:00:00Z`); days.length <= auditExportDaysMax; time += 86_400_000) {
+    const day = new Date(time).toISOString().slice(0, 10);
+    if (day > last) return days;
+    days.push(day);
+  }
+  throw new ValidationError('to', `an audit export covers at most ${auditExportDaysMax} days`);
+}
 
 /** Audit snapshot of an account: amounts as canonical decimal strings. */
 export function accountSnapshot(account: Account): Record<string, unknown> {
@@ -47,7 +73,7 @@ export function bankSnapshot(bank: Bank): Record<string, unknown> {
   return { bic: bank.bic, name: bank.name, country: bank.country, status: bank.status };
 }
 
-export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, AuditLog, WindowStore {
+export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, AuditLog, WindowStore, ProposalStore {
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tables: TableNames,
@@ -67,8 +93,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
 
   async registerBank(bank: Bank, actor: Actor): Promise<boolean> {
     const item = { pk: `BANK#${bank.bic}`, sk: 'PROFILE', itemType: 'BANK', bic: bank.bic, name: bank.name, country: bank.country, bankStatus: bank.status, gsi1pk: 'BANKS', gsi1sk: bank.bic, createdAt: actor.at, updatedAt: actor.at };
-    const audit = this.auditPut({ action: 'BANK.REGISTER', entityType: 'BANK', entityId: bank.bic, before: null, after: bankSnapshot(bank) }, actor);
-    return this.commit([{ Put: { TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }, audit]);
+    const audit: AuditDraft = { action: 'BANK.REGISTER', entityType: 'BANK', entityId: bank.bic, before: null, after: bankSnapshot(bank) };
+    return this.commit([{ Put: { TableName: this.tables.reference, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }], audit, actor);
   }
 
   async setBankStatus(bank: Bank, status: BankStatus, actor: Actor): Promise<boolean> {
@@ -81,8 +107,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ExpressionAttributeValues: { ':status': status, ':at': actor.at, ':expected': bank.status },
       },
     };
-    const audit = this.auditPut({ action: 'BANK.SET_STATUS', entityType: 'BANK', entityId: bank.bic, before: bankSnapshot(bank), after: bankSnapshot({ ...bank, status }) }, actor);
-    return this.commit([update, audit]);
+    const audit: AuditDraft = { action: 'BANK.SET_STATUS', entityType: 'BANK', entityId: bank.bic, before: bankSnapshot(bank), after: bankSnapshot({ ...bank, status }) };
+    return this.commit([update], audit, actor);
   }
 
   // ---- accounts ----
@@ -110,21 +136,17 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     const items: TransactItem[] = [
       { ConditionCheck: { TableName: this.tables.reference, Key: { pk: `BANK#${opening.bic}`, sk: 'PROFILE' }, ConditionExpression: 'bankStatus = :active', ExpressionAttributeValues: { ':active': 'ACTIVE' } } },
       { Put: { TableName: this.tables.accounts, Item: accountItem(account, actor.at), ConditionExpression: 'attribute_not_exists(accountId)' } },
-      this.auditPut({ action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) }, actor),
     ];
+    const audit: AuditDraft = { action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) };
     if (opening.openingBalance.greaterThan(0)) {
       const entry = { accountId, postedAt: actor.at, reference: `OPENING-${accountId}`, leg: 'OPENING' };
       items.push({ Put: { TableName: this.tables.ledger, Item: { ...entry, entryKey: ledgerEntryKey(entry), amount: toNumberValue(opening.openingBalance), currency: opening.currency, kind: 'OPENING', valueDate: actor.at.slice(0, 10) }, ConditionExpression: 'attribute_not_exists(accountId)' } });
     }
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return 'opened';
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return 'bankNotActive';
-      if (reasons?.[1]?.Code === 'ConditionalCheckFailed') return 'exists';
-      throw translateTransientError(error);
-    }
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return 'opened';
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return 'bankNotActive';
+    if (refused.reasons[1]?.Code === 'ConditionalCheckFailed') return 'exists';
+    throw translateTransientError(refused.error);
   }
 
   async postMovement(account: Account, movement: Omit<FundMovement, 'balanceAfter'>, actor: Actor): Promise<AccountWriteOutcome> {
@@ -165,9 +187,9 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         },
       },
       { Put: { TableName: this.tables.reference, Item: { pk: `MOVEMENT#${movement.movementId}`, sk: 'MOVEMENT', itemType: 'MOVEMENT', ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      this.auditPut({ action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after, 2);
+    const audit: AuditDraft = { action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` };
+    return this.commitAccountWrite(items, audit, actor, account.accountId, after, 2);
   }
 
   async getMovement(movementId: string): Promise<FundMovement | undefined> {
@@ -191,9 +213,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': account.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
         },
       },
-      this.auditPut({ action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after);
+    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
   }
 
   async setFloor(account: Account, floor: Money, actor: Actor): Promise<AccountWriteOutcome> {
@@ -208,9 +229,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           ExpressionAttributeValues: { ':floor': toNumberValue(floor), ':one': 1, ':at': actor.at, ':version': account.version },
         },
       },
-      this.auditPut({ action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor),
     ];
-    return this.commitAccountWrite(items, account.accountId, after);
+    return this.commitAccountWrite(items, { action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
   }
 
   // ---- audit ----
@@ -270,27 +290,81 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ...(expectedVersion !== 0 && { ExpressionAttributeValues: { ':expected': expectedVersion } }),
       },
     };
-    const audit = this.auditPut({ action, entityType: 'WINDOW', entityId: window.currency, before: previous ? { ...previous.window } : null, after: { ...window } }, actor);
-    return this.commit([put, audit]);
+    const audit: AuditDraft = { action, entityType: 'WINDOW', entityId: window.currency, before: previous ? { ...previous.window } : null, after: { ...window } };
+    return this.commit([put], audit, actor);
+  }
+
+  // ---- proposals (maker-checker) ----
+
+  async createProposal(proposal: Proposal, actor: Actor): Promise<void> {
+    const put: TransactItem = { Put: { TableName: this.tables.reference, Item: proposalItem(proposal), ConditionExpression: 'attribute_not_exists(pk)' } };
+    const audit: AuditDraft = { action: 'PROPOSAL.CREATE', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: null, after: proposalSnapshot(proposal), detail: proposal.summary };
+    if (!(await this.commit([put], audit, actor))) throw new TransactionConflictError(`proposal ${proposal.proposalId} exists already`);
+  }
+
+  async getProposal(proposalId: string): Promise<Proposal | undefined> {
+    const item = await this.getReference(`PROPOSAL#${proposalId}`, 'PROPOSAL');
+    return item ? proposalFromItem(item) : undefined;
+  }
+
+  async listProposals(query: { cursor?: string; limit: number }): Promise<Page<Proposal>> {
+    const page = await this.queryIndex('PROPOSALS', query, true);
+    return { items: page.items.map(proposalFromItem), ...(page.nextCursor && { nextCursor: page.nextCursor }) };
+  }
+
+  async decideProposal(proposal: Proposal, to: 'APPROVED' | 'REJECTED', actor: Actor, note?: string): Promise<ProposalDecision> {
+    const decided: Proposal = { ...proposal, status: to, decidedBy: actor.actor, decidedAt: actor.at, ...(note !== undefined && { note }) };
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tables.reference,
+        Key: { pk: `PROPOSAL#${proposal.proposalId}`, sk: 'PROPOSAL' },
+        UpdateExpression: `SET proposalStatus = :to, decidedBy = :by, decidedAt = :at${note !== undefined ? ', note = :note' : ''}`,
+        // The four-eyes rule is in the write itself: no read-then-check window for the proposer to slip through.
+        ConditionExpression: 'proposalStatus = :pending AND proposedBy <> :by AND expiresAt > :at',
+        ExpressionAttributeValues: { ':to': to, ':by': actor.actor, ':at': actor.at, ':pending': 'PENDING', ...(note !== undefined && { ':note': note }) },
+      },
+    };
+    const audit: AuditDraft = { action: to === 'APPROVED' ? 'PROPOSAL.APPROVE' : 'PROPOSAL.REJECT', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: proposalSnapshot(proposal), after: proposalSnapshot(decided), detail: `${proposal.summary} proposed by ${proposal.proposedBy}` };
+    if (await this.commit([update], audit, actor)) return { decided: true, proposal: decided };
+    return { decided: false, current: await this.getProposal(proposal.proposalId) };
+  }
+
+  async finishProposal(proposal: Proposal, to: 'EXECUTED' | 'FAILED', outcome: Readonly<Record<string, unknown>>, actor: Actor): Promise<void> {
+    const finished: Proposal = { ...proposal, status: to, outcome };
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tables.reference,
+        Key: { pk: `PROPOSAL#${proposal.proposalId}`, sk: 'PROPOSAL' },
+        UpdateExpression: 'SET proposalStatus = :to, outcome = :outcome',
+        ConditionExpression: 'proposalStatus = :approved',
+        ExpressionAttributeValues: { ':to': to, ':outcome': JSON.stringify(outcome), ':approved': 'APPROVED' },
+      },
+    };
+    const audit: AuditDraft = { action: to === 'EXECUTED' ? 'PROPOSAL.EXECUTED' : 'PROPOSAL.FAILED', entityType: 'PROPOSAL', entityId: proposal.proposalId, before: proposalSnapshot(proposal), after: proposalSnapshot(finished), detail: proposal.summary };
+    await this.commit([update], audit, actor);
   }
 
   // ---- shared ----
 
-  private auditPut(entry: Omit<AuditEntry, 'auditId' | 'at' | 'actor'>, actor: Actor): TransactItem {
-    const auditId = randomUUID();
-    const sortKey = `${actor.at}#${auditId}`;
-    return {
+  /**
+   * The audit entry and the chain head's move, as two items of the caller's transaction: the head is written only
+   * if it is still the one read (`seq` unchanged), so two appends on one stream can never both link to the same
+   * entry; the loser's whole transaction is cancelled and retried on the new head (transact below).
+   */
+  private chainItems(entry: ChainedAuditEntry): TransactItem[] {
+    const sortKey = `${entry.at}#${entry.auditId}`;
+    const put: TransactItem = {
       Put: {
         TableName: this.tables.reference,
         Item: {
-          pk: `AUDIT#${actor.at.slice(0, 10)}`,
+          pk: `AUDIT#${entry.at.slice(0, 10)}`,
           sk: sortKey,
           itemType: 'AUDIT',
           gsi1pk: `AUDIT#${entry.entityType}#${entry.entityId}`,
           gsi1sk: sortKey,
-          auditId,
-          at: actor.at,
-          actor: actor.actor,
+          auditId: entry.auditId,
+          at: entry.at,
+          actor: entry.actor,
           action: entry.action,
           entityType: entry.entityType,
           entityId: entry.entityId,
@@ -298,33 +372,111 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
           before: JSON.stringify(entry.before),
           after: JSON.stringify(entry.after),
           ...(entry.detail !== undefined && { detail: entry.detail }),
+          stream: entry.stream,
+          seq: entry.seq,
+          prevHash: entry.prevHash,
+          hash: entry.hash,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
+    const head: TransactItem = {
+      Put: {
+        TableName: this.tables.reference,
+        Item: { pk: `${auditChainPartition}${entry.stream}`, sk: 'HEAD', itemType: 'AUDIT_HEAD', seq: entry.seq, hash: entry.hash, auditId: entry.auditId, at: entry.at },
+        ConditionExpression: entry.seq === 1 ? 'attribute_not_exists(pk)' : 'seq = :previous',
+        ...(entry.seq !== 1 && { ExpressionAttributeValues: { ':previous': entry.seq - 1 } }),
+      },
+    };
+    return [put, head];
+  }
+
+  private async chainHead(stream: string): Promise<{ seq: number; hash: string } | undefined> {
+    const item = await this.getReference(`${auditChainPartition}${stream}`, 'HEAD');
+    return item ? { seq: toInteger(item.seq), hash: String(item.hash) } : undefined;
+  }
+
+  /**
+   * Sends `items` plus the audit entry chained on its stream's head, in ONE transaction. Retries (bounded) when
+   * only the head moved meanwhile or a concurrent transaction touched it; returns the cancellation reasons when one
+   * of `items` was refused (the caller decides what that means), undefined when committed.
+   */
+  private async transact(items: TransactItem[], draft: AuditDraft, actor: Actor): Promise<{ reasons: CancellationReason[]; error: unknown } | undefined> {
+    const record = { ...draft, auditId: randomUUID(), at: actor.at, actor: actor.actor };
+    for (let attempt = 1; attempt <= auditAppendAttemptsMax; attempt++) {
+      const entry = chainAfter(record, await this.chainHead(record.entityType));
+      try {
+        await this.documentClient.send(new TransactWriteCommand({ TransactItems: [...items, ...this.chainItems(entry)] }));
+        return undefined;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons === undefined) throw translateTransientError(error);
+        const itemRefused = reasons.slice(0, items.length).some((reason) => reason.Code === 'ConditionalCheckFailed');
+        if (itemRefused) return { reasons, error };
+        const chainMoved = reasons.slice(items.length).some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');
+        if (!chainMoved) throw translateTransientError(error);
+        // Another entry took this position of the chain: link after it.
+      }
+    }
+    throw new TransactionConflictError(`the audit chain ${record.entityType} kept moving; nothing was written`);
+  }
+
+  async append(draft: AuditDraft, actor: Actor): Promise<AuditEntry> {
+    const record = { ...draft, auditId: randomUUID(), at: actor.at, actor: actor.actor };
+    for (let attempt = 1; attempt <= auditAppendAttemptsMax; attempt++) {
+      const entry = chainAfter(record, await this.chainHead(record.entityType));
+      try {
+        await this.documentClient.send(new TransactWriteCommand({ TransactItems: this.chainItems(entry) }));
+        return entry;
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (!reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict')) throw translateTransientError(error);
+      }
+    }
+    throw new TransactionConflictError(`the audit chain ${record.entityType} kept moving; the entry was not appended`);
+  }
+
+  async *entriesBetween(from: string, to: string): AsyncIterable<AuditEntry> {
+    const days = daysBetween(from, to);
+    for (const day of days) {
+      let cursor: Item | undefined;
+      for (let page = 0; page < auditExportPagesPerDayMax; page++) {
+        let result;
+        try {
+          result = await this.documentClient.send(
+            new QueryCommand({
+              TableName: this.tables.reference,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': `AUDIT#${day}`, ':from': from, ':to': `${to}~` },
+              ConsistentRead: true,
+              ExclusiveStartKey: cursor,
+            }),
+          );
+        } catch (error) {
+          throw translateTransientError(error);
+        }
+        for (const item of result.Items ?? []) yield auditFromItem(item);
+        cursor = result.LastEvaluatedKey;
+        if (!cursor) break;
+      }
+      if (cursor) throw new ValidationError('to', `more than ${auditExportPagesPerDayMax} pages of audit entries on ${day}: export a shorter period`);
+    }
   }
 
   /** Commits a transaction whose first item is the guarded change; false when that guard failed. */
-  private async commit(items: TransactItem[]): Promise<boolean> {
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (error) {
-      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
-      throw translateTransientError(error);
-    }
+  private async commit(items: TransactItem[], audit: AuditDraft, actor: Actor): Promise<boolean> {
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return true;
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+    throw translateTransientError(refused.error);
   }
 
-  private async commitAccountWrite(items: TransactItem[], accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
-    try {
-      await this.documentClient.send(new TransactWriteCommand({ TransactItems: items }));
-      return { committed: true, account: after };
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (movementIndex !== undefined && reasons?.[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
-      throw translateTransientError(error);
-    }
+  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
+    const refused = await this.transact(items, audit, actor);
+    if (refused === undefined) return { committed: true, account: after };
+    if (movementIndex !== undefined && refused.reasons[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
+    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
+    throw translateTransientError(refused.error);
   }
 
   private async getReference(pk: string, sk: string): Promise<Item | undefined> {
@@ -375,6 +527,10 @@ function bankFromItem(item: Item): Bank {
 
 function auditFromItem(item: Item): AuditEntry {
   return {
+    stream: String(item.stream ?? item.entityType),
+    seq: item.seq === undefined ? 0 : toInteger(item.seq),
+    prevHash: String(item.prevHash ?? ''),
+    hash: String(item.hash ?? ''),
     auditId: String(item.auditId),
     at: String(item.at),
     actor: String(item.actor),
@@ -385,6 +541,44 @@ function auditFromItem(item: Item): AuditEntry {
     after: JSON.parse(String(item.after)) as AuditEntry['after'],
     ...(item.detail !== undefined && { detail: String(item.detail) }),
   };
+}
+
+function proposalItem(proposal: Proposal): Item {
+  const { status, request, outcome, ...rest } = proposal;
+  return {
+    pk: `PROPOSAL#${proposal.proposalId}`,
+    sk: 'PROPOSAL',
+    itemType: 'PROPOSAL',
+    ...rest,
+    proposalStatus: status,
+    // JSON text: a fund movement's amount stays the decimal string the proposer sent.
+    request: JSON.stringify(request),
+    ...(outcome !== undefined && { outcome: JSON.stringify(outcome) }),
+    gsi1pk: 'PROPOSALS',
+    gsi1sk: `${proposal.proposedAt}#${proposal.proposalId}`,
+  };
+}
+
+function proposalFromItem(item: Item): Proposal {
+  return {
+    proposalId: String(item.proposalId),
+    action: item.action as Proposal['action'],
+    target: String(item.target),
+    request: JSON.parse(String(item.request)) as Proposal['request'],
+    summary: String(item.summary),
+    status: item.proposalStatus as Proposal['status'],
+    proposedBy: String(item.proposedBy),
+    proposedAt: String(item.proposedAt),
+    expiresAt: String(item.expiresAt),
+    ...(item.decidedBy !== undefined && { decidedBy: String(item.decidedBy) }),
+    ...(item.decidedAt !== undefined && { decidedAt: String(item.decidedAt) }),
+    ...(item.note !== undefined && { note: String(item.note) }),
+    ...(item.outcome !== undefined && { outcome: JSON.parse(String(item.outcome)) as Proposal['outcome'] }),
+  };
+}
+
+function proposalSnapshot(proposal: Proposal): Record<string, unknown> {
+  return { action: proposal.action, target: proposal.target, summary: proposal.summary, status: proposal.status, proposedBy: proposal.proposedBy, ...(proposal.decidedBy !== undefined && { decidedBy: proposal.decidedBy }) };
 }
 
 function windowFromItem(item: Item): StoredWindow {

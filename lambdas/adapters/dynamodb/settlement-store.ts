@@ -52,8 +52,8 @@ export class DynamoSettlementStore implements SettlementStore {
     private readonly tables: TableNames,
   ) {}
 
-  async create(request: SettlementRequest, at: string): Promise<{ created: boolean; record: SettlementRecord }> {
-    const record: SettlementRecord = { ...request, status: 'PENDING', version: 1, attempt: 1, createdAt: at, updatedAt: at, attemptStartedAt: at };
+  async create(request: SettlementRequest, at: string, submittedBy?: string): Promise<{ created: boolean; record: SettlementRecord }> {
+    const record: SettlementRecord = { ...request, status: 'PENDING', version: 1, attempt: 1, createdAt: at, updatedAt: at, attemptStartedAt: at, ...(submittedBy !== undefined && { submittedBy }) };
     const event = this.eventOf(record, null, 'Submit', at);
     try {
       await this.documentClient.send(
@@ -67,6 +67,7 @@ export class DynamoSettlementStore implements SettlementStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
+            // Shadowed by the record's creation guard in the same transaction (event 1 exists only with its record).
             { Put: { TableName: this.tables.settlements, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
             { Put: { TableName: this.tables.settlements, Item: this.operationItem(record.settlementId, 1, at) } },
           ],
@@ -135,6 +136,10 @@ export class DynamoSettlementStore implements SettlementStore {
         Put: {
           TableName: this.tables.settlements,
           Item: this.recordItem(next),
+          // Shadowed today by the event put below: every transition writes EVENT#<version + 1> if absent, so a stale
+          // or duplicate transition already fails there (npm run ablate finds no test that needs this one alone).
+          // Kept as the record's own guard: it names the cause (ALL_OLD on the record) and does not depend on the
+          // event layout, which the lean write path (issue #11) will change.
           ConditionExpression: '#status = :from AND version = :version',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':from': record.status, ':version': record.version },
@@ -326,6 +331,7 @@ export class DynamoSettlementStore implements SettlementStore {
       payeeBic: record.payeeBic,
       currency: record.currency,
       amount: record.amount,
+      submittedBy: record.submittedBy,
     });
   }
 
@@ -381,6 +387,7 @@ export function recordFromItem(item: Item): SettlementRecord {
     bankReference: item.bankReference as string | undefined,
     confirmationPolls: item.confirmationPolls === undefined ? undefined : toInteger(item.confirmationPolls),
     failedStage: item.failedStage as string | undefined,
+    submittedBy: item.submittedBy as string | undefined,
   });
 }
 
@@ -412,6 +419,7 @@ export function eventFromItem(item: Item): SettlementEvent {
     payeeBic: String(item.payeeBic),
     currency: String(item.currency),
     amount: String(item.amount),
+    submittedBy: item.submittedBy as string | undefined,
   });
 }
 

@@ -28,8 +28,8 @@ export interface TableDefinition {
   readonly globalSecondaryIndexes: readonly IndexDefinition[];
   /** Attribute holding an epoch-seconds expiry that DynamoDB TTL deletes after. */
   readonly timeToLiveAttribute?: string;
-  /** The table's change stream (DynamoDB Streams), when something reads it: NEW_IMAGE carries each inserted item. */
-  readonly stream?: 'NEW_IMAGE';
+  /** The table's change stream (DynamoDB Streams), when something reads it, and what its records carry. */
+  readonly stream?: 'NEW_IMAGE' | 'NEW_AND_OLD_IMAGES';
 }
 
 export type LogicalTableName = 'settlements' | 'accounts' | 'ledger' | 'reference' | 'reconciliation';

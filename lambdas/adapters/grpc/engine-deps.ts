@@ -9,28 +9,30 @@ import { reconcileAccounts } from '../../usecases/operations/reconcile';
 import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '../../usecases/settlements';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoChangeStream } from '../events/change-stream';
+import { DynamoChangeStream, type ChangeStream } from '../events/change-stream';
 import type { SettlementApiDeps } from './server';
+import { auditRefusal } from '../../usecases/operations/audit';
 
 export interface GrpcEngineBinding {
   readonly deps: EngineDeps & { checkDatabase(): Promise<boolean> };
   readonly documentClient: DynamoDBDocumentClient;
   readonly settlementsTableName: string;
-  /** Client of the table's change stream; default: one from the environment (region, AWS_ENDPOINT_URL). */
-  readonly streamsClient?: DynamoDBStreamsClient;
+  /** The settlements table's change stream; default: read with a client from the environment (region, AWS_ENDPOINT_URL). */
+  readonly changeStream?: ChangeStream;
 }
 
 export function settlementApiDeps(binding: GrpcEngineBinding): Required<SettlementApiDeps> {
   const { deps } = binding;
   return {
-    submitSettlement: (request) => submitSettlement(deps, request),
+    submitSettlement: (request, submittedBy) => submitSettlement(deps, request, submittedBy),
+    auditRefusal: (error, call) => auditRefusal(deps, error, call),
     getSettlement: (settlementId) => getSettlement(deps, settlementId),
     waitForSettlement: (settlementId, timeoutMs) => waitForSettlement(deps, settlementId, timeoutMs),
     getAccount: (accountType, bic, currency) => getAccount(deps, accountType, bic, currency),
     checkDatabase: () => deps.checkDatabase(),
     reconcileAccounts: (request) => reconcileAccounts(deps.operations, request),
     events: {
-      stream: new DynamoChangeStream(binding.streamsClient ?? new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
+      stream: binding.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
     },
   };
 }

@@ -30,6 +30,8 @@ export function grpcStatusForKind(kind: ErrorKind, error?: SettlementEngineError
       return status.UNAVAILABLE;
     case 'auth':
       return error instanceof RateLimitedError ? status.RESOURCE_EXHAUSTED : status.UNAUTHENTICATED;
+    case 'forbidden':
+      return status.PERMISSION_DENIED;
     case 'internal':
       return status.INTERNAL;
     default:
@@ -51,15 +53,30 @@ export class GrpcStatusError extends Error {
   constructor(
     readonly grpcStatus: status,
     message: string,
+    /** For RESOURCE_EXHAUSTED and UNAVAILABLE: when the client may try again (the pushback trailer). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 }
 
+/**
+ * The gRPC counterpart of HTTP's Retry-After: the retry pushback trailer of gRPC's retry design (A6), which
+ * grpc-js clients with a retry policy honour, in milliseconds.
+ */
+export const retryPushbackKey = 'grpc-retry-pushback-ms';
+/** Pushback for transient refusals that carry no figure of their own. */
+export const transientRetryAfterMs = 1_000;
+
+function withPushback(metadata: Metadata, code: status, retryAfterMs: number | undefined): Metadata {
+  if (code === status.RESOURCE_EXHAUSTED || code === status.UNAVAILABLE) metadata.set(retryPushbackKey, String(Math.max(1, Math.ceil(retryAfterMs ?? transientRetryAfterMs))));
+  return metadata;
+}
+
 /** Builds the ServiceError a handler returns for any thrown value. */
 export function toServiceError(error: unknown, context: { method: string; logger?: ErrorLogger }): Partial<ServiceError> {
   const metadata = new Metadata();
-  if (error instanceof GrpcStatusError) return { code: error.grpcStatus, details: error.message, metadata };
+  if (error instanceof GrpcStatusError) return { code: error.grpcStatus, details: error.message, metadata: withPushback(metadata, error.grpcStatus, error.retryAfterMs) };
   if (error instanceof SettlementEngineError && error.kind !== 'internal') {
     metadata.set('error-code', error.code);
     if (error instanceof ValidationError) {
@@ -69,11 +86,12 @@ export function toServiceError(error: unknown, context: { method: string; logger
       const reason = allowed !== undefined && /must be one of/.test(error.reason) ? `is required: one of ${allowed.join(', ')}` : error.reason;
       return { code: status.INVALID_ARGUMENT, details: `${field}: ${reason}`, metadata };
     }
-    return { code: grpcStatusForKind(error.kind, error), details: error.message, metadata };
+    const code = grpcStatusForKind(error.kind, error);
+    return { code, details: error.message, metadata: withPushback(metadata, code, error instanceof RateLimitedError ? error.retryAfterMs : undefined) };
   }
   if (isStoreUnreachable(error)) {
     metadata.set('error-code', ErrorCode.storeUnavailable);
-    return { code: status.UNAVAILABLE, details: 'the settlement store is unavailable; retry later', metadata };
+    return { code: status.UNAVAILABLE, details: 'the settlement store is unavailable; retry later', metadata: withPushback(metadata, status.UNAVAILABLE, undefined) };
   }
   const reference = randomUUID();
   (context.logger ?? consoleErrorLogger).error('gRPC call failed with an internal error', { method: context.method, reference, error, stack: (error as Error)?.stack });

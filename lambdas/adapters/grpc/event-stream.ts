@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
-import { settlementIdLengthMax } from '../../domain/settlement';
+import { parseSettlementId } from '../../domain/settlement';
 import type { SettlementEvent } from '../../ports/stores';
 import { ShardIteratorExpiredError, StreamTrimmedError, type ChangeStream, type ShardStart, type StreamShard } from '../events/change-stream';
 import { timestampToIso } from './mapping';
@@ -78,6 +78,8 @@ const cursorVersion = '2';
 export const cursorShardsMax = 2_000;
 const shardIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const positionPattern = /^(a[0-9]{1,40}|f[0-9]{1,15}|e)$/;
+/** Longer than any cursor this server issues (every shard named with the longest id and position), checked before decoding. */
+const cursorLengthMax = Math.ceil(((cursorVersion.length + 3 + cursorShardsMax * (128 + 41 + 6)) * 4) / 3);
 
 /**
  * The opaque cursor: every shard's position, versioned. An ended shard whose child is named is left out (its
@@ -95,6 +97,7 @@ export function encodeCursor(positions: ReadonlyMap<string, { readonly position:
 
 export function decodeCursor(cursor: string): Map<string, ShardPosition> {
   const refused = () => new ValidationError('cursor', 'is not a cursor this server issued');
+  if (cursor.length > cursorLengthMax) throw refused();
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!text.startsWith(`${cursorVersion}:`)) throw refused();
   let parsed: unknown;
@@ -121,8 +124,7 @@ export function parseStreamRequest(request: StreamSettlementEventsRequestMessage
   if (request.currency !== '') filter.currency = parseCurrency(request.currency, 'currency');
   let settlementId: string | undefined;
   if (request.settlement_id !== '') {
-    if (request.settlement_id.length > settlementIdLengthMax) throw new ValidationError('settlementId', `is longer than ${settlementIdLengthMax} characters`);
-    settlementId = request.settlement_id;
+    settlementId = parseSettlementId(request.settlement_id);
   }
   let start: StreamStart = { kind: 'latest' };
   if (request.cursor !== '') {

@@ -40,6 +40,16 @@ export function fromProtoEnum(value: EnumValue, prefix: string): string | undefi
   return bare === 'UNSPECIFIED' ? undefined : bare;
 }
 
+/**
+ * As fromProtoEnum, but a number this proto does not define is refused, named, rather than read as UNSPECIFIED:
+ * "unspecified" may mean "any" (a filter), and a client speaking a newer proto must not be acted on as if it had
+ * asked for everything.
+ */
+export function knownProtoEnum(value: EnumValue, prefix: string, field: string): string | undefined {
+  if (typeof value === 'number') throw new ValidationError(field, `${value} is not a value of this enum (a newer or wrong proto?)`);
+  return fromProtoEnum(value, prefix);
+}
+
 export function toProtoEnum(value: string | null | undefined, prefix: string): string {
   return `${prefix}${value ?? 'UNSPECIFIED'}`;
 }
@@ -52,8 +62,8 @@ export function toSubmitRequest(message: ExecuteSettlementRequestMessage): Recor
     payeeBic: message.payee_bic,
     amount: message.amount,
     currency: message.currency,
-    rail: fromProtoEnum(message.rail, EnumPrefix.rail),
-    kind: fromProtoEnum(message.kind, EnumPrefix.kind),
+    rail: knownProtoEnum(message.rail, EnumPrefix.rail, 'rail'),
+    kind: knownProtoEnum(message.kind, EnumPrefix.kind, 'kind'),
     valueDate: message.value_date,
     reference: message.reference,
   };
@@ -156,7 +166,7 @@ export function toAccountBalanceMessage(view: AccountView): AccountBalanceMessag
 /** The reconciliation request as the use case takes it (camelCase, absent filters omitted). */
 export function toReconcileRequest(message: ReconcileAccountsRequestMessage): Record<string, unknown> {
   const request: Record<string, unknown> = {};
-  const accountType = fromProtoEnum(message.account_type, EnumPrefix.accountType);
+  const accountType = knownProtoEnum(message.account_type, EnumPrefix.accountType, 'accountType');
   if (accountType !== undefined) request.accountType = accountType;
   if (message.bic !== '') request.bic = message.bic;
   if (message.currency !== '') request.currency = message.currency;

@@ -13,9 +13,11 @@ import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus 
 import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { ValidationError } from '../../domain/errors';
+import { positiveInteger, type Environment } from '../../config';
+import { ForbiddenError, Permission, actsFor, authorize, requireParty, requirePayer, type Principal } from '../../domain/access';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
-import { isTerminal } from '../../domain/settlement';
+import { isTerminal, parseSettlementId } from '../../domain/settlement';
 import type { AccountView, SettlementView } from '../../usecases/views';
 import { AccessControl, type CallerCredentials } from '../auth/access-control';
 import type { AccessConfiguration } from '../auth/config';
@@ -49,7 +51,7 @@ import {
 /** The use cases the gRPC server calls (implemented by the core; a plain object of functions). */
 export interface SettlementApiDeps {
   /** Validates (ValidationError naming the camelCase field) and submits; idempotent on settlementId. */
-  submitSettlement(request: unknown): Promise<{ created: boolean; settlement: SettlementView }>;
+  submitSettlement(request: unknown, submittedBy?: string): Promise<{ created: boolean; settlement: SettlementView }>;
   /** Throws SettlementNotFoundError. */
   getSettlement(settlementId: string): Promise<SettlementView>;
   /** Resolves at a terminal status, or at the deadline with the current view. */
@@ -64,7 +66,20 @@ export interface SettlementApiDeps {
    * Where StreamSettlementEvents reads: the settlements table's change stream. Absent: the RPC answers UNIMPLEMENTED.
    */
   events?: { readonly stream: ChangeStream };
+  /** Records a refused call (PERMISSION_DENIED) in the audit trail. */
+  auditRefusal?(error: ForbiddenError, call: string): Promise<void>;
 }
+
+/** What each RPC does, for the access policy (domain/access.ts); the REST routes declare the same. */
+export const rpcPermissions = {
+  ExecuteSettlement: Permission.settlementSubmit,
+  GetSettlementStatus: Permission.settlementRead,
+  ReconcileAccounts: Permission.operationsWrite,
+  StreamSettlementEvents: Permission.settlementRead,
+  GetNostroBalance: Permission.accountRead,
+  GetVostroBalance: Permission.accountRead,
+} as const satisfies Record<string, Permission>;
+export type RpcName = keyof typeof rpcPermissions;
 
 export interface GrpcServerOptions {
   readonly deps: SettlementApiDeps;
@@ -76,8 +91,10 @@ export interface GrpcServerOptions {
   /** A probe that has not answered after this long counts as failed. Default 1000 ms. */
   readonly healthProbeTimeoutMs?: number;
   readonly eventStream?: Partial<EventStreamOptions>;
-  /** Concurrent StreamSettlementEvents calls served at most; more get RESOURCE_EXHAUSTED. Default 256. */
+  /** Concurrent StreamSettlementEvents calls served at most; more get RESOURCE_EXHAUSTED. Default 256 (GRPC_STREAMS_MAX). */
   readonly activeStreamsMax?: number;
+  /** Of those, one client (API key or certificate) holds at most this many. Default 16 (GRPC_STREAMS_PER_CLIENT_MAX). */
+  readonly activeStreamsPerClientMax?: number;
   readonly logger?: ErrorLogger;
 }
 
@@ -108,6 +125,8 @@ export class SettlementGrpcServer {
   readonly #logger: ErrorLogger;
   readonly #activeStreamsMax: number;
   readonly #activeStreams = new Set<AbortController>();
+  readonly #activeStreamsPerClientMax: number;
+  readonly #activeStreamsByClient = new Map<string, number>();
   readonly #shutdown = new AbortController();
   readonly #probeIntervalMs: number;
   readonly #probeTimeoutMs: number;
@@ -120,7 +139,8 @@ export class SettlementGrpcServer {
     this.#accessControl = options.accessControl ?? new AccessControl({ apiKeys: options.access.apiKeys, rateLimit: options.access.rateLimit });
     this.#streamOptions = { ...defaultEventStreamOptions, ...options.eventStream };
     this.#logger = options.logger ?? consoleErrorLogger;
-    this.#activeStreamsMax = options.activeStreamsMax ?? 256;
+    this.#activeStreamsMax = options.activeStreamsMax ?? defaultStreamLimits.activeStreamsMax;
+    this.#activeStreamsPerClientMax = options.activeStreamsPerClientMax ?? defaultStreamLimits.activeStreamsPerClientMax;
     this.#probeIntervalMs = options.healthProbeIntervalMs ?? 2_000;
     this.#probeTimeoutMs = options.healthProbeTimeoutMs ?? 1_000;
     this.server = new grpc.Server({
@@ -131,16 +151,18 @@ export class SettlementGrpcServer {
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const definition = settlementPackageDefinition();
-    const service = definition[settlementServiceName] as grpc.ServiceDefinition;
+    const service = tolerantDeserializers(definition[settlementServiceName] as grpc.ServiceDefinition);
     this.server.addService(service, {
-      ExecuteSettlement: this.#unary('ExecuteSettlement', (request: ExecuteSettlementRequestMessage, call) => this.#executeSettlement(request, call)),
-      GetSettlementStatus: this.#unary('GetSettlementStatus', async (request: GetSettlementStatusRequestMessage) => ({
-        settlement: toSettlementMessage(await this.#deps.getSettlement(requiredSettlementId(request.settlement_id))),
-      })),
+      ExecuteSettlement: this.#unary('ExecuteSettlement', (request: ExecuteSettlementRequestMessage, call, caller) => this.#executeSettlement(request, call, caller)),
+      GetSettlementStatus: this.#unary('GetSettlementStatus', async (request: GetSettlementStatusRequestMessage, _call, caller) => {
+        const settlement = await this.#deps.getSettlement(parseSettlementId(request.settlement_id));
+        requireParty(caller, Permission.settlementRead, [settlement.payerBic, settlement.payeeBic]);
+        return { settlement: toSettlementMessage(settlement) };
+      }),
       ReconcileAccounts: this.#unary('ReconcileAccounts', (request: ReconcileAccountsRequestMessage) => this.#reconcileAccounts(request)),
       StreamSettlementEvents: (call: grpc.ServerWritableStream<StreamSettlementEventsRequestMessage, SettlementEventMessage>) => void this.#streamSettlementEvents(call),
-      GetNostroBalance: this.#unary('GetNostroBalance', (request: AccountBalanceRequestMessage) => this.#accountBalance('NOSTRO', request)),
-      GetVostroBalance: this.#unary('GetVostroBalance', (request: AccountBalanceRequestMessage) => this.#accountBalance('VOSTRO', request)),
+      GetNostroBalance: this.#unary('GetNostroBalance', (request: AccountBalanceRequestMessage, _call, caller) => this.#accountBalance('NOSTRO', request, caller)),
+      GetVostroBalance: this.#unary('GetVostroBalance', (request: AccountBalanceRequestMessage, _call, caller) => this.#accountBalance('VOSTRO', request, caller)),
     });
     this.health.addToServer(this.server);
     // Reflection describes our service and the health service, so grpcurl-style tools can call both.
@@ -209,25 +231,39 @@ export class SettlementGrpcServer {
     for (const name of healthServiceNames) this.health.setStatus(name, servingStatus);
   }
 
-  #admit(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): void {
-    this.#accessControl.admit(grpcCredentials(call));
+  /** Credentials, then rate, then the RPC's permission, then the request itself: a message that could not be decoded is refused here. */
+  #admit(method: RpcName, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): Principal {
+    const caller = this.#accessControl.admit(grpcCredentials(call));
+    authorize(caller, rpcPermissions[method]);
+    if (isUndecodable(call.request)) throw new ValidationError('request', `is not a valid protobuf message of this method (${call.request.reason})`);
+    return caller;
   }
 
-  #unary<Request, Response>(method: string, handle: (request: Request, call: grpc.ServerUnaryCall<Request, Response>) => Promise<Response>): grpc.handleUnaryCall<Request, Response> {
+  /** A refused call is audited (best effort: the caller gets PERMISSION_DENIED either way). */
+  async #refused(error: unknown, method: RpcName): Promise<void> {
+    if (error instanceof ForbiddenError) await this.#deps.auditRefusal?.(error, `gRPC ${method}`);
+  }
+
+  #unary<Request, Response>(method: RpcName, handle: (request: Request, call: grpc.ServerUnaryCall<Request, Response>, caller: Principal) => Promise<Response>): grpc.handleUnaryCall<Request, Response> {
     return (call, callback) => {
       (async () => {
-        this.#admit(call);
-        return handle(call.request, call);
+        const caller = this.#admit(method, call);
+        return handle(call.request, call, caller);
       })().then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(error, { method, logger: this.#logger })),
+        async (error: unknown) => {
+          await this.#refused(error, method);
+          callback(toServiceError(error, { method, logger: this.#logger }));
+        },
       );
     };
   }
 
-  async #executeSettlement(request: ExecuteSettlementRequestMessage, call: grpc.ServerUnaryCall<unknown, unknown>) {
+  async #executeSettlement(request: ExecuteSettlementRequestMessage, call: grpc.ServerUnaryCall<unknown, unknown>, caller: Principal) {
     const waitMs = parseWaitForTerminalMs(request.wait_for_terminal_ms);
-    const { created, settlement } = await this.#deps.submitSettlement(toSubmitRequest(request));
+    // A participant settles only as its own payer: checked before anything is written.
+    requirePayer(caller, request.payer_bic);
+    const { created, settlement } = await this.#deps.submitSettlement(toSubmitRequest(request), caller.clientName);
     let view = settlement;
     const budgetMs = Math.min(waitMs, remainingMs(call.getDeadline()) - deadlineMarginMs);
     if (budgetMs > 0 && !isTerminal(view.status) && !this.#shutdown.signal.aborted) {
@@ -255,8 +291,9 @@ export class SettlementGrpcServer {
     return toReconcileResponse(await this.#deps.reconcileAccounts(toReconcileRequest(request)));
   }
 
-  async #accountBalance(accountType: 'NOSTRO' | 'VOSTRO', request: AccountBalanceRequestMessage) {
+  async #accountBalance(accountType: 'NOSTRO' | 'VOSTRO', request: AccountBalanceRequestMessage, caller: Principal) {
     const bic = parseBic(request.bic, 'bic');
+    requireParty(caller, Permission.accountRead, [bic]);
     const currency = parseCurrency(request.currency, 'currency');
     return { account: toAccountBalanceMessage(await this.#deps.getAccount(accountType, bic, currency)) };
   }
@@ -266,17 +303,28 @@ export class SettlementGrpcServer {
     const end = () => stream.abort();
     call.on('cancelled', end);
     call.on('close', end);
+    let clientName = '';
+    let counted = false;
     try {
-      this.#admit(call);
+      const caller = this.#admit('StreamSettlementEvents', call);
+      clientName = caller.clientName;
       const events = this.#deps.events;
       if (events === undefined) throw unimplemented('StreamSettlementEvents has no event source in this deployment');
       const request = parseStreamRequest(call.request, this.#streamOptions);
       if (this.#activeStreams.size >= this.#activeStreamsMax) {
-        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsMax} event streams at once; retry later`);
+        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsMax} event streams at once; retry later`, streamRetryAfterMs);
       }
-      if (this.#shutdown.signal.aborted) throw new GrpcStatusError(grpc.status.UNAVAILABLE, shuttingDownMessage);
+      const held = this.#activeStreamsByClient.get(clientName) ?? 0;
+      if (held >= this.#activeStreamsPerClientMax) {
+        throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `at most ${this.#activeStreamsPerClientMax} event streams per client at once; close one or retry later`, streamRetryAfterMs);
+      }
+      if (this.#shutdown.signal.aborted) throw new GrpcStatusError(grpc.status.UNAVAILABLE, shuttingDownMessage, streamRetryAfterMs);
       this.#activeStreams.add(stream);
+      this.#activeStreamsByClient.set(clientName, held + 1);
+      counted = true;
       for await (const delivered of settlementEvents(events.stream, request, this.#streamOptions, stream.signal)) {
+        // A participant sees only the events of settlements it is party to.
+        if (!actsFor(caller, delivered.event.payerBic) && !actsFor(caller, delivered.event.payeeBic)) continue;
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
         if (stream.signal.aborted) break;
       }
@@ -284,9 +332,15 @@ export class SettlementGrpcServer {
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: shuttingDownMessage });
       }
     } catch (error) {
+      await this.#refused(error, 'StreamSettlementEvents');
       if (!call.cancelled) call.emit('error', toServiceError(error, { method: 'StreamSettlementEvents', logger: this.#logger }));
     } finally {
       this.#activeStreams.delete(stream);
+      if (counted) {
+        const remaining = (this.#activeStreamsByClient.get(clientName) ?? 1) - 1;
+        if (remaining <= 0) this.#activeStreamsByClient.delete(clientName);
+        else this.#activeStreamsByClient.set(clientName, remaining);
+      }
       stream.abort();
     }
   }
@@ -347,9 +401,50 @@ async function drained(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<
   }
 }
 
-function requiredSettlementId(settlementId: string): string {
-  if (settlementId === '') throw new ValidationError('settlementId', 'is required');
-  return settlementId;
+export const defaultStreamLimits = { activeStreamsMax: 256, activeStreamsPerClientMax: 16 } as const;
+
+/** GRPC_STREAMS_MAX and GRPC_STREAMS_PER_CLIENT_MAX (README configuration table). */
+export function streamLimitsFromEnvironment(env: Environment): { activeStreamsMax: number; activeStreamsPerClientMax: number } {
+  return {
+    activeStreamsMax: positiveInteger(env, 'GRPC_STREAMS_MAX', defaultStreamLimits.activeStreamsMax),
+    activeStreamsPerClientMax: positiveInteger(env, 'GRPC_STREAMS_PER_CLIENT_MAX', defaultStreamLimits.activeStreamsPerClientMax),
+  };
+}
+/** What a client refused a stream is told to wait before trying again. */
+const streamRetryAfterMs = 1_000;
+
+/** A request grpc-js could not decode: handed to the handler so that it is refused like any bad input. */
+interface UndecodableRequest {
+  readonly [undecodable]: true;
+  readonly reason: string;
+}
+const undecodable = Symbol('undecodable');
+
+function isUndecodable(request: unknown): request is UndecodableRequest {
+  return typeof request === 'object' && request !== null && undecodable in request;
+}
+
+/**
+ * grpc-js answers a request it cannot deserialize with INTERNAL, before any handler runs. That is the client's
+ * mistake, not the server's: each method's deserializer is wrapped so that a decoding failure becomes a marker the
+ * handler refuses with INVALID_ARGUMENT and the stable error-code trailer, after the usual authentication.
+ */
+function tolerantDeserializers(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (error) {
+            return { [undecodable]: true, reason: String((error as Error)?.message ?? error).slice(0, 100) } satisfies UndecodableRequest;
+          }
+        },
+      },
+    ]),
+  ) as grpc.ServiceDefinition;
 }
 
 function unimplemented(message: string): Error {

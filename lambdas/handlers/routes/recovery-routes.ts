@@ -3,11 +3,21 @@
  * FAILED for good, refused while money may be out). Each action is recorded in the settlement's history with
  * stage 'Operator' and the authenticated principal.
  */
+import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
 import { requireRecoveryDeps } from '../../usecases/recovery/deps';
 import { recoveryLimits } from '../../usecases/recovery/limits';
 import { abandonSettlement, listParkedSettlements, requeueSettlement } from '../../usecases/recovery/operator';
 import type { ApiRequest, Route } from '../http';
+import { operatorNoteBody, pagedQuery, settlementId } from '../request-schemas';
+import type { EngineDeps } from '../../usecases/deps';
+import { getSettlement } from '../../usecases/settlements';
+import { SettlementNotParkedError } from '../../domain/recovery-errors';
+import { actorOf, operationsOf } from '../../usecases/operations/deps';
+import { recordAudit } from '../../usecases/operations/audit';
+import { needsApproval, propose } from '../../usecases/operations/approvals';
+import { proposed } from './approval-routes';
+import { Permission } from '../../domain/access';
 
 /** Page size of the parked listing: default and maximum. */
 export const parkedPageSizeDefault = 50;
@@ -21,6 +31,9 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'GET',
     path: '/api/v1/settlements/parked',
     authenticated: true,
+    request: { query: pagedQuery(parkedPageSizeMax) },
+    summary: 'Settlements waiting for an operator, paged.',
+    permission: Permission.operationsRead,
     handle: async (request, deps) => {
       const page = await listParkedSettlements(requireRecoveryDeps(deps), parseParkedQuery(request));
       return { statusCode: 200, body: { items: page.items, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) } };
@@ -30,9 +43,15 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/requeue',
     authenticated: true,
+    request: { params: z.strictObject({ settlementId }), body: operatorNoteBody },
+    summary: 'Requeue a parked settlement (the engine tries again); {"reason"} optional.',
+    permission: Permission.operationsWrite,
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, false);
-      const result = await requeueSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
+      const settlementId = request.pathParameters.settlementId;
+      if (needsApproval(operationsOf(deps), request.caller, 'REQUEUE')) return proposed(await propose(operationsOf(deps), request.caller, 'REQUEUE', await parkedId(deps, settlementId), { ...(note !== undefined && { reason: note }) }));
+      const result = await requeueSettlement(deps, settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
+      await recordAudit(deps, { action: 'SETTLEMENT.REQUEUE', entityType: 'SETTLEMENT', entityId: settlementId, before: null, after: { action: result.action, status: result.settlement.status }, ...(note !== undefined && { detail: note }) }, actorOf(operationsOf(deps), principalOf(request)));
       return { statusCode: 202, headers: { location: `/api/v1/settlements/${encodeURIComponent(result.settlement.settlementId)}` }, body: result };
     },
   },
@@ -40,13 +59,26 @@ export const recoveryRoutes: readonly Route[] = [
     method: 'POST',
     path: '/api/v1/settlements/{settlementId}/abandon',
     authenticated: true,
+    request: { params: z.strictObject({ settlementId }), body: operatorNoteBody },
+    summary: 'Abandon a parked settlement: it ends FAILED for good; {"reason"} is required.',
+    permission: Permission.operationsWrite,
     handle: async (request, deps) => {
       const note = parseOperatorBody(request.body, true);
-      const settlement = await abandonSettlement(deps, request.pathParameters.settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
+      const settlementId = request.pathParameters.settlementId;
+      if (needsApproval(operationsOf(deps), request.caller, 'ABANDON')) return proposed(await propose(operationsOf(deps), request.caller, 'ABANDON', await parkedId(deps, settlementId), { reason: note }));
+      const settlement = await abandonSettlement(deps, settlementId, { principal: principalOf(request), ...(note !== undefined && { note }) });
+      await recordAudit(deps, { action: 'SETTLEMENT.ABANDON', entityType: 'SETTLEMENT', entityId: settlementId, before: null, after: { status: settlement.status, reasonCode: settlement.reasonCode ?? null }, ...(note !== undefined && { detail: note }) }, actorOf(operationsOf(deps), principalOf(request)));
       return { statusCode: 200, body: settlement };
     },
   },
 ];
+
+/** A settlement id that names a parked settlement now (a proposal for anything else would only fail later). */
+async function parkedId(deps: EngineDeps, settlementId: string): Promise<string> {
+  const settlement = await getSettlement(deps, settlementId);
+  if (!settlement.parked) throw new SettlementNotParkedError(settlementId, settlement.status);
+  return settlementId;
+}
 
 /** The caller as the audit trail names it; API Gateway's IAM authorizer or the API-key check set it. */
 function principalOf(request: ApiRequest): string {

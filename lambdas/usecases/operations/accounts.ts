@@ -18,7 +18,7 @@ import {
 import { parseAccountId, parseAccountOpening, parseBankRegistration, parseBankStatus, parseFloor, parseFundMovement } from '../../domain/admin';
 import { Money, formatAmount } from '../../domain/money';
 import { BankConflictError } from '../../domain/operations-errors';
-import type { Actor, AuditEntityType, AuditEntry, FundDirection, FundMovement, Page } from '../../ports/operations';
+import type { Actor, FundDirection, FundMovement } from '../../ports/operations';
 import type { Account, Bank } from '../../ports/stores';
 import { accountView } from '../settlements';
 import type { AccountView } from '../views';
@@ -170,24 +170,6 @@ export async function setAccountFloor(ops: OperationsDeps, accountId: string, bo
     account = outcome.current;
   }
   throw new TransactionConflictError(`account ${accountId} kept changing; floor unchanged`);
-}
-
-const auditEntityTypes: readonly AuditEntityType[] = ['BANK', 'ACCOUNT', 'WINDOW'];
-
-/** Audit entries of one entity (`entityType` + `entityId`) or of one UTC day, newest first, paged. */
-export async function listAudit(ops: OperationsDeps, query: Readonly<Record<string, string>>): Promise<Page<AuditEntry>> {
-  for (const key of Object.keys(query)) {
-    if (!['entityType', 'entityId', 'day', 'cursor', 'limit'].includes(key)) throw new ValidationError(key, 'is not a query parameter of the audit listing (entityType, entityId, day, cursor, limit)');
-  }
-  const limit = pageLimit(query.limit);
-  if (query.day !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(query.day)) throw new ValidationError('day', 'must be an ISO date');
-    return ops.audit.listByDay(query.day, { cursor: query.cursor, limit });
-  }
-  const entityType = query.entityType as AuditEntityType;
-  if (!auditEntityTypes.includes(entityType)) throw new ValidationError('entityType', `must be one of ${auditEntityTypes.join(', ')} (or give day)`);
-  if (!query.entityId) throw new ValidationError('entityId', 'is required with entityType');
-  return ops.audit.listByEntity(entityType, query.entityId, { cursor: query.cursor, limit });
 }
 
 export function pageLimit(value: string | undefined, defaultLimit = auditPageSizeDefault, limitMax = 200): number {

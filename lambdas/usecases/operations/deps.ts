@@ -4,7 +4,7 @@
  */
 import { InvariantViolationError } from '../../domain/errors';
 import type { Clock, MetricsPort } from '../../ports';
-import type { AccountAdminStore, AuditLog, BankRegistry, LedgerReader, ReconciliationStore, StatementSourcePort, WindowStore } from '../../ports/operations';
+import type { AccountAdminStore, AuditLog, BankRegistry, LedgerReader, ProposalStore, ReconciliationStore, StatementInbox, StatementReader, StatementSourcePort, WindowStore } from '../../ports/operations';
 import type { AccountStore } from '../../ports/stores';
 
 export interface OperationsLimits {
@@ -16,6 +16,10 @@ export interface OperationsLimits {
   readonly windowCacheSeconds: number;
   /** Accounts one scheduled run reconciles at most. */
   readonly scheduledAccountsMax: number;
+  /** Fund-ins and fund-outs by an operator above this amount (decimal string, in the account's currency) need a second operator's approval. */
+  readonly fundMovementApprovalAbove: string;
+  /** How long a proposal may wait for its approval. */
+  readonly proposalTtlSeconds: number;
 }
 
 export const defaultOperationsLimits: OperationsLimits = {
@@ -23,6 +27,8 @@ export const defaultOperationsLimits: OperationsLimits = {
   reconciliationIntervalSeconds: 6 * 3600,
   windowCacheSeconds: 5,
   scheduledAccountsMax: 10_000,
+  fundMovementApprovalAbove: '1000000',
+  proposalTtlSeconds: 24 * 3600,
 };
 
 export interface OperationsDeps {
@@ -31,10 +37,14 @@ export interface OperationsDeps {
   /** Paged account listings (the core's store). */
   readonly accountList: Pick<AccountStore, 'list'>;
   readonly audit: AuditLog;
+  readonly proposals: ProposalStore;
   readonly windows: WindowStore;
   readonly reconciliations: ReconciliationStore;
   readonly ledger: LedgerReader;
   readonly statements: StatementSourcePort;
+  /** Uploaded statements (POST /api/v1/statements) and the importers that read them. */
+  readonly statementInbox?: StatementInbox;
+  readonly statementReader?: StatementReader;
   readonly metrics: MetricsPort;
   readonly clock: Clock;
   readonly limits: OperationsLimits;

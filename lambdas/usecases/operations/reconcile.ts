@@ -9,6 +9,7 @@ import { checkPeriod, parseReconciliationRequest, type ReconciliationRequest } f
 import { ReconciliationInProgressError, ReconciliationNotFoundError } from '../../domain/operations-errors';
 import { reconcile, type Discrepancy } from '../../domain/reconciliation';
 import type { Page, StoredReport } from '../../ports/operations';
+import type { Statement } from '../../ports/bank';
 import { pageLimit } from './accounts';
 import type { OperationsDeps } from './deps';
 
@@ -26,7 +27,14 @@ export async function requestReconciliation(ops: OperationsDeps, body: unknown, 
  * Reconciles one nostro for [from, to] (inclusive). Throws ReconciliationInProgressError when another run holds
  * the (account, period) lock. A run that fails persists a FAILED report and rethrows.
  */
-export async function runReconciliation(ops: OperationsDeps, request: ReconciliationRequest, trigger: ReconciliationTrigger): Promise<StoredReport> {
+/** A statement other than the bank's own: one from the statement inbox. */
+export interface UploadedStatementSource {
+  readonly source: 'UPLOADED';
+  readonly statementId: string;
+  open(): Promise<Statement>;
+}
+
+export async function runReconciliation(ops: OperationsDeps, request: ReconciliationRequest, trigger: ReconciliationTrigger, uploaded?: UploadedStatementSource): Promise<StoredReport> {
   const account = await ops.accountAdmin.get(request.accountId);
   if (!account) throw new AccountNotFoundError(request.accountId);
   if (account.accountType !== 'NOSTRO') throw new ValidationError('accountId', 'only a nostro has a correspondent statement to reconcile against; a vostro is held on the network\'s own books');
@@ -35,12 +43,13 @@ export async function runReconciliation(ops: OperationsDeps, request: Reconcilia
   const run = { accountId: account.accountId, from: request.from, to: request.to, reportId };
   const lock = await ops.reconciliations.acquireRunLock({ ...run, now: startedAt.toISOString(), lockedUntil: new Date(startedAt.getTime() + ops.limits.runLockSeconds * 1000).toISOString() });
   if (!lock.acquired) throw new ReconciliationInProgressError(account.accountId, `${request.from}/${request.to}`, lock.lockedUntil);
-  const base = { reportId, accountId: account.accountId, periodFrom: request.from, periodTo: request.to, trigger, startedAt: startedAt.toISOString() };
+  const statementUsed = uploaded ? { source: 'UPLOADED' as const, statementId: uploaded.statementId } : { source: 'BANK' as const };
+  const base = { reportId, accountId: account.accountId, periodFrom: request.from, periodTo: request.to, trigger, startedAt: startedAt.toISOString(), statement: statementUsed };
   try {
     await ops.reconciliations.putReport({ ...base, status: 'RUNNING' });
     const writer = ops.reconciliations.discrepancyWriter(reportId);
     const ledgerClosingBalance = await ops.ledger.balanceAt(account.accountId, request.to);
-    const statement = await ops.statements.statement({ accountId: account.accountId, bic: account.bic, currency: account.currency, from: request.from, to: request.to });
+    const statement = uploaded ? await uploaded.open() : await ops.statements.statement({ accountId: account.accountId, bic: account.bic, currency: account.currency, from: request.from, to: request.to });
     const summary = await reconcile({
       accountId: account.accountId,
       currency: account.currency,
@@ -170,7 +179,9 @@ export async function reconcileAccounts(ops: OperationsDeps, input: unknown): Pr
   const end = filters.periodEnd === undefined ? now.getTime() : Date.parse(String(filters.periodEnd));
   const start = filters.periodStart === undefined ? end - ops.limits.reconciliationIntervalSeconds * 1000 : Date.parse(String(filters.periodStart));
   if (Number.isNaN(end) || end > now.getTime()) throw new ValidationError('periodEnd', 'must be an instant that has passed');
-  if (Number.isNaN(start) || start >= end) throw new ValidationError('periodStart', 'must be before periodEnd');
+  if (Number.isNaN(start)) throw new ValidationError('periodStart', 'must be an instant');
+  // The end is what is wrong when it does not follow the start (as REST's `to` is): the same field either way.
+  if (start >= end) throw new ValidationError('periodEnd', 'must be after periodStart');
   // The period end is exclusive here; runs take inclusive bounds.
   const period = { from: new Date(start).toISOString(), to: new Date(end - 1).toISOString() };
   checkPeriod(period.from, period.to, 'periodEnd');

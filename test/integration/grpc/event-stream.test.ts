@@ -68,7 +68,7 @@ describe('StreamSettlementEvents', () => {
         currency: usd ? 'USD' : 'EUR',
         rail: usd ? 'ACH' : 'SEPA',
         kind: 'DOMESTIC',
-        valueDate: '2026-11-25',
+        valueDate: new Date().toISOString().slice(0, 10),
         reference: `stream ${index}`,
       };
     });
@@ -118,7 +118,7 @@ describe('StreamSettlementEvents', () => {
   it('follows a single settlement live, from its submission to its terminal status', async () => {
     const settlementId = newSettlementId('follow');
     const live = read({ settlement_id: settlementId, since: nowTimestamp(-1_000) }, (received) => received.some((event) => event.status === 'SETTLEMENT_STATUS_COMPLETED'));
-    await submitSettlement(writer.deps, { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '10.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'follow' });
+    await submitSettlement(writer.deps, { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '10.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: new Date().toISOString().slice(0, 10), reference: 'follow' });
     const events = await live;
     expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6]);
   });

@@ -88,9 +88,10 @@ describe('access control over HTTP', () => {
     expect(await engine.deps.settlements.get(String(request.settlementId))).toBeUndefined();
   });
 
-  it('serves /health and /metrics without credentials, and accepts x-api-key', async () => {
+  it('serves /health without credentials, /metrics (every balance) only with them, and accepts x-api-key', async () => {
     expect((await http(engine, 'GET', '/health')).status).toBe(200);
-    expect((await http(engine, 'GET', '/metrics')).status).toBe(200);
+    expect((await http(engine, 'GET', '/metrics')).status).toBe(401);
+    expect((await http(engine, 'GET', '/metrics', undefined, auth)).status).toBe(200);
     expect((await http(engine, 'GET', '/api/v1/accounts/nostro', undefined, { 'x-api-key': access.apiKey })).status).toBe(200);
   });
 });
@@ -103,7 +104,7 @@ describe('GET /metrics', () => {
     for (const request of completed) expect((await settled(engine, String(request.settlementId))).status).toBe('COMPLETED');
     for (const request of failed) expect((await settled(engine, String(request.settlementId))).status).toBe('FAILED');
 
-    const response = await http(engine, 'GET', '/metrics');
+    const response = await http(engine, 'GET', '/metrics', undefined, auth);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const exposition = parsePrometheusText(response.text);
     expect(sampleValue(exposition, 'settlement_total', { status: 'COMPLETED' })).toBe(5);

@@ -7,18 +7,8 @@ import { createReconcileJob } from '../../../lambdas/handlers/reconcile-job';
 import { noMetrics, type MetricsPort } from '../../../lambdas/ports';
 import { operationsOf } from '../../../lambdas/usecases/operations/deps';
 import { reconcileAccounts } from '../../../lambdas/usecases/operations/reconcile';
-import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { http, settled, settlementRequest, startTestEngine, type TestEngine, SettableClock } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
-
-class SettableClock {
-  private offsetMs = 0;
-  set(iso: string): void {
-    this.offsetMs = Date.parse(iso) - Date.now();
-  }
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 const nostro = 'NOSTRO#BNPAFRPP#EUR';
 const periodFrom = '2025-03-12T09:00:00.000Z';

@@ -3,18 +3,8 @@
  * SETTLEMENT.WINDOW_CLOSED and the next opening, across a DST change and a holiday; emergency close and reopen.
  * The engine runs on a clock the test sets (time advances from it in real time).
  */
-import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { http, settled, settlementRequest, startTestEngine, type TestEngine, SettableClock } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
-
-class SettableClock {
-  private offsetMs = 0;
-  set(iso: string): void {
-    this.offsetMs = Date.parse(iso) - Date.now();
-  }
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 const clock = new SettableClock();
 let engine: TestEngine;
@@ -44,7 +34,7 @@ afterEach(async () => {
 
 async function submitAt(instant: string) {
   clock.set(instant);
-  const request = settlementRequest();
+  const request = settlementRequest({ valueDate: instant.slice(0, 10) });
   expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
   return settled(engine, String(request.settlementId));
 }

@@ -3,6 +3,7 @@
  * whose job timers stay out of the way unless a test asks, and drivers that put a settlement in a given status by
  * calling the stage use cases directly, as a process killed mid-flight would leave it.
  */
+import { parseValueDateWindows } from '../../../lambdas/domain/value-date';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SettlementStatus } from '../../../lambdas/domain/settlement';
 import type { Clock } from '../../../lambdas/ports';
@@ -33,6 +34,8 @@ export async function startRecoveryEngine(clock: Clock, options: LocalEngineOpti
     sqs: true,
     jobs: { retryIntervalMs: 24 * hourMs, cleanupIntervalMs: 24 * hourMs, recoveryIntervalMs: 24 * hourMs },
     ...options,
+    // These tests move the clock days ahead of the value dates they submit; the value-date window is not their subject.
+    limits: { valueDateWindows: parseValueDateWindows('*=261:261'), ...options.limits },
   });
 }
 

@@ -45,6 +45,25 @@ export async function racesTables(): Promise<RacesTables> {
   return { client, tables, destroy: () => (client as unknown as DynamoDBClient).destroy() };
 }
 
+/**
+ * One race file's tables: created before its tests, released after them, and (given a label) the interleavings the
+ * file explored printed with their seed. Returns a getter, since the tables exist only once beforeAll has run.
+ */
+export function useRacesTables(label?: string): () => RacesTables {
+  let database: RacesTables | undefined;
+  beforeAll(async () => {
+    database = await racesTables();
+  });
+  afterAll(() => {
+    database?.destroy();
+    if (label !== undefined) console.log(`races: ${label}: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
+  });
+  return () => {
+    if (database === undefined) throw new Error('races tables are created in beforeAll');
+    return database;
+  };
+}
+
 /** Interleavings explored by this process (the suite prints the total). */
 export const explored = { schedules: 0, scenarios: [] as ExplorationReport[] };
 

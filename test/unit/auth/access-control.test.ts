@@ -8,8 +8,8 @@ describe('AccessControl', () => {
   const control = () => new AccessControl({ apiKeys: parseApiKeys(`ops:${hashApiKey(key)}`), rateLimit: { ratePerSecond: 1, burst: 2 }, nowMs: () => 0 });
 
   it('admits a valid key and names the client', () => {
-    expect(control().admit({ authorization: `Bearer ${key}` })).toEqual({ clientName: 'ops', method: 'api-key' });
-    expect(control().admit({ apiKey: key })).toEqual({ clientName: 'ops', method: 'api-key' });
+    expect(control().admit({ authorization: `Bearer ${key}` })).toEqual({ clientName: 'ops', method: 'api-key', role: 'service', bics: [] });
+    expect(control().admit({ apiKey: key })).toEqual({ clientName: 'ops', method: 'api-key', role: 'service', bics: [] });
   });
 
   it('refuses missing, malformed and wrong credentials with UnauthenticatedError', () => {
@@ -20,7 +20,7 @@ describe('AccessControl', () => {
   });
 
   it('accepts a verified client certificate, but never ignores a wrong key next to it', () => {
-    expect(control().admit({ verifiedCertificateName: 'payments-gateway' })).toEqual({ clientName: 'cert:payments-gateway', method: 'client-certificate' });
+    expect(control().admit({ verifiedCertificateName: 'payments-gateway' })).toEqual({ clientName: 'cert:payments-gateway', method: 'client-certificate', role: 'service', bics: [] });
     expect(() => control().admit({ verifiedCertificateName: 'payments-gateway', apiKey: 'nope' })).toThrow(UnauthenticatedError);
   });
 
@@ -61,6 +61,6 @@ describe('readAccessConfiguration', () => {
     const files: Record<string, string> = { '/c': 'cert', '/k': 'key', '/ca': 'ca' };
     const configuration = readAccessConfiguration({ GRPC_TLS_CERT: '/c', GRPC_TLS_KEY: '/k', GRPC_TLS_CLIENT_CA: '/ca' }, { developmentKeyWhenUnset: true, readFile: (path) => Buffer.from(files[path]) });
     expect(configuration.grpcTls?.clientCertificateAuthority.toString()).toBe('ca');
-    expect(() => readAccessConfiguration({ GRPC_TLS_CERT: '/c', GRPC_TLS_KEY: '/k', GRPC_TLS_CLIENT_CA: '/missing' }, { developmentKeyWhenUnset: true, readFile: () => { throw new Error('ENOENT'); } })).toThrow(/^GRPC_TLS_CERT: cannot read/);
+    expect(() => readAccessConfiguration({ GRPC_TLS_CERT: '/c', GRPC_TLS_KEY: '/k', GRPC_TLS_CLIENT_CA: '/missing' }, { developmentKeyWhenUnset: true, readFile: () => { throw new Error('ENOENT'); } })).toThrow(/^GRPC_TLS_CERT: .*cannot read/);
   });
 });

@@ -7,8 +7,8 @@ describe('API keys', () => {
 
   it('verifies a configured key to its client name and refuses any other', () => {
     const verifier = new ApiKeyVerifier(parseApiKeys(config));
-    expect(verifier.verify(alice)).toBe('alice');
-    expect(verifier.verify(bob)).toBe('bob');
+    expect(verifier.verify(alice)?.clientName).toBe('alice');
+    expect(verifier.verify(bob)?.clientName).toBe('bob');
     expect(verifier.verify(`${alice}x`)).toBeUndefined();
     expect(verifier.verify('')).toBeUndefined();
     expect(verifier.verify('k'.repeat(10_000))).toBeUndefined();
@@ -22,9 +22,9 @@ describe('API keys', () => {
 
   it.each([
     ['', /holds no entry/],
-    ['alice', /clientName:sha256hex/],
+    ['alice', /clientName\[:role\[:BIC\+BIC\]\]:sha256hex/],
     [`alice:${alice}`, /64-digit hex SHA-256 digest/],
-    [`bad name:${hashApiKey(alice)}`, /clientName:sha256hex/],
+    [`bad name:${hashApiKey(alice)}`, /clientName\[:role\[:BIC\+BIC\]\]:sha256hex/],
     [`a:${hashApiKey(alice)},b:${hashApiKey(alice)}`, /repeats a digest/],
   ])('refuses API_KEYS=%j naming the variable', (value, message) => {
     expect(() => parseApiKeys(value)).toThrow(AccessConfigurationError);
@@ -36,7 +36,7 @@ describe('API keys', () => {
     const development = generateDevelopmentKey();
     expect(development.clientName).toBe('local-dev');
     expect(development.key).toMatch(/^sk_dev_[A-Za-z0-9_-]{43}$/);
-    expect(new ApiKeyVerifier(parseApiKeys(development.hashedConfig)).verify(development.key)).toBe('local-dev');
+    expect(new ApiKeyVerifier(parseApiKeys(development.hashedConfig)).verify(development.key)?.clientName).toBe('local-dev');
     expect(generateDevelopmentKey().key).not.toBe(development.key);
   });
 

@@ -24,8 +24,8 @@ function fieldOf(input: unknown): string | undefined {
 }
 
 describe('settlement request', () => {
-  it('parses a valid request and canonicalises the amount to the minor units', () => {
-    expect(parseSettlementRequest(valid)).toEqual({ ...valid, amount: '1250.50' });
+  it('parses a valid request and canonicalises the amount to the minor units and the BIC to its 8-character form', () => {
+    expect(parseSettlementRequest(valid)).toEqual({ ...valid, amount: '1250.50', payeeBic: 'BNPAFRPP' });
   });
 
   it.each([
