@@ -16,6 +16,8 @@ import {
 } from '../lambdas/adapters/dynamodb/table-definitions';
 import type { TableEncryptionChoice } from './config';
 
+const streamViewTypes = { NEW_IMAGE: dynamodb.StreamViewType.NEW_IMAGE, NEW_AND_OLD_IMAGES: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES } as const;
+
 export type EngineTables = Readonly<Record<LogicalTableName, dynamodb.ITable>>;
 
 export interface StatefulStackProps extends StackProps {
@@ -53,6 +55,7 @@ export class StatefulStack extends Stack {
       encryption: this.tableKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
       encryptionKey: this.tableKey,
       timeToLiveAttribute: definition.timeToLiveAttribute,
+      ...(definition.stream && { stream: streamViewTypes[definition.stream] }),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const index of definition.globalSecondaryIndexes) {

@@ -28,6 +28,12 @@ export function tableActions(access: TableAccess): string[] {
   if (access === 'read') return [...tableReadActions];
   return [...tableReadActions, ...access.write.map((action) => `dynamodb:${action}`)];
 }
+/**
+ * Reading a table's change stream (lambdas/adapters/events/change-stream.ts): the shard list, an iterator, the
+ * records. Not `ListStreams` (it takes no resource, so it would be `*`): the reader finds the stream ARN with
+ * DescribeTable, a table read action.
+ */
+export const streamReadActions = ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'] as const;
 /** What DynamoDB needs of the caller on a customer-managed table key (explicit: no `kms:*` wildcards). */
 export const keyReadActions = ['kms:Decrypt', 'kms:DescribeKey'] as const;
 export const keyWriteActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'] as const;
@@ -55,4 +61,15 @@ function grantOneTable(grantee: iam.IGrantable, table: dynamodb.ITable, logicalN
     resourceArns: [table.tableArn, ...definition.globalSecondaryIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`)],
   });
   table.encryptionKey?.grant(grantee, ...keyReadActions, ...(writes.length > 0 ? keyWriteActions : []));
+}
+
+/** Read access to the change streams of the named tables, on each stream's ARN only (and its key, to decrypt records). */
+export function grantStreamRead(grantee: iam.IGrantable, tables: EngineTables, logicalNames: readonly LogicalTableName[]): void {
+  for (const logicalName of logicalNames) {
+    const definition = tableDefinitions.find((candidate) => candidate.logicalName === logicalName);
+    const table = tables[logicalName];
+    if (definition?.stream === undefined || table.tableStreamArn === undefined) throw new Error(`table ${logicalName} has no change stream to read`);
+    iam.Grant.addToPrincipal({ grantee, actions: [...streamReadActions], resourceArns: [table.tableStreamArn] });
+    table.encryptionKey?.grant(grantee, ...keyReadActions);
+  }
 }

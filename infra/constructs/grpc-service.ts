@@ -22,7 +22,7 @@ import { deployedBankAdapter, grpcPort, metricsNamespace, metricsServiceName, ty
 import { write, type TableAccess } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
-import { grantTableAccess } from '../table-access';
+import { grantStreamRead, grantTableAccess } from '../table-access';
 import { projectRoot } from './engine-function';
 
 export interface GrpcServiceProps {
@@ -47,6 +47,9 @@ export const grpcTaskTableAccess: Readonly<Record<LogicalTableName, TableAccess>
   reference: 'read',
   reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem'),
 };
+
+/** Change streams the task reads: StreamSettlementEvents follows the settlements table's. */
+export const grpcTaskStreamAccess: readonly LogicalTableName[] = ['settlements'];
 
 export const grpcContainerName = 'grpc-shim';
 
@@ -197,6 +200,7 @@ export class GrpcService extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     grantTableAccess(taskDefinition.taskRole, props.tables, grpcTaskTableAccess);
+    grantStreamRead(taskDefinition.taskRole, props.tables, grpcTaskStreamAccess);
     props.stateMachine.grantStartExecution(taskDefinition.taskRole);
     if (taskDefinition.executionRole) {
       acknowledge(taskDefinition.executionRole, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, needed to pull the image, supports no resource-level permissions.');

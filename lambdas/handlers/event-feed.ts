@@ -1,44 +1,50 @@
 /**
- * The console's live data over HTTP, beside the proxy-event routes because they stream or aggregate the event
- * stream log (adapters/events/stream-log.ts), the same log StreamSettlementEvents reads:
+ * The console's live data over HTTP, beside the proxy-event routes because they stream or aggregate the settlements
+ * table's change stream (adapters/events/change-stream.ts), read by the same reader as StreamSettlementEvents
+ * (adapters/grpc/event-stream.ts):
  *
- * - GET /api/v1/events/stream: server-sent events, one `settlement` event per settlement event in log order, from
- *   now (or `since`), filtered by `bank` and `currency`; a participant sees only settlements it is party to.
+ * - GET /api/v1/events/stream: server-sent events, one `settlement` event per settlement event, each settlement's in
+ *   order, from now (or `since`), filtered by `bank` and `currency`; a participant sees only settlements it is party
+ *   to. The SSE `id` is the stream cursor.
  * - GET /api/v1/events/stats: the last hour per minute (completed, failed, latency percentiles from submission to
- *   completion), computed from the same log; cached a few seconds per scope.
+ *   completion), folded by one follower of the stream per process (adapters/events/last-hour.ts), started with the
+ *   first request from an hour back.
  *
  * Both authenticate and authorize like every route (domain/access.ts: settlement.read) before anything else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Permission, actsFor, authorize, localServicePrincipal, ForbiddenError, type Principal } from '../domain/access';
 import { SettlementEngineError, ValidationError } from '../domain/errors';
 import { parseBic } from '../domain/bic';
 import { parseCurrency } from '../domain/money';
+import type { SettlementEvent } from '../ports/stores';
 import { errorResponse } from './http';
-import type { SettlementEventSource, StreamedEvent } from '../adapters/events/event-source';
-import { StreamSequencer, type StreamLogStore } from '../adapters/events/stream-log';
-import { defaultEventStreamOptions, firstBatchCreatedAtOrAfter, settlementEvents, type StreamRequest } from '../adapters/grpc/event-stream';
+import type { ChangeStream } from '../adapters/events/change-stream';
+import { LastHourStats, statsWindowMinutes } from '../adapters/events/last-hour';
+import { decodeCursor, defaultEventStreamOptions, settlementEvents, type EventStreamOptions, type StreamRequest } from '../adapters/grpc/event-stream';
 
 /** Concurrent event streams served at most (per process), and per client. */
 export const feedStreamsMax = 64;
 export const feedStreamsPerClientMax = 8;
 /** Comment line sent when idle, so proxies and browsers keep the connection. */
 export const feedHeartbeatMs = 15_000;
-export const statsWindowMinutes = 60;
-export const statsCacheMs = 5_000;
-/** Log batches one stats computation reads at most (a bound on its cost under heavy load). */
-export const statsBatchesMax = 2_000;
+/** Pause before the stats follower reads again after its reader gave up (the store was unavailable). */
+export const statsFollowerRestartMs = 5_000;
 
 export type RawHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface EventFeedOptions {
-  readonly log: StreamLogStore;
-  /** Where the sequencer reads; it is started with the first stream (several sequencers may run, see stream-log.ts). */
-  readonly source: SettlementEventSource;
+  /** The settlements table's change stream. */
+  readonly stream: ChangeStream;
   /** The caller of a request, from its headers (throws UnauthenticatedError / RateLimitedError); absent: the engine itself. */
   readonly authenticate?: (headers: Readonly<Record<string, string>>) => Principal;
   readonly auditRefusal?: (error: ForbiddenError, call: string) => Promise<void>;
   readonly nowMs?: () => number;
+  /** Reader settings (tests shorten the poll); default: the gRPC stream's, polling every 200 ms. */
+  readonly streamOptions?: Partial<EventStreamOptions>;
+  /** Where a failure of the stats follower is reported; default: stderr as JSON. */
+  readonly logError?: (message: string, error: unknown) => void;
 }
 
 export interface EventFeed {
@@ -46,21 +52,12 @@ export interface EventFeed {
   stop(): Promise<void>;
 }
 
-export interface MinuteStats {
-  readonly minute: string;
-  readonly completed: number;
-  readonly failed: number;
-  readonly latencyMsP50: number | null;
-  readonly latencyMsP95: number | null;
-  readonly latencyMsP99: number | null;
-}
-
 export function createEventFeed(options: EventFeedOptions): EventFeed {
   const nowMs = options.nowMs ?? (() => Date.now());
   const streams = new Map<string, number>();
   const stop = new AbortController();
-  let sequencer: StreamSequencer | undefined;
-  const statsCache = new Map<string, { atMs: number; body: unknown }>();
+  const readerOptions: EventStreamOptions = { ...defaultEventStreamOptions, pollIntervalMs: 200, nowMs, ...options.streamOptions };
+  let stats: { readonly folded: LastHourStats; readonly following: Promise<void> } | undefined;
 
   const admit = async (request: IncomingMessage, response: ServerResponse, call: string): Promise<Principal | undefined> => {
     try {
@@ -91,7 +88,6 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
         response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
         return response.end(JSON.stringify({ error: { code: 'HTTP.TOO_MANY_STREAMS', message: `at most ${feedStreamsMax} event streams (${feedStreamsPerClientMax} per client); retry later` } }));
       }
-      sequencer ??= startSequencer(options);
       streams.set(caller.clientName, open + 1);
       const ended = new AbortController();
       const end = () => ended.abort();
@@ -101,8 +97,7 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       response.write(': settlement events\n\n');
       const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), feedHeartbeatMs);
       try {
-        const wake = (timeoutMs: number, signal: AbortSignal) => sequencer!.appendedOrTimeout(timeoutMs, signal);
-        for await (const delivered of settlementEvents(options.log, parsed, { ...defaultEventStreamOptions, pollIntervalMs: 200, nowMs }, ended.signal, wake)) {
+        for await (const delivered of settlementEvents(options.stream, parsed, readerOptions, ended.signal)) {
           if (!partyTo(caller, delivered.event)) continue;
           response.write(`id: ${delivered.cursor}\nevent: settlement\ndata: ${JSON.stringify(delivered.event)}\n\n`);
         }
@@ -117,17 +112,18 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     })();
   };
 
-  const stats: RawHandler = (request, response) => {
+  const lastHour: RawHandler = (request, response) => {
     void (async () => {
       const caller = await admit(request, response, 'GET /api/v1/events/stats');
       if (!caller) return;
       try {
-        const scope = caller.role === 'participant' ? caller.bics.join('+') : '*';
-        const cached = statsCache.get(scope);
-        const body = cached && nowMs() - cached.atMs < statsCacheMs ? cached.body : { minutes: await lastHour(options.log, caller, nowMs()) };
-        if (!cached || cached.body !== body) statsCache.set(scope, { atMs: nowMs(), body });
+        if (!stats) {
+          const folded = new LastHourStats();
+          stats = { folded, following: followStats(options, readerOptions, folded, stop.signal) };
+        }
+        const minutes = stats.folded.lastHour(nowMs(), (payerBic, payeeBic) => actsFor(caller, payerBic) || actsFor(caller, payeeBic));
         response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        response.end(JSON.stringify(body));
+        response.end(JSON.stringify({ minutes }));
       } catch (error) {
         sendError(response, error);
       }
@@ -135,21 +131,39 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   };
 
   return {
-    handlers: { '/api/v1/events/stream': stream, '/api/v1/events/stats': stats },
+    handlers: { '/api/v1/events/stream': stream, '/api/v1/events/stats': lastHour },
     stop: async () => {
       stop.abort();
-      await sequencer?.stop();
+      await stats?.following;
     },
   };
 }
 
-function startSequencer(options: EventFeedOptions): StreamSequencer {
-  const sequencer = new StreamSequencer(options.source, options.log, {});
-  sequencer.start();
-  return sequencer;
+/**
+ * Folds every settlement event of the stream into `folded`, from the start of the stats window, until `signal`
+ * aborts. When the reader gives up (the stream unavailable past its retries) it starts again after a pause from the
+ * cursor it reached, so nothing is counted twice.
+ */
+async function followStats(options: EventFeedOptions, readerOptions: EventStreamOptions, folded: LastHourStats, signal: AbortSignal): Promise<void> {
+  const windowStartMs = readerOptions.nowMs() - statsWindowMinutes * 60_000;
+  const since: StreamRequest = { filter: {}, start: { kind: 'since', since: new Date(windowStartMs).toISOString() } };
+  let reached: string | undefined;
+  const logError = options.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'ERROR', message, error: String(error) })));
+  while (!signal.aborted) {
+    try {
+      const request: StreamRequest = reached === undefined ? since : { filter: {}, start: { kind: 'cursor', positions: decodeCursor(reached) } };
+      for await (const delivered of settlementEvents(options.stream, request, readerOptions, signal)) {
+        folded.record(delivered.event);
+        reached = delivered.cursor;
+      }
+    } catch (error) {
+      logError('the last-hour stats follower stopped reading the change stream; it starts again', error);
+      await delay(statsFollowerRestartMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
 }
 
-function partyTo(caller: Principal, event: StreamedEvent): boolean {
+function partyTo(caller: Principal, event: SettlementEvent): boolean {
   return actsFor(caller, event.payerBic) || actsFor(caller, event.payeeBic);
 }
 
@@ -167,39 +181,6 @@ function parseFeedQuery(query: URLSearchParams, nowMs: number): StreamRequest {
     return { filter, start: { kind: 'since', since: new Date(time).toISOString() } };
   }
   return { filter, start: { kind: 'latest' } };
-}
-
-/** Per minute of the last hour: settlements completed and failed, and completion latency percentiles (ms). */
-export async function lastHour(log: StreamLogStore, caller: Principal, nowMs: number): Promise<MinuteStats[]> {
-  const windowStartMs = Math.floor(nowMs / 60_000) * 60_000 - (statsWindowMinutes - 1) * 60_000;
-  const since = new Date(windowStartMs).toISOString();
-  const submittedAt = new Map<string, number>();
-  const minutes = Array.from({ length: statsWindowMinutes }, () => ({ completed: 0, failed: 0, latencies: [] as number[] }));
-  let after = (await firstBatchCreatedAtOrAfter(log, since)) - 1;
-  for (let read = 0; read < statsBatchesMax; read += 20) {
-    const batches = await log.after(after, 20);
-    for (const batch of batches) {
-      for (const event of batch.events) {
-        if (!partyTo(caller, event)) continue;
-        const atMs = Date.parse(event.at);
-        if (event.seq === 1) submittedAt.set(event.settlementId, atMs);
-        const minute = Math.floor((atMs - windowStartMs) / 60_000);
-        if (minute < 0 || minute >= statsWindowMinutes) continue;
-        if (event.status === 'COMPLETED') {
-          minutes[minute].completed += 1;
-          const submitted = submittedAt.get(event.settlementId);
-          if (submitted !== undefined) minutes[minute].latencies.push(atMs - submitted);
-        } else if (event.status === 'FAILED') minutes[minute].failed += 1;
-      }
-      after = batch.batch;
-    }
-    if (batches.length < 20) break;
-  }
-  return minutes.map((bucket, index) => {
-    const sorted = bucket.latencies.sort((a, b) => a - b);
-    const percentile = (p: number) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
-    return { minute: new Date(windowStartMs + index * 60_000).toISOString(), completed: bucket.completed, failed: bucket.failed, latencyMsP50: percentile(50), latencyMsP95: percentile(95), latencyMsP99: percentile(99) };
-  });
 }
 
 function sendError(response: ServerResponse, error: unknown): void {

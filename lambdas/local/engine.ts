@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
 import { tableNamesWithPrefix, type TableNames } from '../adapters/dynamodb/table-definitions';
@@ -38,8 +39,7 @@ import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server
 import type { EventStreamOptions } from '../adapters/grpc/event-stream';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
 import { createEventFeed, type EventFeed } from '../handlers/event-feed';
-import { DynamoEventSource } from '../adapters/events/event-source';
-import { DynamoStreamLogStore } from '../adapters/events/stream-log';
+import { DynamoChangeStream } from '../adapters/events/change-stream';
 import { auditRefusal } from '../usecases/operations/audit';
 import { consoleRoutes } from '../handlers/routes/console-routes';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from './sqs-emulator';
@@ -77,6 +77,8 @@ export interface LocalEngineOptions {
   /** Overrides the confirmation Wait (ms). */
   readonly confirmationWaitMs?: number;
   readonly onExecutionEnd?: (outcome: ExecutionOutcome) => void;
+  /** Every state entered and Task retried by the local workflow (the bench's capacity model). */
+  readonly onStateEvent?: (event: WorkflowStateEvent) => void;
   /** Settlement windows the seed writes where missing: `always-open` (default) or the `calendar` of config/windows.json. */
   readonly windowMode?: SettlementWindowMode;
   readonly operationsLimits?: Partial<OperationsLimits>;
@@ -99,8 +101,6 @@ export interface LocalEngineOptions {
    * The ISO 20022 bank gateway (the bank simulator locally, a bank's gateway in production) for SWIFT, SEPA and ACH;
    * given: BANK_ADAPTER=iso20022. Absent: the configuration's adapter (the in-process mock bank in tests).
    */
-  /** Every state entered and Task retried by the local workflow (the bench's capacity model). */
-  readonly onStateEvent?: (event: WorkflowStateEvent) => void;
   readonly bankGateway?: BankGatewaySettings;
   /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
   readonly compliance?: CompliancePolicy | false;
@@ -147,6 +147,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let httpServer: LocalHttpServer | undefined;
   let metricsServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
+  let streamsClient: DynamoDBStreamsClient | undefined;
   let workflow: LocalWorkflow | undefined;
   let closeBanks: (() => void) | undefined;
   let deadLetterQueue: LocalDeadLetterQueue | undefined;
@@ -191,14 +192,18 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(options.metricsText && !options.metricsAddress && { metricsText: options.metricsText }),
       ...(authenticate && { authenticate }),
     };
+    // One client of the settlements table's change stream, read by the console feed and StreamSettlementEvents.
+    const changeStream = () => {
+      streamsClient ??= new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
+      return new DynamoChangeStream(streamsClient, client, tables.settlements);
+    };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
       // The console (page, script, live feed, stats) is served beside the API by this process.
       const routes = [...apiRoutes, ...consoleRoutes, ...(options.routes ?? [])];
       const apiHandler = createApiHandler(routes, () => deps);
       eventFeed = createEventFeed({
-        log: new DynamoStreamLogStore(documentClient, tables.settlements),
-        source: new DynamoEventSource(documentClient, tables.settlements),
+        stream: changeStream(),
         ...(accessControl && { authenticate: (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)) }),
         auditRefusal: (error, call) => auditRefusal(deps, error, call),
       });
@@ -209,7 +214,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
         host: options.host ?? '127.0.0.1',
-        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements }),
+        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, changeStream: changeStream() }),
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
         eventStream: options.grpcEventStream,
@@ -240,6 +245,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
         await eventFeed?.stop();
+        streamsClient?.destroy();
         await httpServer?.stop();
         await metricsServer?.stop();
         await startedWorkflow.stop(graceMs);
@@ -254,6 +260,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
     await eventFeed?.stop();
+    streamsClient?.destroy();
     await httpServer?.stop();
     await metricsServer?.stop();
     await workflow?.stop(0);

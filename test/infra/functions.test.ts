@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { adminApiFunction, allFunctions, apiFunction, healthFunction, stageFunctions, write, type FunctionSpec } from '../../infra/function-catalogue';
 import { grantTableAccess, tableActions, tableReadActions, tableWriteActions } from '../../infra/table-access';
-import { actionsOf, actionsOnResource, allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
+import { actionsOf, actionsOnResource, allActions, dynamoDbAccess, statementsOfRole, streamAccess } from './support/iam';
 import { defaultConfig } from '../../infra/config';
 import { logicalIdOf, removeAssembly, resourceTemplate, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 
@@ -70,9 +70,10 @@ describe('engine functions', () => {
       });
     });
 
-    it('holds exactly its table grants: the writes its code issues per table, no Scan, nothing on other tables', () => {
+    it('holds exactly its table grants: the writes its code issues per table, no Scan, nothing on other tables, no change stream', () => {
       const expected = Object.fromEntries(Object.entries(spec.tables).map(([table, access]) => [table, tableActions(access).sort()]));
       expect(dynamoDbAccess(roleStatements(spec), tableLogicalIds)).toEqual(expected);
+      expect(streamAccess(roleStatements(spec), tableLogicalIds)).toEqual({});
     });
 
     it('reaches the indexes of its tables by name, never through index/*', () => {

@@ -7,7 +7,7 @@ import { grpcSecretFields, grpcTaskTableAccess, unprovisionedApiKeys, vpcCidr } 
 import { allFunctions } from '../../infra/function-catalogue';
 import { tableActions } from '../../infra/table-access';
 import { deployedSettingNames, logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
-import { allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
+import { allActions, dynamoDbAccess, statementsOfRole, streamAccess } from './support/iam';
 
 const certificateArn = 'arn:aws:acm:eu-west-1:111122223333:certificate/00000000-0000-0000-0000-000000000000';
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:settlement-grpc-AbCdEf';
@@ -109,7 +109,7 @@ describe('gRPC shim on Fargate behind an NLB', () => {
     });
   });
 
-  it('gives the task role only its table grants and StartExecution', () => {
+  it('gives the task role only its table grants, the settlements change stream and StartExecution', () => {
     const taskRole = logicalIdOf(synthesized.stacks.engine.grpc!.service.taskDefinition.taskRole);
     const statements = statementsOfRole(template, taskRole);
     const tableLogicalIds = Object.fromEntries(
@@ -119,6 +119,9 @@ describe('gRPC shim on Fargate behind an NLB', () => {
       Object.entries(grpcTaskTableAccess).map(([table, access]) => [table, tableActions(access).sort()]),
     );
     expect(dynamoDbAccess(statements, tableLogicalIds)).toEqual(expected);
+    // StreamSettlementEvents and nothing more: the shard list, iterators and records of one stream.
+    expect(streamAccess(statements, tableLogicalIds)).toEqual({ settlements: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] });
+    expect([...allActions(statements)].filter((action) => action.startsWith('dynamodb:'))).not.toContain('dynamodb:ListStreams');
     expect([...allActions(statements)].filter((action) => !action.startsWith('dynamodb:') && !action.startsWith('kms:')).sort()).toEqual(['states:StartExecution']);
   });
 

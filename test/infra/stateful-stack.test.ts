@@ -46,6 +46,12 @@ describe('stateful stack', () => {
       });
     });
 
+    it(definition.stream ? 'has a change stream with new images (StreamSettlementEvents reads it)' : 'has no change stream', () => {
+      tableResource(definition).hasResourceProperties('AWS::DynamoDB::Table', {
+        StreamSpecification: definition.stream ? { StreamViewType: definition.stream } : Match.absent(),
+      });
+    });
+
     it('has exactly the global secondary indexes its definition declares', () => {
       const names = definition.globalSecondaryIndexes.map((index) => index.indexName);
       tableResource(definition).hasResourceProperties('AWS::DynamoDB::Table', {

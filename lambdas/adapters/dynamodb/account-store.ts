@@ -1,8 +1,8 @@
 /**
  * DynamoDB adapter for accounts (nostro and vostro) and payout routes.
  */
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccountConflictError, ThrottlingError, ValidationError, invariant } from '../../domain/errors';
 import type { Money } from '../../domain/money';
 import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
 import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
@@ -52,20 +52,22 @@ export class DynamoAccountStore implements AccountStore {
       values[':bicPrefix'] = `${query.bic}#`;
     }
     const filterByCurrencyOnly = query.currency !== undefined && query.bic === undefined;
-    if (filterByCurrencyOnly) values[':currency'] = query.currency;
     try {
       const result = await this.documentClient.send(
         new QueryCommand({
           TableName: this.tables.accounts,
           IndexName: 'byType',
           KeyConditionExpression: keyCondition,
-          ...(filterByCurrencyOnly && { FilterExpression: 'currency = :currency' }),
           ExpressionAttributeValues: values,
           Limit: query.limit,
           ExclusiveStartKey: query.cursor ? decodeCursor(query.cursor, query.accountType) : undefined,
         }),
       );
-      return { items: (result.Items ?? []).map(accountFromItem), nextCursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined };
+      // The index holds keys only, and a Query cannot filter on its own keys: the currency filter applies to the page
+      // here, as a FilterExpression would (after Limit), reading it from bicCurrency (a BIC never contains '#').
+      const keys = (result.Items ?? []).filter((item) => !filterByCurrencyOnly || String(item.bicCurrency).endsWith(`#${query.currency}`));
+      const items = await getAccountItems(this.documentClient, this.tables, keys.map((item) => String(item.accountId)));
+      return { items, nextCursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined };
     } catch (error) {
       throw translateTransientError(error);
     }
@@ -130,7 +132,7 @@ export class DynamoAccountStore implements AccountStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      accounts.push(...(result.Items ?? []).map(accountFromItem));
+      accounts.push(...(await getAccountItems(this.documentClient, this.tables, (result.Items ?? []).map((item) => String(item.accountId)))));
       startKey = result.LastEvaluatedKey;
       if (!startKey) break;
     }
@@ -208,4 +210,27 @@ export async function getReferenceItem(documentClient: DynamoDBDocumentClient, t
 export async function getAccountItem(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string): Promise<Account | undefined> {
   const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
   return result.Item ? accountFromItem(result.Item) : undefined;
+}
+
+/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
+const batchGetKeysMax = 100;
+const unprocessedRoundsMax = 5;
+
+/**
+ * Accounts by id, in the order given, strongly consistent. The byType index holds keys only (a balance change
+ * rewrites no index entry), so a listing reads the accounts themselves.
+ */
+export async function getAccountItems(documentClient: DynamoDBDocumentClient, tables: TableNames, accountIds: readonly string[]): Promise<Account[]> {
+  const found = new Map<string, Account>();
+  for (let start = 0; start < accountIds.length; start += batchGetKeysMax) {
+    let keys: Item[] | undefined = accountIds.slice(start, start + batchGetKeysMax).map((accountId) => ({ accountId }));
+    for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
+      const request: Item[] = keys;
+      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.accounts]: { Keys: request, ConsistentRead: true } } })));
+      for (const item of result.Responses?.[tables.accounts] ?? []) found.set(String(item.accountId), accountFromItem(item));
+      keys = result.UnprocessedKeys?.[tables.accounts]?.Keys as Item[] | undefined;
+    }
+    if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`accounts: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
+  }
+  return accountIds.flatMap((accountId) => found.get(accountId) ?? []);
 }

@@ -2,13 +2,20 @@
  * Creates the tables from the shared definitions where they do not exist (DynamoDB Local, LocalStack).
  * On AWS the CDK stateful stack owns the tables; this is never run there.
  */
-import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTableInput, tableDefinitions, type TableNames } from './table-definitions';
 
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   for (const definition of tableDefinitions) {
     const tableName = tables[definition.logicalName];
-    if (await tableExists(client, tableName)) continue;
+    const existing = await describe(client, tableName);
+    if (existing) {
+      // A table created before it had a change stream (data kept on disk by `npm start`) gets one.
+      if (definition.stream && !existing.StreamSpecification?.StreamEnabled) {
+        await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }));
+      }
+      continue;
+    }
     try {
       await client.send(new CreateTableCommand(createTableInput(definition, tableName)));
     } catch (error) {
@@ -21,12 +28,11 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
   }
 }
 
-async function tableExists(client: DynamoDBClient, tableName: string): Promise<boolean> {
+async function describe(client: DynamoDBClient, tableName: string) {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return true;
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
-    if ((error as { name?: string }).name === 'ResourceNotFoundException') return false;
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
     throw error;
   }
 }

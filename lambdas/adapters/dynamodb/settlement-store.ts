@@ -44,15 +44,6 @@ export function indexShard(settlementId: string): string {
   return String(hash % indexShardCount);
 }
 
-/** Minute bucket of the eventStream index. */
-export function eventBucket(at: string): string {
-  return at.slice(0, 16);
-}
-
-export function eventKey(event: Pick<SettlementEvent, 'at' | 'settlementId' | 'seq'>): string {
-  return `${event.at}#${event.settlementId}#${String(event.seq).padStart(10, '0')}`;
-}
-
 const requestAttributes = ['settlementId', 'payerBic', 'payeeBic', 'currency', 'rail', 'kind', 'valueDate', 'reference', 'payerIban', 'payeeIban'] as const;
 
 export class DynamoSettlementStore implements SettlementStore {
@@ -352,7 +343,7 @@ export class DynamoSettlementStore implements SettlementStore {
   }
 
   private eventItem(event: SettlementEvent): Item {
-    return { pk: event.settlementId, sk: SortKey.event(event.seq), itemType: 'EVENT', ...event, eventBucket: eventBucket(event.at), eventKey: eventKey(event) };
+    return { pk: event.settlementId, sk: SortKey.event(event.seq), itemType: 'EVENT', ...event };
   }
 
   private operationItem(settlementId: string, attempt: number, at: string): Item {

@@ -7,8 +7,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EngineDeps } from '../../usecases/deps';
 import { reconcileAccounts } from '../../usecases/operations/reconcile';
 import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '../../usecases/settlements';
-import { DynamoEventSource } from '../events/event-source';
-import { DynamoStreamLogStore } from '../events/stream-log';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoChangeStream, type ChangeStream } from '../events/change-stream';
 import type { SettlementApiDeps } from './server';
 import { auditRefusal } from '../../usecases/operations/audit';
 
@@ -16,6 +17,8 @@ export interface GrpcEngineBinding {
   readonly deps: EngineDeps & { checkDatabase(): Promise<boolean> };
   readonly documentClient: DynamoDBDocumentClient;
   readonly settlementsTableName: string;
+  /** The settlements table's change stream; default: read with a client from the environment (region, AWS_ENDPOINT_URL). */
+  readonly changeStream?: ChangeStream;
 }
 
 export function settlementApiDeps(binding: GrpcEngineBinding): Required<SettlementApiDeps> {
@@ -29,8 +32,7 @@ export function settlementApiDeps(binding: GrpcEngineBinding): Required<Settleme
     checkDatabase: () => deps.checkDatabase(),
     reconcileAccounts: (request) => reconcileAccounts(deps.operations, request),
     events: {
-      source: new DynamoEventSource(binding.documentClient, binding.settlementsTableName),
-      log: new DynamoStreamLogStore(binding.documentClient, binding.settlementsTableName),
+      stream: binding.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
     },
   };
 }

@@ -1,42 +1,59 @@
 /**
- * StreamSettlementEvents: a reader of the stream log (lambdas/adapters/events/stream-log.ts), which holds every
- * settlement event in the order it became visible, in dense numbered batches. A cursor is a position in that log
- * (batch, index), so resuming after it delivers exactly the events not yet delivered: no gap, no repeat, whatever
- * process wrote the events and whichever gRPC task serves the reconnect.
+ * StreamSettlementEvents: a reader of the settlements table's change stream (lambdas/adapters/events/change-stream.ts).
+ * A settlement's events sit in one shard lineage in commit order; the reader reads a shard only once its parent is
+ * read to the end, so each settlement's events arrive in order. A cursor is the position reached in every shard
+ * (the sequence number last passed), so resuming after it delivers exactly the events not yet delivered: no gap,
+ * no repeat, whatever process wrote the events and whichever gRPC task serves the reconnect.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { parseCurrency } from '../../domain/money';
 import { parseSettlementId } from '../../domain/settlement';
-import type { EventFilter, StreamedEvent } from '../events/event-source';
-import type { SequencerOptions, StreamLogStore } from '../events/stream-log';
+import type { SettlementEvent } from '../../ports/stores';
+import { ShardIteratorExpiredError, StreamTrimmedError, type ChangeStream, type ShardStart, type StreamShard } from '../events/change-stream';
 import { timestampToIso } from './mapping';
 import type { StreamSettlementEventsRequestMessage } from './proto';
 
+export interface EventFilter {
+  /** Payer or payee. */
+  readonly bankBic?: string;
+  readonly currency?: string;
+}
+
 export interface EventStreamOptions {
-  /** Pause between reads of the log once caught up (a sequencer in the same process wakes readers sooner). */
+  /** Pause between reads once every shard is caught up. */
   readonly pollIntervalMs: number;
-  /** Batches read per query. */
-  readonly batchesPerRead: number;
-  /** Oldest `since` accepted (the log keeps batches a day longer). */
+  /** Records asked of a shard per read (DynamoDB Streams returns at most 1,000). */
+  readonly recordsPerRead: number;
+  /** How often the shard list is read again (new shards after splits and roll-overs). */
+  readonly shardRefreshMs: number;
+  /** Oldest `since` accepted: the stream keeps records 24 hours. */
   readonly retentionMs: number;
+  /**
+   * A `since` or latest start also reads changes made this long before it: a change reaches the stream a moment
+   * after it is made, and the stream stamps records to the second.
+   */
+  readonly startMarginMs: number;
   /** Consecutive failed reads tolerated (with backoff) before the stream ends with UNAVAILABLE. */
   readonly readAttemptsMax: number;
   readonly nowMs: () => number;
-  /** Options of the sequencer this server runs; false: another process sequences (none runs here). */
-  readonly sequencer?: Partial<SequencerOptions> | false;
 }
 
 export const defaultEventStreamOptions: EventStreamOptions = {
   pollIntervalMs: 100,
-  batchesPerRead: 20,
-  retentionMs: 7 * 24 * 3600 * 1000,
+  recordsPerRead: 1_000,
+  shardRefreshMs: 10_000,
+  retentionMs: 24 * 3600 * 1000,
+  startMarginMs: 2_000,
   readAttemptsMax: 5,
   nowMs: () => Date.now(),
 };
 
-export type StreamStart = { readonly kind: 'latest' } | { readonly kind: 'since'; readonly since: string } | { readonly kind: 'cursor'; readonly batch: number; readonly index: number };
+/** A shard position: after a sequence number; from the shard's start, skipping changes made before a time; read to its end. */
+export type ShardPosition = { readonly kind: 'after'; readonly sequenceNumber: string } | { readonly kind: 'from'; readonly sinceMs: number } | { readonly kind: 'end' };
+
+export type StreamStart = { readonly kind: 'latest' } | { readonly kind: 'since'; readonly since: string } | { readonly kind: 'cursor'; readonly positions: ReadonlyMap<string, ShardPosition> };
 
 export interface StreamRequest {
   readonly settlementId?: string;
@@ -45,27 +62,59 @@ export interface StreamRequest {
 }
 
 export interface DeliveredEvent {
-  readonly event: StreamedEvent;
+  readonly event: SettlementEvent;
   readonly cursor: string;
 }
 
-/** Wakes a reader when a batch is appended in this process, or after the timeout. */
-export type WaitForAppend = (timeoutMs: number, signal: AbortSignal) => Promise<void>;
+/**
+ * A stream record's creation time is rounded down (to the second on AWS, to the minute by DynamoDB Local): a record
+ * is passed over as older than a start only when even its latest possible time is. Finer cuts are the events' own
+ * `at` (the `since` filter).
+ */
+export const streamTimePrecisionMs = 60_000;
 
-const cursorVersion = '1';
-/** Longer than any cursor this server issues ("1:<12 digits>:<6 digits>" in base64url). */
-const cursorLengthMax = 64;
+const cursorVersion = '2';
+/** Shards a cursor names at most (the stream keeps 24 h of shards; a table has a shard lineage per partition). */
+export const cursorShardsMax = 2_000;
+const shardIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+const positionPattern = /^(a[0-9]{1,40}|f[0-9]{1,15}|e)$/;
+/** Longer than any cursor this server issues (every shard named with the longest id and position), checked before decoding. */
+const cursorLengthMax = Math.ceil(((cursorVersion.length + 3 + cursorShardsMax * (128 + 41 + 6)) * 4) / 3);
 
-/** The opaque cursor of an event: its position in the stream log, versioned. */
-export function encodeCursor(batch: number, index: number): string {
-  return Buffer.from(`${cursorVersion}:${batch}:${index}`, 'utf8').toString('base64url');
+/**
+ * The opaque cursor: every shard's position, versioned. An ended shard whose child is named is left out (its
+ * child's presence says it ended), so the cursor stays as small as the set of live shard lineages.
+ */
+export function encodeCursor(positions: ReadonlyMap<string, { readonly position: ShardPosition; readonly parentShardId?: string }>): string {
+  const parents = new Set([...positions.values()].map((shard) => shard.parentShardId).filter((id): id is string => id !== undefined));
+  const entries: [string, string][] = [];
+  for (const [shardId, { position }] of positions) {
+    if (position.kind === 'end' && parents.has(shardId)) continue;
+    entries.push([shardId, position.kind === 'after' ? `a${position.sequenceNumber}` : position.kind === 'from' ? `f${position.sinceMs}` : 'e']);
+  }
+  return Buffer.from(`${cursorVersion}:${JSON.stringify(Object.fromEntries(entries))}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { batch: number; index: number } {
-  if (cursor.length > cursorLengthMax) throw new ValidationError('cursor', 'is not a cursor this server issued');
-  const match = /^1:([1-9][0-9]{0,11}):(0|[1-9][0-9]{0,5})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new ValidationError('cursor', 'is not a cursor this server issued');
-  return { batch: Number(match[1]), index: Number(match[2]) };
+export function decodeCursor(cursor: string): Map<string, ShardPosition> {
+  const refused = () => new ValidationError('cursor', 'is not a cursor this server issued');
+  if (cursor.length > cursorLengthMax) throw refused();
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(`${cursorVersion}:`)) throw refused();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(cursorVersion.length + 1));
+  } catch {
+    throw refused();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw refused();
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length > cursorShardsMax) throw refused();
+  const positions = new Map<string, ShardPosition>();
+  for (const [shardId, value] of entries) {
+    if (!shardIdPattern.test(shardId) || typeof value !== 'string' || !positionPattern.test(value)) throw refused();
+    positions.set(shardId, value === 'e' ? { kind: 'end' } : value.startsWith('a') ? { kind: 'after', sequenceNumber: value.slice(1) } : { kind: 'from', sinceMs: Number(value.slice(1)) });
+  }
+  return positions;
 }
 
 /** Validates the request (errors name the camelCase field; the gRPC edge spells it the proto's way). */
@@ -79,7 +128,7 @@ export function parseStreamRequest(request: StreamSettlementEventsRequestMessage
   }
   let start: StreamStart = { kind: 'latest' };
   if (request.cursor !== '') {
-    start = { kind: 'cursor', ...decodeCursor(request.cursor) };
+    start = { kind: 'cursor', positions: decodeCursor(request.cursor) };
   } else if (request.since !== null) {
     const since = timestampToIso(request.since, 'since')!;
     if (Date.parse(since) < options.nowMs() - options.retentionMs) throw new ValidationError('since', `must be within the last ${options.retentionMs / 3_600_000} h`);
@@ -88,46 +137,116 @@ export function parseStreamRequest(request: StreamSettlementEventsRequestMessage
   return { settlementId, filter, start };
 }
 
-/** Every matching event after the start, in log order, until `signal` aborts. Read failures are retried, then thrown. */
-export async function* settlementEvents(log: StreamLogStore, request: StreamRequest, options: EventStreamOptions, signal: AbortSignal, waitForAppend?: WaitForAppend): AsyncGenerator<DeliveredEvent> {
+interface ShardState {
+  position: ShardPosition;
+  readonly parentShardId?: string;
+  iterator?: string;
+  /** The first iterator starts at the shard's newest record (a latest start); later ones from the position. */
+  latest?: boolean;
+}
+
+/** Every matching event after the start, shard by shard, until `signal` aborts. Read failures are retried, then thrown. */
+export async function* settlementEvents(stream: ChangeStream, request: StreamRequest, options: EventStreamOptions, signal: AbortSignal): AsyncGenerator<DeliveredEvent> {
   const read = <T>(operation: () => Promise<T>) => withRetries(operation, options, signal);
   const matches = matcher(request);
-  let afterBatch: number;
-  switch (request.start.kind) {
-    case 'latest':
-      afterBatch = (await read(() => log.latest()))?.batch ?? 0;
-      break;
-    case 'since':
-      afterBatch = (await read(() => firstBatchCreatedAtOrAfter(log, request.start.kind === 'since' ? request.start.since : ''))) - 1;
-      break;
-    case 'cursor': {
-      const { batch: cursorBatch, index } = request.start;
-      const batch = await read(() => log.get(cursorBatch));
-      if (batch === undefined) {
-        const latest = (await read(() => log.latest()))?.batch ?? 0;
-        throw new ValidationError('cursor', cursorBatch > latest ? 'is ahead of the stream: not a cursor this server issued' : 'is older than the stream retention; start again with since');
-      }
-      for (const [position, event] of batch.events.entries()) {
-        if (position > index && matches(event)) yield { event, cursor: encodeCursor(batch.batch, position) };
-      }
-      afterBatch = batch.batch;
-      break;
-    }
-  }
+  const shards = new Map<string, ShardState>();
+  const startedMs = options.nowMs();
+  addShards(shards, await read(() => stream.shards()), request.start, startedMs, options.startMarginMs);
+  let refreshedMs = startedMs;
   while (!signal.aborted) {
-    const batches = await read(() => log.after(afterBatch, options.batchesPerRead));
-    for (const batch of batches) {
-      for (const [position, event] of batch.events.entries()) {
-        if (signal.aborted) return;
-        if (matches(event)) yield { event, cursor: encodeCursor(batch.batch, position) };
+    let progressed = false;
+    let ended = false;
+    for (const [shardId, shard] of [...shards].sort(([left], [right]) => (left < right ? -1 : 1))) {
+      if (shard.position.kind === 'end' || !parentRead(shards, shard)) continue;
+      try {
+        shard.iterator ??= await read(() => stream.iterator(shardId, shard.latest ? { type: 'LATEST' } : startOf(shard.position)));
+        shard.latest = false;
+        const page = await read(() => stream.read(shard.iterator!, options.recordsPerRead));
+        for (const record of page.records) {
+          // From the shard's start, changes made before the start time are passed over; the position stays 'from'.
+          if (shard.position.kind === 'from' && record.createdAtMs + streamTimePrecisionMs < shard.position.sinceMs) continue;
+          shard.position = { kind: 'after', sequenceNumber: record.sequenceNumber };
+          if (record.event !== undefined && matches(record.event)) yield { event: record.event, cursor: encodeCursor(shards) };
+          if (signal.aborted) return;
+        }
+        progressed ||= page.records.length > 0;
+        shard.iterator = page.nextIterator;
+        if (page.nextIterator === undefined) {
+          shard.position = { kind: 'end' };
+          ended = true;
+        }
+      } catch (error) {
+        if (!(error instanceof ShardIteratorExpiredError)) throw trimmedAsInvalid(error);
+        shard.iterator = undefined; // asked again from the position
       }
-      afterBatch = batch.batch;
     }
-    if (batches.length < options.batchesPerRead) await (waitForAppend ?? pause)(options.pollIntervalMs, signal);
+    if (ended || options.nowMs() - refreshedMs >= options.shardRefreshMs) {
+      addShards(shards, await read(() => stream.shards()), undefined, 0, 0);
+      refreshedMs = options.nowMs();
+    }
+    if (!progressed && !ended) await pause(options.pollIntervalMs, signal);
   }
 }
 
-function matcher(request: StreamRequest): (event: StreamedEvent) => boolean {
+/**
+ * Adds the shards not yet known. At the start: a cursor's positions (a shard it does not name is new since, unless
+ * a shard it names descends from it: then it was read to its end), `since` reads every shard from that time, a latest
+ * start reads open shards from their newest record. Shards found later are new: read whole.
+ */
+function addShards(known: Map<string, ShardState>, listed: readonly StreamShard[], start: StreamStart | undefined, startedMs: number, marginMs: number): void {
+  const parentOf = new Map(listed.map((shard) => [shard.shardId, shard.parentShardId]));
+  const ancestorsOfNamed = new Set<string>();
+  if (start?.kind === 'cursor') {
+    for (const [shardId, position] of start.positions) {
+      // A shard the cursor was still reading that the stream no longer keeps: its unread records are gone.
+      if (position.kind !== 'end' && !parentOf.has(shardId)) throw new ValidationError('cursor', 'is older than the stream retention (24 h); start again with since');
+    }
+    for (const shardId of start.positions.keys()) {
+      let parent = parentOf.get(shardId);
+      // Bounded walk up the lineage.
+      for (let depth = 0; parent !== undefined && depth < cursorShardsMax; depth++) {
+        ancestorsOfNamed.add(parent);
+        parent = parentOf.get(parent);
+      }
+    }
+  }
+  for (const shard of listed) {
+    if (known.has(shard.shardId)) continue;
+    const base = { ...(shard.parentShardId && { parentShardId: shard.parentShardId }) };
+    if (start === undefined) known.set(shard.shardId, { ...base, position: { kind: 'from', sinceMs: 0 } });
+    else if (start.kind === 'cursor') {
+      const named = start.positions.get(shard.shardId);
+      known.set(shard.shardId, { ...base, position: named ?? (ancestorsOfNamed.has(shard.shardId) ? { kind: 'end' } : { kind: 'from', sinceMs: 0 }) });
+    } else if (start.kind === 'since') {
+      known.set(shard.shardId, { ...base, position: { kind: 'from', sinceMs: Date.parse(start.since) - marginMs } });
+    } else {
+      // Latest: a closed shard has nothing new; an open one is read from its newest record, and a cursor issued before
+      // it delivers anything resumes it from the start time.
+      known.set(shard.shardId, shard.closed ? { ...base, position: { kind: 'end' } } : { ...base, position: { kind: 'from', sinceMs: startedMs - marginMs }, latest: true });
+    }
+  }
+  for (const shardId of [...known.keys()]) {
+    const state = known.get(shardId)!;
+    // Shards the stream no longer lists (past retention) are forgotten once read.
+    if (!parentOf.has(shardId) && state.position.kind === 'end') known.delete(shardId);
+  }
+}
+
+function parentRead(shards: ReadonlyMap<string, ShardState>, shard: ShardState): boolean {
+  if (shard.parentShardId === undefined) return true;
+  const parent = shards.get(shard.parentShardId);
+  return parent === undefined || parent.position.kind === 'end';
+}
+
+function startOf(position: ShardPosition): ShardStart {
+  return position.kind === 'after' ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber } : { type: 'TRIM_HORIZON' };
+}
+
+function trimmedAsInvalid(error: unknown): unknown {
+  return error instanceof StreamTrimmedError ? new ValidationError('cursor', 'is older than the stream retention (24 h); start again with since') : error;
+}
+
+function matcher(request: StreamRequest): (event: SettlementEvent) => boolean {
   const since = request.start.kind === 'since' ? request.start.since : undefined;
   return (event) =>
     (request.settlementId === undefined || event.settlementId === request.settlementId) &&
@@ -136,31 +255,12 @@ function matcher(request: StreamRequest): (event: StreamedEvent) => boolean {
     (since === undefined || event.at >= since);
 }
 
-/**
- * The first batch created at or after `since` (binary search over the dense batch numbers; expired batches count
- * as older). A batch holds events stamped before its creation, so no event stamped at or after `since` is earlier.
- */
-export async function firstBatchCreatedAtOrAfter(log: StreamLogStore, since: string): Promise<number> {
-  const latest = await log.latest();
-  if (latest === undefined) return 1;
-  let low = 1;
-  let high = latest.batch + 1;
-  // Bounded: at most 40 reads for 2^40 batches.
-  for (let step = 0; step < 40 && low < high; step++) {
-    const middle = Math.floor((low + high) / 2);
-    const batch = await log.get(middle);
-    if (batch !== undefined && batch.createdAt >= since) high = middle;
-    else low = middle + 1;
-  }
-  return low;
-}
-
 async function withRetries<T>(operation: () => Promise<T>, options: EventStreamOptions, signal: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof ValidationError || attempt >= options.readAttemptsMax || signal.aborted) throw error;
+      if (error instanceof ValidationError || error instanceof ShardIteratorExpiredError || error instanceof StreamTrimmedError || attempt >= options.readAttemptsMax || signal.aborted) throw error;
       // Exponential backoff with full jitter: 100 ms, 200 ms, ... capped at 2 s.
       await pause(Math.random() * Math.min(2_000, 100 * 2 ** (attempt - 1)), signal);
     }

@@ -21,8 +21,8 @@ import { isTerminal, parseSettlementId } from '../../domain/settlement';
 import type { AccountView, SettlementView } from '../../usecases/views';
 import { AccessControl, type CallerCredentials } from '../auth/access-control';
 import type { AccessConfiguration } from '../auth/config';
-import type { SettlementEventSource, StreamedEvent } from '../events/event-source';
-import { StreamSequencer, type StreamLogStore } from '../events/stream-log';
+import type { ChangeStream } from '../events/change-stream';
+import type { SettlementEvent } from '../../ports/stores';
 import { consoleErrorLogger, GrpcStatusError, toServiceError, type ErrorLogger } from './errors';
 import { defaultEventStreamOptions, parseStreamRequest, settlementEvents, type EventStreamOptions } from './event-stream';
 import {
@@ -63,10 +63,9 @@ export interface SettlementApiDeps {
   /** Absent until the reconciliation engine lands: ReconcileAccounts then answers UNIMPLEMENTED. */
   reconcileAccounts?(request: unknown): Promise<unknown>;
   /**
-   * Where StreamSettlementEvents reads (the stream log) and what its sequencer reads (the events in the table).
-   * Absent: the RPC answers UNIMPLEMENTED.
+   * Where StreamSettlementEvents reads: the settlements table's change stream. Absent: the RPC answers UNIMPLEMENTED.
    */
-  events?: { readonly source: SettlementEventSource; readonly log: StreamLogStore };
+  events?: { readonly stream: ChangeStream };
   /** Records a refused call (PERMISSION_DENIED) in the audit trail. */
   auditRefusal?(error: ForbiddenError, call: string): Promise<void>;
 }
@@ -134,7 +133,6 @@ export class SettlementGrpcServer {
   #probeTimer: NodeJS.Timeout | undefined;
   #probeInFlight: Promise<void> | undefined;
   #servingStatus: ServingStatus = 'NOT_SERVING';
-  readonly #sequencer: StreamSequencer | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.#deps = options.deps;
@@ -145,10 +143,6 @@ export class SettlementGrpcServer {
     this.#activeStreamsPerClientMax = options.activeStreamsPerClientMax ?? defaultStreamLimits.activeStreamsPerClientMax;
     this.#probeIntervalMs = options.healthProbeIntervalMs ?? 2_000;
     this.#probeTimeoutMs = options.healthProbeTimeoutMs ?? 1_000;
-    const sequencerOptions = this.#streamOptions.sequencer;
-    if (options.deps.events !== undefined && sequencerOptions !== false) {
-      this.#sequencer = new StreamSequencer(options.deps.events.source, options.deps.events.log, sequencerOptions);
-    }
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.access.grpcMessageBytesMax,
       'grpc.max_concurrent_streams': 1_000,
@@ -181,7 +175,6 @@ export class SettlementGrpcServer {
     const credentials = serverCredentials(this.options.access);
     const boundPort = await new Promise<number>((resolve, reject) => this.server.bindAsync(`${host}:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
     await this.probeDatabase();
-    this.#sequencer?.start();
     this.#probeTimer = setInterval(() => void this.probeDatabase(), this.#probeIntervalMs);
     this.#probeTimer.unref();
     return boundPort;
@@ -220,7 +213,6 @@ export class SettlementGrpcServer {
     this.#setServingStatus('NOT_SERVING');
     this.#shutdown.abort();
     for (const stream of this.#activeStreams) stream.abort();
-    await this.#sequencer?.stop();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -330,8 +322,7 @@ export class SettlementGrpcServer {
       this.#activeStreams.add(stream);
       this.#activeStreamsByClient.set(clientName, held + 1);
       counted = true;
-      const wake = this.#sequencer && ((timeoutMs: number, signal: AbortSignal) => this.#sequencer!.appendedOrTimeout(timeoutMs, signal));
-      for await (const delivered of settlementEvents(events.log, request, this.#streamOptions, stream.signal, wake)) {
+      for await (const delivered of settlementEvents(events.stream, request, this.#streamOptions, stream.signal)) {
         // A participant sees only the events of settlements it is party to.
         if (!actsFor(caller, delivered.event.payerBic) && !actsFor(caller, delivered.event.payeeBic)) continue;
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
@@ -384,7 +375,7 @@ export function grpcCredentials(call: { metadata: grpc.Metadata; getAuthContext?
   return { authorization: first('authorization'), apiKey: first('x-api-key'), verifiedCertificateName: typeof commonName === 'string' && commonName !== '' ? commonName : undefined };
 }
 
-export function toEventMessage(event: StreamedEvent, cursor: string): SettlementEventMessage {
+export function toEventMessage(event: SettlementEvent, cursor: string): SettlementEventMessage {
   return {
     cursor,
     settlement_id: event.settlementId,

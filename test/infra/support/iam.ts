@@ -22,14 +22,18 @@ export function statementsOfRole(template: Template, roleLogicalId: string): Pol
 export const actionsOf = (statement: PolicyStatement): string[] => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
 const resourcesOf = (statement: PolicyStatement): unknown[] => (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]);
 
-/** The actions the role may perform on a resource whose reference mentions the logical id (e.g. a table's ARN). */
+/**
+ * The actions the role may perform on a resource whose reference mentions the logical id (e.g. a table's ARN);
+ * with a suffix, on its sub-resources whose reference also mentions it (`/index/`, `StreamArn`).
+ */
 export function actionsOnResource(statements: readonly PolicyStatement[], logicalId: string, suffix = ''): Set<string> {
   const actions = new Set<string>();
+  const subResources = ['/index/', 'StreamArn'];
   for (const statement of statements) {
     if (statement.Effect !== 'Allow') continue;
     const matches = resourcesOf(statement).some((resource) => {
       const text = JSON.stringify(resource);
-      return text.includes(logicalId) && (suffix === '' ? !text.includes('/index/') : text.includes(suffix));
+      return text.includes(logicalId) && (suffix === '' ? !subResources.some((sub) => text.includes(sub)) : text.includes(suffix));
     });
     if (matches) actionsOf(statement).forEach((action) => actions.add(action));
   }
@@ -41,6 +45,16 @@ export function dynamoDbAccess(statements: readonly PolicyStatement[], tableLogi
   const access: Partial<Record<LogicalTableName, string[]>> = {};
   for (const [name, logicalId] of Object.entries(tableLogicalIds) as [LogicalTableName, string][]) {
     const actions = [...actionsOnResource(statements, logicalId)].filter((action) => action.startsWith('dynamodb:')).sort();
+    if (actions.length > 0) access[name] = actions;
+  }
+  return access;
+}
+
+/** Per table: the actions the role holds on the table's change stream (tables whose stream it cannot read are absent). */
+export function streamAccess(statements: readonly PolicyStatement[], tableLogicalIds: Readonly<Record<LogicalTableName, string>>): Partial<Record<LogicalTableName, string[]>> {
+  const access: Partial<Record<LogicalTableName, string[]>> = {};
+  for (const [name, logicalId] of Object.entries(tableLogicalIds) as [LogicalTableName, string][]) {
+    const actions = [...actionsOnResource(statements, logicalId, 'StreamArn')].sort();
     if (actions.length > 0) access[name] = actions;
   }
   return access;

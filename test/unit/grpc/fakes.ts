@@ -3,9 +3,8 @@ import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError
 import { differingFields, parseSettlementRequest, type SettlementStatus } from '../../../lambdas/domain/settlement';
 import type { SettlementApiDeps } from '../../../lambdas/adapters/grpc/server';
 import type { AccountView, SettlementView } from '../../../lambdas/usecases/views';
-import type { SettlementEventSource, StreamedEvent, BucketQuery } from '../../../lambdas/adapters/events/event-source';
-import type { StreamBatch, StreamLogStore } from '../../../lambdas/adapters/events/stream-log';
-import { isTerminal } from '../../../lambdas/domain/settlement';
+import type { ChangeRecord, ChangeStream, ShardPage, ShardStart, StreamShard } from '../../../lambdas/adapters/events/change-stream';
+import type { SettlementEvent } from '../../../lambdas/ports/stores';
 
 export class FakeEngine implements SettlementApiDeps {
   readonly settlements = new Map<string, SettlementView>();
@@ -67,92 +66,73 @@ export class FakeEngine implements SettlementApiDeps {
 }
 
 /**
- * Events in memory, answering like the DynamoDB source (bounds, limit, continuation). An event added hidden is
- * committed but not yet visible: the way a late commit looks to a reader.
+ * A change stream in memory, shaped like DynamoDB Streams: settlements map to partitions by a hash, each partition
+ * has a lineage of shards (a split closes the open shard and opens a child), records carry growing sequence numbers,
+ * and iterators are positions in a shard.
  */
-export class FakeEventSource implements SettlementEventSource {
-  readonly #all: StreamedEvent[] = [];
-  readonly #hidden = new Set<string>();
-  bucketReads = 0;
+export class FakeChangeStream implements ChangeStream {
+  readonly #shards: { shardId: string; parentShardId?: string; closed: boolean; partition: number; records: ChangeRecord[] }[] = [];
+  #sequence = 0;
+  #shardNumber = 0;
 
-  get events(): StreamedEvent[] {
-    return this.#all.filter((event) => !this.#hidden.has(event.eventKey));
+  constructor(private readonly partitions = 2) {
+    for (let partition = 0; partition < partitions; partition++) this.#open(partition);
   }
 
-  add(event: Omit<StreamedEvent, 'eventKey'>, options: { hidden?: boolean } = {}): StreamedEvent {
-    const streamed = { ...event, eventKey: `${event.at}#${event.settlementId}#${String(event.seq).padStart(10, '0')}` };
-    this.#all.push(streamed);
-    if (options.hidden) this.#hidden.add(streamed.eventKey);
-    return streamed;
+  /** Appends the event's insertion to the open shard of its settlement's partition. */
+  add(event: SettlementEvent, createdAtMs = Date.parse(event.at)): SettlementEvent {
+    this.#openShard(this.#partitionOf(event.settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs, event });
+    return event;
   }
 
-  reveal(event: StreamedEvent): void {
-    this.#hidden.delete(event.eventKey);
+  /** A change that is not an event (a record rewrite, a lock): it only moves positions. */
+  addOther(settlementId: string, createdAtMs: number): void {
+    this.#openShard(this.#partitionOf(settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs });
   }
 
-  async inFlightSettlementIds() {
-    const newest = new Map<string, StreamedEvent>();
-    for (const event of this.events) if ((newest.get(event.settlementId)?.seq ?? 0) < event.seq) newest.set(event.settlementId, event);
-    return [...newest.values()].filter((event) => !isTerminal(event.status)).map((event) => event.settlementId);
+  /** Closes the open shard of the settlement's partition and opens its child. */
+  split(settlementId: string): void {
+    const partition = this.#partitionOf(settlementId);
+    const parent = this.#openShard(partition);
+    parent.closed = true;
+    this.#open(partition, parent.shardId);
   }
 
-  async settlementVersions(settlementIds: readonly string[]) {
-    const versions = new Map<string, number>();
-    for (const event of this.events) if (settlementIds.includes(event.settlementId)) versions.set(event.settlementId, Math.max(versions.get(event.settlementId) ?? 0, event.seq));
-    return versions;
+  async shards(): Promise<readonly StreamShard[]> {
+    return this.#shards.map((shard) => ({ shardId: shard.shardId, closed: shard.closed, ...(shard.parentShardId && { parentShardId: shard.parentShardId }) }));
   }
 
-  async readBucket(query: BucketQuery) {
-    this.bucketReads += 1;
-    const inRange = this.events
-      .filter((event) => event.at.slice(0, 16) === query.bucket && event.eventKey >= query.afterKey && event.eventKey <= query.untilKey)
-      .sort((a, b) => (a.eventKey < b.eventKey ? -1 : 1));
-    const evaluated = inRange.slice(0, query.limit);
-    const matching = evaluated.filter(
-      (event) =>
-        event.eventKey > query.afterKey &&
-        (query.filter.currency === undefined || event.currency === query.filter.currency) &&
-        (query.filter.bankBic === undefined || event.payerBic === query.filter.bankBic || event.payeeBic === query.filter.bankBic),
-    );
-    return { events: matching, ...(inRange.length > query.limit && { continueAfterKey: evaluated[evaluated.length - 1].eventKey }) };
+  async iterator(shardId: string, start: ShardStart): Promise<string> {
+    const shard = this.#shards.find((candidate) => candidate.shardId === shardId)!;
+    if (start.type === 'TRIM_HORIZON') return `${shardId}|0`;
+    if (start.type === 'LATEST') return `${shardId}|${shard.records.length}`;
+    return `${shardId}|${shard.records.findIndex((record) => record.sequenceNumber === start.sequenceNumber) + 1}`;
   }
 
-  async readSettlement(query: { settlementId: string; afterSeq: number; limit: number }) {
-    return this.events
-      .filter((event) => event.settlementId === query.settlementId && event.seq > query.afterSeq)
-      .sort((a, b) => a.seq - b.seq)
-      .slice(0, query.limit);
-  }
-}
-
-/** The stream log in memory. */
-export class FakeLogStore implements StreamLogStore {
-  readonly batches = new Map<number, StreamBatch>();
-
-  async latest() {
-    return this.batches.get(Math.max(0, ...this.batches.keys()));
+  async read(iterator: string, limit: number): Promise<ShardPage> {
+    const [shardId, at] = iterator.split('|');
+    const shard = this.#shards.find((candidate) => candidate.shardId === shardId)!;
+    const index = Number(at);
+    const records = shard.records.slice(index, index + limit);
+    const next = index + records.length;
+    return { records, ...(!(shard.closed && next >= shard.records.length) && { nextIterator: `${shardId}|${next}` }) };
   }
 
-  async get(batch: number) {
-    return this.batches.get(batch);
+  #partitionOf(settlementId: string): number {
+    let hash = 0;
+    for (const character of settlementId) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
+    return hash % this.partitions;
   }
 
-  async after(batch: number, limit: number) {
-    return [...this.batches.values()].filter((entry) => entry.batch > batch).sort((a, b) => a.batch - b.batch).slice(0, limit);
+  #openShard(partition: number) {
+    return this.#shards.find((shard) => shard.partition === partition && !shard.closed)!;
   }
 
-  async before(batch: number, limit: number) {
-    return [...this.batches.values()].filter((entry) => entry.batch < batch).sort((a, b) => b.batch - a.batch).slice(0, limit);
+  #open(partition: number, parentShardId?: string): void {
+    this.#shards.push({ shardId: `shardId-${String(++this.#shardNumber).padStart(4, '0')}`, partition, closed: false, records: [], ...(parentShardId && { parentShardId }) });
   }
 
-  async append(batch: StreamBatch) {
-    if (this.batches.has(batch.batch)) return false;
-    this.batches.set(batch.batch, batch);
-    return true;
-  }
-
-  /** Every event in log order, as `settlementId#seq`. */
-  order(): string[] {
-    return [...this.batches.values()].sort((a, b) => a.batch - b.batch).flatMap((batch) => batch.events.map((event) => `${event.settlementId}#${event.seq}`));
+  #nextSequence(): string {
+    return String(++this.#sequence).padStart(21, '0');
   }
 }

@@ -4,7 +4,7 @@ import type { AccessConfiguration } from '../../../lambdas/adapters/auth/config'
 import { SettlementClient, checkHealth, listServicesByReflection } from '../../../lambdas/adapters/grpc/client';
 import { createGrpcServer, type SettlementGrpcServer } from '../../../lambdas/adapters/grpc/server';
 import { InvariantViolationError, TransactionConflictError, WindowClosedError } from '../../../lambdas/domain/errors';
-import { FakeEngine, FakeEventSource, FakeLogStore } from './fakes';
+import { FakeChangeStream, FakeEngine } from './fakes';
 
 const apiKey = 'unit-test-key';
 const access = (overrides: Partial<AccessConfiguration> = {}): AccessConfiguration => ({
@@ -39,8 +39,7 @@ async function expectStatus(promise: Promise<unknown>, code: grpc.status, detail
 
 describe('gRPC server (fake use cases)', () => {
   let engine: FakeEngine;
-  let events: FakeEventSource;
-  let log: FakeLogStore;
+  let events: FakeChangeStream;
   let server: SettlementGrpcServer;
   let client: SettlementClient;
   let address: string;
@@ -48,13 +47,12 @@ describe('gRPC server (fake use cases)', () => {
 
   beforeEach(async () => {
     engine = new FakeEngine();
-    events = new FakeEventSource();
-    log = new FakeLogStore();
+    events = new FakeChangeStream(1); // one shard: its order is the commit order the test expects
     server = createGrpcServer({
-      deps: Object.assign(engine, { events: { source: events, log } }),
+      deps: Object.assign(engine, { events: { stream: events } }),
       access: access(),
       logger: { error: (_message, detail) => logged.push(detail) },
-      eventStream: { pollIntervalMs: 10, sequencer: { pollIntervalMs: 10, auditIntervalMs: 0 } },
+      eventStream: { pollIntervalMs: 10 },
     });
     address = `127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
     client = new SettlementClient({ address, apiKey });
