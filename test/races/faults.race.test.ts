@@ -17,7 +17,9 @@ const seed = Number(process.env.SOAK_SEED ?? racesSeedDefault);
 describe('the engine under injected DynamoDB faults', () => {
   it(`keeps every invariant through ${operations} random operations with conflicts, throttling and lost responses`, async () => {
     const { client, tables } = database();
-    const report = await runFaultSoak({ client, tables, operations, seed });
+    // The jobs log every injected fault they meet (JSON lines): kept out of the test output.
+    const quiet = (['log', 'warn', 'error'] as const).map((level) => jest.spyOn(console, level).mockImplementation(() => undefined));
+    const report = await runFaultSoak({ client, tables, operations, seed }).finally(() => quiet.forEach((spy) => spy.mockRestore()));
     console.log(
       `soak: ${report.operations} operations (seed ${seed}), ${report.settlements} settlements, ${report.violations.length} violations; ` +
         `faults injected: ${report.faults.conflicts} conflicts, ${report.faults.throttles} throttles, ${report.faults.lostResponses} lost responses in ${report.faults.calls} store calls; ` +
