@@ -137,7 +137,10 @@ function runTests(directory: string, tests: readonly string[], bail: boolean): {
     const parsed = JSON.parse(readFileSync(report, 'utf8')) as { testResults: Array<{ name: string; status: string }> };
     failedFiles = parsed.testResults.filter((entry) => entry.status === 'failed').map((entry) => path.relative(directory, entry.name));
   } catch {
-    // no report: jest died (a compile error or a hang): the mutant counts as killed
+    // No report: jest writes none when --bail stops it; its FAIL lines name the files. With neither, jest died before
+    // running a test (a compile error, a hang, DynamoDB Local not starting): said so, since that is no kill by a test.
+    failedFiles = [...`${result.stderr ?? ''}`.matchAll(/^FAIL\s+(\S+)/gm)].map((match) => match[1]);
+    if (failedFiles.length === 0 && result.status !== 0) failedFiles = [`(no test failed: jest exited ${result.status ?? result.signal})`];
   }
   return { passed: result.status === 0, failedFiles, output: `${result.stderr ?? ''}`.slice(-3000) };
 }
