@@ -103,6 +103,7 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
     const vostro = await requireUsableAccount(deps, current.payerAccountId);
     const nostro = await requireUsableAccount(deps, current.nostroAccountId);
     const amount = new Money(current.amount);
+    const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
     const now = deps.clock.now();
     const lock = {
       settlementId: current.settlementId,
@@ -122,7 +123,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         stage: 'LockFunds',
         at: lock.createdAt,
         effects: [
-          { type: 'lockAmount', account: vostro, amount },
+          // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
+          // two concurrent settlements could both pass).
+          { type: 'lockAmount', account: vostro, amount, ...(netDebitCap && { netDebitCap }) },
           { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
@@ -166,6 +169,8 @@ export async function initiateTransfer(deps: EngineDeps, input: StageInput): Pro
     currency: record.currency,
     valueDate: record.valueDate,
     reference: record.reference,
+    ...(record.payerIban && { debtorIban: record.payerIban }),
+    ...(record.payeeIban && { creditorIban: record.payeeIban }),
   };
   const receipt = await deps.banks.forRail(record.rail).initiateTransfer(instruction);
   if (receipt.state === 'REJECTED') throw new BankRejectedError(record.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);

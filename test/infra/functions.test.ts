@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { adminApiFunction, allFunctions, apiFunction, healthFunction, stageFunctions, write, type FunctionSpec } from '../../infra/function-catalogue';
-import { grantTableAccess, tableActions, tableReadActions } from '../../infra/table-access';
+import { grantTableAccess, tableActions, tableReadActions, tableWriteActions } from '../../infra/table-access';
 import { actionsOf, actionsOnResource, allActions, dynamoDbAccess, statementsOfRole } from './support/iam';
 import { defaultConfig } from '../../infra/config';
 import { logicalIdOf, removeAssembly, resourceTemplate, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
@@ -134,7 +134,8 @@ describe('engine functions', () => {
     it('keeps the ledger append-only for every function and the gRPC task: PutItem, never UpdateItem, DeleteItem or BatchWriteItem', () => {
       const appenders = allFunctions.filter((spec) => writesOn(spec, 'ledger').length > 0);
       for (const spec of appenders) expect(writesOn(spec, 'ledger')).toEqual(['dynamodb:PutItem']);
-      expect(appenders.map((spec) => spec.id).sort()).toEqual([adminApiFunction.id, stage('Finalize').id].sort());
+      // The reconcile job appends the two RETURN entries of a return the bank reported after Finalize.
+      expect(appenders.map((spec) => spec.id).sort()).toEqual([adminApiFunction.id, 'ReconcileFunction', stage('Finalize').id].sort());
       const grpcTask = synthesized.stacks.engine.grpc!.service.taskDefinition.taskRole;
       const taskLedger = dynamoDbAccess(statementsOfRole(template, logicalIdOf(grpcTask)), tableLogicalIds).ledger ?? [];
       expect(taskLedger).toEqual(readActions);
@@ -149,7 +150,8 @@ describe('engine functions', () => {
 
     it('lets only the stages that move money write balances, and never the API function', () => {
       const balanceWriters = allFunctions.filter((spec) => writesOn(spec, 'accounts').length > 0).map((spec) => spec.id).sort();
-      expect(balanceWriters).toEqual([adminApiFunction.id, 'CleanupFunction', stage('Finalize').id, stage('LockFunds').id, stage('ReleaseLocks').id].sort());
+      // ReconcileFunction: a return booked after Finalize credits both accounts back (usecases/returns.ts).
+      expect(balanceWriters).toEqual([adminApiFunction.id, 'CleanupFunction', stage('Finalize').id, stage('LockFunds').id, 'ReconcileFunction', stage('ReleaseLocks').id].sort());
       expect(writesOn(apiFunction, 'accounts')).toEqual([]);
       expect(writesOn(apiFunction, 'settlements')).toEqual(['dynamodb:PutItem']);
     });
@@ -190,10 +192,13 @@ describe('engine functions', () => {
       });
     });
 
-    it('lets reconciliation write nothing but its reports', () => {
+    it('lets reconciliation write its reports and the returns it books, and change no reference data', () => {
       const spec = allFunctions.find((candidate) => candidate.exportName === 'reconcile')!;
       const access = dynamoDbAccess(roleStatements(spec), tableLogicalIds);
-      expect(Object.entries(access).filter(([, actions]) => actions.includes('dynamodb:PutItem')).map(([table]) => table)).toEqual(['reconciliation']);
+      expect(Object.entries(access).filter(([, actions]) => actions.includes('dynamodb:PutItem')).map(([table]) => table).sort()).toEqual(['ledger', 'reconciliation', 'settlements']);
+      // A return is an update of the two balances, never a put or a delete of an account.
+      expect(access.accounts?.filter((action) => tableWriteActions.includes(action as never))).toEqual(['dynamodb:UpdateItem']);
+      expect(access.reference?.filter((action) => tableWriteActions.includes(action as never))).toEqual([]);
     });
   });
 
