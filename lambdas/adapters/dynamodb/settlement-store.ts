@@ -67,8 +67,8 @@ export class DynamoSettlementStore implements SettlementStore {
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
-            // Shadowed by the record's creation guard in the same transaction (event 1 exists only with its record).
-            { Put: { TableName: this.tables.settlements, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
+            // No condition of its own: the record's creation guard above lets exactly one transaction write event 1.
+            { Put: { TableName: this.tables.settlements, Item: this.eventItem(event) } },
             { Put: { TableName: this.tables.settlements, Item: this.operationItem(record.settlementId, 1, at) } },
           ],
         }),
@@ -136,16 +136,15 @@ export class DynamoSettlementStore implements SettlementStore {
         Put: {
           TableName: this.tables.settlements,
           Item: this.recordItem(next),
-          // Shadowed today by the event put below: every transition writes EVENT#<version + 1> if absent, so a stale
-          // or duplicate transition already fails there (npm run ablate finds no test that needs this one alone).
-          // Kept as the record's own guard: it names the cause (ALL_OLD on the record) and does not depend on the
-          // event layout, which the lean write path (issue #11) will change.
+          // The one guard of a transition: a stale or duplicate transition fails here, naming the cause.
           ConditionExpression: '#status = :from AND version = :version',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':from': record.status, ':version': record.version },
         },
       },
-      { Put: { TableName: this.tables.settlements, Item: this.eventItem(event), ConditionExpression: 'attribute_not_exists(pk)' } },
+      // No condition of its own: the event's sort key is the record's next version, which the record's guard above
+      // lets exactly one transition take (a second guard here would only shadow that one).
+      { Put: { TableName: this.tables.settlements, Item: this.eventItem(event) } },
       ...effects.map((effect) => this.effectItem(effect, record.settlementId)),
     ];
     invariant(transactItems.length <= 100, 'transition: more than 100 items in one transaction');
@@ -162,7 +161,7 @@ export class DynamoSettlementStore implements SettlementStore {
     const reasons = cancellationReasons(error);
     if (!reasons) return translateTransientError(error);
     if (reasons.some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError')) return translateTransientError(error);
-    if (reasons[0]?.Code === 'ConditionalCheckFailed' || reasons[1]?.Code === 'ConditionalCheckFailed') return new StaleSettlementError(settlementId);
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') return new StaleSettlementError(settlementId);
     for (let index = 0; index < effects.length; index++) {
       const reason = reasons[index + 2];
       if (reason?.Code !== 'ConditionalCheckFailed') continue;
