@@ -110,16 +110,17 @@ describe('statemachines/settlement-express.asl.json (the fast path)', () => {
     expect(express.States.HandOffCompensation.Parameters.resumeAt).toBe('BeginRollback');
     expect(definition.States.Route.Choices).toContainEqual({ Variable: '$.resumeAt', StringEquals: 'BeginRollback', Next: 'BeginRollback' });
     expect(definition.StartAt).toBe('Route');
-    expect(definition.States.Route.Choices[0]).toEqual({ Variable: '$.resumeAt', IsPresent: false, Next: 'Validate' });
+    expect(definition.States.Route.Choices[0]).toEqual({ Not: { Variable: '$.resumeAt', IsPresent: true }, Next: 'Validate' });
   });
 
   it('starts the Standard execution under its own name, and takes a refused duplicate name as handed off', () => {
     const handOff = express.States.HandOff;
     expect(handOff.Resource).toBe('arn:aws:states:::states:startExecution');
     expect(handOff.Parameters).toEqual({ StateMachineArn: '${StandardStateMachineArn}', 'Name.$': '$$.Execution.Name', 'Input.$': '$.handOffInput' });
-    expect(handOff.Retry[0]).toEqual({ ErrorEquals: ['StepFunctions.ExecutionAlreadyExistsException'], MaxAttempts: 0 });
+    const refused = ['StepFunctions.ExecutionAlreadyExistsException', 'StepFunctions.ExecutionAlreadyExists'];
+    expect(handOff.Retry[0]).toEqual({ ErrorEquals: refused, MaxAttempts: 0 });
     expect(handOff.Catch).toEqual([
-      { ErrorEquals: ['StepFunctions.ExecutionAlreadyExistsException'], ResultPath: '$.handedOff', Next: 'HandedOff' },
+      { ErrorEquals: refused, ResultPath: '$.handedOff', Next: 'HandedOff' },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'HandOffFailed' },
     ]);
     expect(express.States.HandedOff.Type).toBe('Succeed');

@@ -2,7 +2,8 @@
  * The local workflow runs the real ASL files with stand-in stage handlers (no database): what is under test is the
  * hand-off from the fast path to the Standard workflow and Step Functions' name rules the local adapter follows.
  */
-import { LocalWorkflow, type ExecutionOutcome, type WorkflowStateEvent } from '../../../lambdas/local/local-workflow';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { LocalWorkflow, loadStateMachineDefinition, type ExecutionOutcome, type WorkflowStateEvent } from '../../../lambdas/local/local-workflow';
 import { executionName } from '../../../lambdas/adapters/sfn/step-functions-workflow';
 import { stageNames, type StageHandler, type StageName } from '../../../lambdas/handlers/stage-handlers';
 
@@ -76,5 +77,19 @@ describe('LocalWorkflow: the fast path and its hand-off', () => {
     const express = events.filter((event) => event.settlementId === id && event.workflow === 'EXPRESS' && event.kind === 'entered').map((event) => event.stateName);
     expect(express.slice(-2)).toEqual(['HandOff', 'HandedOff']);
     expect(endsOf(id).map((end) => end.workflow)).toEqual(['STANDARD']);
+  });
+
+  it('runs the Standard workflow from Validate when it is started without a hand-off (an operator, the race harness)', async () => {
+    const machine = new StateMachine(loadStateMachineDefinition() as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    stages.confirm('stl-whole');
+    const entered: string[] = [];
+    const execution = machine.run({ settlementId: 'stl-whole', attempt: 1 }, { overrides: { taskResourceLocalHandlers: Object.fromEntries(stageNames.map((stage) => [stage, (input: unknown) => stages.handlers[stage](input as never, {} as never) as never])) } });
+    const log = (async () => {
+      for await (const event of execution.eventLogs as AsyncGenerator<{ type: string; state?: { name: string } }>) if (event.type === 'StateEntered') entered.push(event.state!.name);
+    })();
+    await execution.result;
+    await log;
+    expect(entered.slice(0, 2)).toEqual(['Route', 'Validate']);
+    expect(entered.at(-1)).toBe('Completed');
   });
 });
