@@ -77,7 +77,7 @@ async function main(): Promise<void> {
         ? `  API key   ${access.developmentKey.key}   (development key for this run, also in ${developmentKeyPath}; set API_KEYS for real ones, see README)`
         : `  API keys  ${access.apiKeys.length} configured from API_KEYS`,
       `  DynamoDB  ${engine.dynamoEndpoint}${engine.dynamo ? `   (DynamoDB Local, data in ${env.DATA_DIR ?? '.data/dynamodb'})` : ''}`,
-      `  Workflow  statemachines/settlement.asl.json in the local ASL interpreter`,
+      `  Workflow  statemachines/settlement-express.asl.json (fast path) and settlement.asl.json (Standard) in the local ASL interpreter`,
       bankGateway
         ? `  Banks     ISO 20022 over mutual TLS to ${bankGateway.url}${simulator ? ' (bank simulator, a child process)' : ''}; MOCK rail in process`
         : '  Banks     in-process mock bank (BANK_ADAPTER=mock)',

@@ -13,6 +13,7 @@ import { Observability } from './constructs/observability';
 import { SettlementRestApi } from './constructs/rest-api';
 import { Schedules } from './constructs/schedules';
 import { SettlementWorkflow } from './constructs/settlement-workflow';
+import { FastPathWorkflow } from './constructs/fast-path-workflow';
 import type { RouteDeclaration } from './api-routes';
 import { adminApiFunction, allFunctions, apiFunction, healthFunction, jobFunctions, stageFunctions, type FunctionSpec, type StageStateName } from './function-catalogue';
 import { acknowledge } from './nag';
@@ -27,7 +28,10 @@ export interface EngineStackProps extends StackProps {
 
 export class EngineStack extends Stack {
   readonly functions: Readonly<Record<string, EngineFunction>>;
+  /** The Standard workflow: settlements the fast path hands off (long confirmation waits, compensation). */
   readonly workflow: SettlementWorkflow;
+  /** The Express fast path every settlement starts on (STATE_MACHINE_ARN of the API, the jobs and the gRPC task). */
+  readonly fastPath: FastPathWorkflow;
   readonly deadLetterQueue: sqs.Queue;
   readonly restApi: SettlementRestApi;
   readonly schedules: Schedules;
@@ -48,7 +52,7 @@ export class EngineStack extends Stack {
     const functions: Record<string, EngineFunction> = {};
     // The reconcile job covers the interval since its previous run: it must know the schedule's period.
     const reconcileEnvironment = { RECONCILIATION_INTERVAL_SECONDS: String(config.schedules.reconcile.toSeconds()) };
-    const create = (spec: FunctionSpec, workflow?: SettlementWorkflow) => {
+    const create = (spec: FunctionSpec, workflow?: FastPathWorkflow) => {
       functions[spec.id] = new EngineFunction(this, spec.id, {
         spec,
         tables,
@@ -64,11 +68,12 @@ export class EngineStack extends Stack {
     const stageHandlers = {} as Record<StageStateName, lambda.IFunction>;
     for (const spec of stageFunctions) stageHandlers[spec.state] = create(spec);
     this.workflow = new SettlementWorkflow(this, 'Workflow', { stageFunctions: stageHandlers, logRetention: config.logRetention });
+    this.fastPath = new FastPathWorkflow(this, 'FastPath', { stageFunctions: stageHandlers, standard: this.workflow.stateMachine, logRetention: config.logRetention });
 
     const unknownOverrides = Object.keys(config.reservedConcurrency.overrides).filter((id) => !allFunctions.some((spec) => spec.id === id));
     if (unknownOverrides.length > 0) throw new Error(`reservedConcurrency names no function: ${unknownOverrides.join(', ')}`);
-    const apiHandlers = { api: create(apiFunction, this.workflow), admin: create(adminApiFunction, this.workflow), health: create(healthFunction) };
-    const jobs = Object.fromEntries(jobFunctions.map((spec) => [spec.exportName, create(spec, this.workflow)]));
+    const apiHandlers = { api: create(apiFunction, this.fastPath), admin: create(adminApiFunction, this.fastPath), health: create(healthFunction) };
+    const jobs = Object.fromEntries(jobFunctions.map((spec) => [spec.exportName, create(spec, this.fastPath)]));
     this.functions = functions;
 
     this.schedules = new Schedules(this, 'Schedules', {
@@ -80,7 +85,7 @@ export class EngineStack extends Stack {
       this.grpc = new GrpcService(this, 'Grpc', {
         config: config.grpc,
         tables,
-        stateMachine: this.workflow.stateMachine,
+        stateMachine: this.fastPath.stateMachine,
         deadLetterQueue: this.deadLetterQueue,
         logRetention: config.logRetention,
         natGateways: config.natGateways,
@@ -90,6 +95,7 @@ export class EngineStack extends Stack {
     new Observability(this, 'Observability', {
       alarms: config.alarms,
       stateMachine: this.workflow.stateMachine,
+      fastPathStateMachine: this.fastPath.stateMachine,
       deadLetterQueue: this.deadLetterQueue,
       restApi: this.restApi.api,
       dashboardName: config.stackNamePrefix,
@@ -101,7 +107,8 @@ export class EngineStack extends Stack {
     });
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'Base URL of the REST API (SigV4-signed requests)' });
-    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Standard workflow (hand-offs)' });
+    new CfnOutput(this, 'FastPathStateMachineArn', { value: this.fastPath.stateMachine.stateMachineArn, description: 'Express fast path: where every settlement starts' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
   }
 }

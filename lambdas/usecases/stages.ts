@@ -239,7 +239,12 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
     }
   });
   if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
-  return { state: 'PENDING', polls, waitSeconds: Math.min(2 ** (polls - 1), deps.limits.confirmationWaitSecondsMax) };
+  return { state: 'PENDING', polls, waitSeconds: confirmationWaitSeconds(polls, deps.limits) };
+}
+
+/** The wait after the `polls`-th pending check: doubling from 1 s, capped (the state machines' Wait reads it). */
+export function confirmationWaitSeconds(polls: number, limits: Pick<EngineDeps['limits'], 'confirmationWaitSecondsMax'>): number {
+  return Math.min(2 ** (polls - 1), limits.confirmationWaitSecondsMax);
 }
 
 /**

@@ -163,15 +163,21 @@ describe('engine functions', () => {
       expect(JSON.stringify(statements)).not.toContain('/index/');
     });
 
-    it('lets the api function start executions of the settlement state machine', () => {
+    it('lets the api function start executions of the Express fast path, and not of the Standard workflow', () => {
       const apiRole = logicalIdOf(synthesized.stacks.engine.functions[apiFunction.id]!.role);
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: Match.arrayWith([{ Ref: apiRole }]),
         PolicyDocument: {
           Statement: Match.arrayWith([
-            { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) } },
+            { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) } },
           ]),
         },
+      });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: apiRole }]) } }));
+      expect(JSON.stringify(policies)).not.toContain(logicalIdOf(synthesized.stacks.engine.workflow.stateMachine));
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.handler',
+        Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) } }) },
       });
     });
 
