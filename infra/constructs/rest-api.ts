@@ -50,8 +50,7 @@ export class SettlementRestApi extends Construct {
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       // Execution logs need the account-level CloudWatch role (one per account and region): the engine's API
       // creates it; a second API in the same account uses it.
-      cloudWatchRole: cognitoAuthorizer === undefined,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      ...(cognitoAuthorizer === undefined ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : { cloudWatchRole: false }),
       deployOptions: {
         stageName: props.config.stageName,
         throttlingRateLimit: props.config.throttlingRateLimit,
