@@ -17,7 +17,7 @@ import { logicalIdOf, onlyResource, removeAssembly, resourceTemplate, synthesize
 let synthesized: SynthesizedEngine;
 let consoleTemplate: Template;
 beforeAll(() => {
-  synthesized = synthesizeEngine();
+  synthesized = synthesizeEngine({ withConsole: true });
   consoleTemplate = Template.fromStack(synthesized.stacks.console!);
 });
 afterAll(() => removeAssembly(synthesized));
