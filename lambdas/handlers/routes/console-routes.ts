@@ -31,4 +31,6 @@ export const consoleRoutes: readonly Route[] = [
   file('/console', 'text/html; charset=utf-8', (assets) => assets.html),
   file('/console/app.js', 'text/javascript; charset=utf-8', (assets) => assets.script),
   file('/console/app.css', 'text/css; charset=utf-8', (assets) => assets.css),
+  // How the page signs in here: with an API key (on AWS the console stack writes the Cognito settings instead).
+  file('/console/config.json', 'application/json', () => JSON.stringify({ signIn: 'api-key' })),
 ];
