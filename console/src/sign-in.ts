@@ -5,15 +5,9 @@
  * with PKCE (RFC 7636): the page never holds a client secret, and a stolen code is useless without the verifier,
  * which never leaves this tab's sessionStorage.
  */
-export interface CognitoSignIn {
-  readonly signIn: 'cognito';
-  /** `https://<prefix>.auth.<region>.amazoncognito.com` */
-  readonly signInOrigin: string;
-  readonly clientId: string;
-  /** `https://<console domain>/console` */
-  readonly redirectUri: string;
-}
-export type SignInConfig = { readonly signIn: 'api-key' } | CognitoSignIn;
+import { authorizeUrl, base64Url, codeChallenge, type CognitoSignIn, type SignInConfig } from './pkce';
+
+export { signOutUrl, type CognitoSignIn, type SignInConfig } from './pkce';
 
 const pendingStorage = 'settlement-console-sign-in';
 /** Bytes of randomness in the PKCE verifier (43 characters of base64url, the RFC's minimum length). */
@@ -25,30 +19,6 @@ export async function loadSignInConfig(): Promise<SignInConfig> {
   const config = (await response.json()) as Partial<CognitoSignIn> & { signIn?: string };
   if (config.signIn === 'cognito' && config.signInOrigin?.startsWith('https://') && config.clientId && config.redirectUri) return config as CognitoSignIn;
   return { signIn: 'api-key' };
-}
-
-export function base64Url(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** The S256 code challenge of a verifier: base64url(SHA-256(verifier)). */
-export async function codeChallenge(verifier: string): Promise<string> {
-  return base64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-}
-
-export function authorizeUrl(config: CognitoSignIn, state: string, challenge: string): string {
-  const query = new URLSearchParams({
-    response_type: 'code',
-    client_id: config.clientId,
-    redirect_uri: config.redirectUri,
-    scope: 'openid email profile',
-    state,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  return `${config.signInOrigin}/oauth2/authorize?${query}`;
 }
 
 /** Sends the browser to the hosted sign-in; it comes back to the console with `?code=…&state=…`. */
@@ -84,7 +54,3 @@ export async function completeCognitoSignIn(config: CognitoSignIn): Promise<stri
   return tokens.id_token;
 }
 
-/** The hosted sign-out, which ends the Cognito session too and comes back to the console. */
-export function signOutUrl(config: CognitoSignIn): string {
-  return `${config.signInOrigin}/logout?${new URLSearchParams({ client_id: config.clientId, logout_uri: config.redirectUri })}`;
-}

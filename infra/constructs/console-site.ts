@@ -75,9 +75,8 @@ export class ConsoleSite extends Construct {
       serverAccessLogsBucket: this.logsBucket,
       serverAccessLogsPrefix: 'console-bucket/',
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-      // Only built files: nothing to keep when the stack goes.
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      // Only built files, but a versioned bucket with objects cannot be deleted by CloudFormation: kept, like the logs.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.userPool = this.#userPool(config);

@@ -4,7 +4,7 @@
  * user pool (docs/console.md says how to try it).
  */
 import { createHash } from 'node:crypto';
-import { authorizeUrl, base64Url, codeChallenge, signOutUrl, type CognitoSignIn } from '../../../console/src/sign-in';
+import { authorizeUrl, base64Url, codeChallenge, signOutUrl, type CognitoSignIn } from '../../../console/src/pkce';
 
 const config: CognitoSignIn = {
   signIn: 'cognito',
