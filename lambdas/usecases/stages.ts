@@ -101,6 +101,7 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
     const vostro = await requireUsableAccount(deps, current.payerAccountId);
     const nostro = await requireUsableAccount(deps, current.nostroAccountId);
     const amount = new Money(current.amount);
+    const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
     const now = deps.clock.now();
     const lock = {
       settlementId: current.settlementId,
@@ -120,7 +121,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         stage: 'LockFunds',
         at: lock.createdAt,
         effects: [
-          { type: 'lockAmount', account: vostro, amount },
+          // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
+          // two concurrent settlements could both pass).
+          { type: 'lockAmount', account: vostro, amount, ...(netDebitCap && { netDebitCap }) },
           { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
@@ -170,6 +173,8 @@ async function sendTransfer(deps: EngineDeps, input: StageInput, onSent: (key: s
       currency: current.currency,
       valueDate: current.valueDate,
       reference: current.reference,
+      ...(current.payerIban && { debtorIban: current.payerIban }),
+      ...(current.payeeIban && { creditorIban: current.payeeIban }),
     };
     const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
     if (receipt.state !== 'REJECTED') onSent(instruction.idempotencyKey, current.rail);
