@@ -12,6 +12,7 @@ import { GrpcService } from './constructs/grpc-service';
 import { Observability } from './constructs/observability';
 import { SettlementRestApi } from './constructs/rest-api';
 import { Schedules } from './constructs/schedules';
+import { StatementInbox } from './constructs/statement-inbox';
 import { SettlementWorkflow } from './constructs/settlement-workflow';
 import { FastPathWorkflow } from './constructs/fast-path-workflow';
 import type { RouteDeclaration } from './api-routes';
@@ -35,6 +36,7 @@ export class EngineStack extends Stack {
   readonly deadLetterQueue: sqs.Queue;
   readonly restApi: SettlementRestApi;
   readonly schedules: Schedules;
+  readonly statementInbox: StatementInbox;
   /** Absent when the configuration leaves the gRPC shim out. */
   readonly grpc?: GrpcService;
 
@@ -80,6 +82,7 @@ export class EngineStack extends Stack {
       intervals: config.schedules,
       jobs: { reconcile: jobs.reconcile!, retryFailed: jobs.retryFailed!, cleanup: jobs.cleanup!, recoverStuck: jobs.recoverStuck!, publishBalances: jobs.publishBalances! },
     });
+    this.statementInbox = new StatementInbox(this, 'StatementInbox', { tables, logRetention: config.logRetention, environment: config.functionEnvironment, deadLetterQueue: this.deadLetterQueue, reservedConcurrency: config.reservedConcurrency.enabled ? 2 : undefined });
     this.restApi = new SettlementRestApi(this, 'Rest', { handlers: apiHandlers, routes: props.routes, config: config.api, logRetention: config.logRetention });
     if (config.grpc.enabled) {
       this.grpc = new GrpcService(this, 'Grpc', {
@@ -110,5 +113,6 @@ export class EngineStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Standard workflow (hand-offs)' });
     new CfnOutput(this, 'FastPathStateMachineArn', { value: this.fastPath.stateMachine.stateMachineArn, description: 'Express fast path: where every settlement starts' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'StatementBucketName', { value: this.statementInbox.bucket.bucketName, description: 'Put statements under incoming/<BIC>/<currency>/<name>.xml|.csv' });
   }
 }

@@ -15,7 +15,7 @@ export type TableWriteAction = 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchW
  * condition check), or read plus exactly the write actions its code issues.
  */
 export type TableAccess = 'describe' | 'read' | { readonly write: readonly TableWriteAction[] };
-export type HandlerModule = 'stages' | 'api' | 'jobs';
+export type HandlerModule = 'stages' | 'api' | 'jobs' | 'statement-import';
 
 /** Read plus the listed writes. */
 export const write = (...actions: TableWriteAction[]): TableAccess => ({ write: actions });
