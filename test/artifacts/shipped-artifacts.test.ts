@@ -304,6 +304,8 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
+        // StreamSettlementEvents reads the table's change stream, which DynamoDB Local serves on its own endpoint.
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: engine.dynamoEndpoint,
         AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(stepFunctions.address() as { port: number }).port}`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
