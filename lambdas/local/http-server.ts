@@ -27,7 +27,7 @@ export interface HttpServerLimits {
   readonly headersTimeoutMs: number;
   /** HTTP_REQUEST_TIMEOUT_MS: the whole request, body included, must have arrived by then. */
   readonly requestTimeoutMs: number;
-  /** HTTP_IDLE_TIMEOUT_MS: a socket with no traffic for this long is closed (keep-alive included). */
+  /** HTTP_IDLE_TIMEOUT_MS: a socket on which the client sends nothing for this long is closed (keep-alive included; not while the engine answers). */
   readonly idleTimeoutMs: number;
   /** HTTP_CONNECTIONS_MAX: open connections at most; more are answered 503 with Retry-After and closed. */
   readonly connectionsMax: number;
