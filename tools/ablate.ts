@@ -126,12 +126,15 @@ function prepareCopy(): string {
 function runTests(directory: string, tests: readonly string[], bail: boolean): { passed: boolean; failedFiles: string[]; output: string } {
   const report = path.join(directory, '.ablate-jest.json');
   const jest = path.join(repositoryRoot, 'node_modules', '.bin', 'jest');
-  const result = spawnSync(jest, ['--json', `--outputFile=${report}`, '--silent', ...(bail ? ['--bail'] : []), ...tests], {
+  // In a session of its own (setsid), so that whatever the run leaves behind can be killed with it: under --bail jest
+  // exits without its global teardown, and each mutant used to leave its DynamoDB Local JVM running.
+  const result = spawnSync('setsid', [jest, '--json', `--outputFile=${report}`, '--silent', ...(bail ? ['--bail'] : []), ...tests], {
     cwd: directory,
     encoding: 'utf8',
     timeout: mutantTimeoutMs,
     env: { ...process.env, CI: 'true' },
   });
+  killProcessGroup(result.pid);
   let failedFiles: string[] = [];
   try {
     const parsed = JSON.parse(readFileSync(report, 'utf8')) as { testResults: Array<{ name: string; status: string }> };
@@ -192,3 +195,13 @@ function main(): void {
 }
 
 if (require.main === module) main();
+
+/** Kills what is left of a finished run's process group (its leader's pid); a group already empty is fine. */
+function killProcessGroup(leaderPid: number | undefined): void {
+  if (!leaderPid) return;
+  try {
+    process.kill(-leaderPid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
+}
