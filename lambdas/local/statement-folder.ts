@@ -48,7 +48,10 @@ class FolderInbox implements StatementFileInbox {
 
   async reject(rejection: StatementFileRejection): Promise<void> {
     const target = await this.moveTo(statementFolderAreas.rejected, rejection.file);
-    await writeFile(`${target}.reason.json`, `${JSON.stringify({ code: rejection.code, reason: rejection.reason }, null, 2)}\n`);
+    // Written aside and renamed into place: whoever watches rejected/ never reads half a reason.
+    const reasonFile = `${target}.reason.json`;
+    await writeFile(`${reasonFile}.partial`, `${JSON.stringify({ code: rejection.code, reason: rejection.reason }, null, 2)}\n`);
+    await rename(`${reasonFile}.partial`, reasonFile);
   }
 
   async moveTo(area: string, file: string): Promise<string> {
