@@ -2,7 +2,7 @@
  * The engine stack: everything stateless around the tables. Functions, the state machine, schedules, the REST API,
  * the gRPC shim, the dead-letter queue, alarms and the dashboard. It can be destroyed and redeployed freely.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -19,6 +19,7 @@ import type { RouteDeclaration } from './api-routes';
 import { adminApiFunction, allFunctions, apiFunction, healthFunction, jobFunctions, stageFunctions, type FunctionSpec, type StageStateName } from './function-catalogue';
 import { acknowledge } from './nag';
 import type { EngineTables } from './stateful-stack';
+import { holdingQueueDefaults } from './constructs/storage-defaults';
 
 export interface EngineStackProps extends StackProps {
   readonly tables: EngineTables;
@@ -44,11 +45,7 @@ export class EngineStack extends Stack {
     super(scope, id, props);
     const { config, tables } = props;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ParkedSettlementsQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = new sqs.Queue(this, 'ParkedSettlementsQueue', holdingQueueDefaults);
     acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the end of the line: it holds parked settlements for operators, so it has no dead-letter queue of its own.');
 
     const functions: Record<string, EngineFunction> = {};

@@ -208,26 +208,7 @@ class SimulatedBank {
       if (known.scenario.recall === 'pending') return resolution('PDCR');
       known.returnedAt = at;
     }
-    const transfer = known.transfer;
-    respond(
-      response,
-      200,
-      envelope({
-        document: buildPacs004({
-          messageId: messageIdOf('SIMRTR', transfer.uetr),
-          createdAt: at,
-          returnId: messageIdOf('RTR', transfer.uetr),
-          originalMessageId: transfer.messageId,
-          originalDefinition: transfer.definition,
-          originalEndToEndId: transfer.endToEndId,
-          originalUetr: transfer.uetr,
-          returnedAmount: transfer.amount,
-          currency: transfer.currency,
-          settlementDate: known.returnedAt.slice(0, 10),
-          reasonCode: 'FOCR',
-        }),
-      }),
-    );
+    respond(response, 200, envelope({ document: returnOf(known.transfer, at, known.returnedAt, 'FOCR') }));
   }
 
   /**
@@ -244,24 +225,7 @@ class SimulatedBank {
       if (!known.scenario.lateReturn || known.status !== 'ACSC' || !known.settledAt) continue;
       known.returnedAt ??= at;
       if (known.returnedAt < since) continue;
-      const transfer = known.transfer;
-      returned.push(
-        envelope({
-          document: buildPacs004({
-            messageId: messageIdOf('SIMRTR', transfer.uetr),
-            createdAt: known.returnedAt,
-            returnId: messageIdOf('RTR', transfer.uetr),
-            originalMessageId: transfer.messageId,
-            originalDefinition: transfer.definition,
-            originalEndToEndId: transfer.endToEndId,
-            originalUetr: transfer.uetr,
-            returnedAmount: transfer.amount,
-            currency: transfer.currency,
-            settlementDate: known.returnedAt.slice(0, 10),
-            reasonCode: known.scenario.lateReturn,
-          }),
-        }),
-      );
+      returned.push(envelope({ document: returnOf(known.transfer, known.returnedAt, known.returnedAt, known.scenario.lateReturn) }));
     }
     response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     response.end(JSON.stringify({ returns: returned }));
@@ -318,6 +282,23 @@ class SimulatedBank {
     const holdMs = this.options.timeoutHoldMs ?? 30_000;
     setTimeout(() => response.socket?.destroy(), holdMs).unref();
   }
+}
+
+/** The pacs.004 by which this bank sends `transfer` back: after a recall (FOCR) or unasked (a late return). */
+function returnOf(transfer: ReceivedTransfer, createdAt: string, returnedAt: string, reasonCode: string): string {
+  return buildPacs004({
+    messageId: messageIdOf('SIMRTR', transfer.uetr),
+    createdAt,
+    returnId: messageIdOf('RTR', transfer.uetr),
+    originalMessageId: transfer.messageId,
+    originalDefinition: transfer.definition,
+    originalEndToEndId: transfer.endToEndId,
+    originalUetr: transfer.uetr,
+    returnedAmount: transfer.amount,
+    currency: transfer.currency,
+    settlementDate: returnedAt.slice(0, 10),
+    reasonCode,
+  });
 }
 
 function reasonText(code: string): string {

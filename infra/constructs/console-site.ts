@@ -23,6 +23,7 @@ import { consoleContentSecurityPolicy } from '../../lambdas/adapters/console/sec
 import type { ConsoleConfig } from '../config';
 import { acknowledge } from '../nag';
 import { projectRoot } from './engine-function';
+import { privateBucketDefaults } from './storage-defaults';
 
 /** The groups that are roles (lambdas/adapters/auth/cognito-claims.ts reads them back). */
 export const consoleRoleGroups = ['operator', 'auditor'] as const;
@@ -57,26 +58,21 @@ export class ConsoleSite extends Construct {
     super(scope, id);
     const { config } = props;
     this.logsBucket = new s3.Bucket(this, 'Logs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+      ...privateBucketDefaults,
       // CloudFront's standard logs are delivered with an ACL grant: the one reason this bucket keeps ACLs.
       objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
       lifecycleRules: [{ expiration: Duration.days(400) }],
-      removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(this.logsBucket, 'AwsSolutions-S1', "This bucket receives the console bucket's access logs and the distribution's; logging it into itself would loop.");
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+      ...privateBucketDefaults,
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.logsBucket,
       serverAccessLogsPrefix: 'console-bucket/',
+      // Only built files, but a versioned bucket with objects cannot be deleted by CloudFormation: kept (the defaults'
+      // RETAIN), like the logs.
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-      // Only built files, but a versioned bucket with objects cannot be deleted by CloudFormation: kept, like the logs.
-      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.userPool = this.#userPool(config);

@@ -8,7 +8,7 @@
  * The function may read objects under `incoming/` of this bucket and send to the rejections queue; on the tables it
  * reads accounts and puts the statement (reconciliation) and its audit entry (reference). Nothing else.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,6 +21,7 @@ import { write, type FunctionSpec } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
 import { EngineFunction } from './engine-function';
+import { holdingQueueDefaults, privateBucketDefaults } from './storage-defaults';
 
 /** The key prefix files are dropped under (lambdas/adapters/s3/statement-bucket.ts reads the same). */
 export const statementIncomingPrefix = 'incoming/';
@@ -66,19 +67,14 @@ export class StatementInbox extends Construct {
   constructor(scope: Construct, id: string, props: StatementInboxProps) {
     super(scope, id);
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+      ...privateBucketDefaults,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(400) }],
-      removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(this.accessLogsBucket, 'AwsSolutions-S1', 'This bucket receives the statement bucket\'s server access logs; logging it into itself would loop.');
     // Statements are evidence for reconciliation reports: versioned, retained, never public.
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+      ...privateBucketDefaults,
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogsBucket,
@@ -89,7 +85,6 @@ export class StatementInbox extends Construct {
         { transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(90) }] },
         { noncurrentVersionExpiration: Duration.days(400) },
       ],
-      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // S3 turns EventBridge delivery on through CDK's bucket-notifications custom resource (one per stack).
@@ -102,9 +97,9 @@ export class StatementInbox extends Construct {
       );
     }
 
-    this.rejectionsQueue = new sqs.Queue(this, 'RejectionsQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.rejectionsQueue = new sqs.Queue(this, 'RejectionsQueue', holdingQueueDefaults);
     acknowledge(this.rejectionsQueue, 'AwsSolutions-SQS3', 'The end of the line for refused statement files: operators read each reason and fix the file; there is nothing to retry.');
-    this.failedEventsQueue = new sqs.Queue(this, 'FailedEventsQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.failedEventsQueue = new sqs.Queue(this, 'FailedEventsQueue', holdingQueueDefaults);
     acknowledge(this.failedEventsQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the import rule and of the function\'s asynchronous invocations.');
 
     this.importFunction = new EngineFunction(this, 'Import', {

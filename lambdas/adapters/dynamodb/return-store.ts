@@ -12,7 +12,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvariantViolationError, invariant } from '../../domain/errors';
 import type { LedgerEntry, ReturnBooking, ReturnStore, SettlementReturn } from '../../ports/stores';
-import { ledgerEntryKey } from './account-store';
+import { ledgerEntryPut } from './account-store';
 import { cancellationReasons, guard, toMoney, toNumberValue, translateTransientError } from './client';
 import { SortKey } from './settlement-store';
 import type { TableNames } from './table-definitions';
@@ -84,24 +84,7 @@ export class DynamoReturnStore implements ReturnStore {
                 ExpressionAttributeValues: { ':amount': toNumberValue(settlementReturn.amount), ':one': 1, ':now': now, ':currency': settlementReturn.currency },
               },
             })),
-            ...entries.map((entry) => ({
-              Put: {
-                TableName: this.tables.ledger,
-                Item: {
-                  accountId: entry.accountId,
-                  entryKey: ledgerEntryKey(entry),
-                  amount: toNumberValue(entry.amount),
-                  currency: entry.currency,
-                  kind: entry.kind,
-                  reference: entry.reference,
-                  leg: entry.leg,
-                  postedAt: entry.postedAt,
-                  valueDate: entry.valueDate,
-                  counterpartyAccountId: entry.counterpartyAccountId,
-                },
-                ConditionExpression: 'attribute_not_exists(accountId)',
-              },
-            })),
+            ...entries.map((entry) => ledgerEntryPut(this.tables.ledger, entry)),
           ],
         }),
       );

@@ -21,7 +21,7 @@ import {
 } from '../../ports/stores';
 import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
-import { ledgerEntryKey } from './account-store';
+import { ledgerEntryPut } from './account-store';
 
 type Item = Record<string, unknown>;
 type DocumentTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -248,27 +248,8 @@ export class DynamoSettlementStore implements SettlementStore {
             ExpressionAttributeValues: { ':to': effect.to, ':at': effect.at, ':pending': 'PENDING', ':amount': toNumberValue(effect.amount) },
           },
         };
-      case 'ledgerEntry': {
-        const entry = effect.entry;
-        return {
-          Put: {
-            TableName: this.tables.ledger,
-            Item: {
-              accountId: entry.accountId,
-              entryKey: ledgerEntryKey(entry),
-              amount: toNumberValue(entry.amount),
-              currency: entry.currency,
-              kind: entry.kind,
-              reference: entry.reference,
-              leg: entry.leg,
-              postedAt: entry.postedAt,
-              valueDate: entry.valueDate,
-              counterpartyAccountId: entry.counterpartyAccountId,
-            },
-            ConditionExpression: 'attribute_not_exists(accountId)',
-          },
-        };
-      }
+      case 'ledgerEntry':
+        return ledgerEntryPut(this.tables.ledger, effect.entry);
       case 'startOperation':
         return { Put: { TableName: this.tables.settlements, Item: this.operationItem(settlementId, effect.attempt, effect.at), ConditionExpression: 'attribute_not_exists(pk)' } };
       case 'endOperation': {
