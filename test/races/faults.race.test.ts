@@ -10,7 +10,7 @@ import { useRacesTables } from './harness/scenario';
 
 jest.setTimeout(10 * 60_000);
 
-const database = useRacesTables();
+const database = useRacesTables(undefined, { ownDatabase: true });
 const operations = Number(process.env.SOAK_OPERATIONS ?? 1_000);
 const seed = Number(process.env.SOAK_SEED ?? racesSeedDefault);
 

@@ -77,8 +77,8 @@ describe('StreamSettlementEvents', () => {
     const firstPart = read({ since }, (received) => received.length >= 150);
     await Promise.all(requests.map((request) => submitSettlement(writer.deps, request)));
     const head = await firstPart;
-    // Generous: this file shares DynamoDB Local with the race files and the fault soak, which can hold a settlement's
-    // retries for a minute; the stream's order, gaps and repeats are what this test judges, not speed.
+    // Generous: this file shares DynamoDB Local with the race files, which can hold a settlement's retries for a
+    // minute; the stream's order, gaps and repeats are what this test judges, not speed.
     await Promise.all(requests.map((request) => settled(writer, request.settlementId, 120_000)));
 
     // Everything the workflow wrote, as the store holds it.
