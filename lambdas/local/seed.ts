@@ -8,11 +8,12 @@ import { AccountConflictError, ValidationError } from '../domain/errors';
 import { parseBic } from '../domain/bic';
 import { Money, parseCurrency, currencyMinorUnits } from '../domain/money';
 import type { AccountType } from '../ports/stores';
+import { accountShardsMax } from '../domain/account-shards';
 import type { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
 
 export interface DemoSeed {
   readonly banks: ReadonlyArray<{ bic: string; name: string; country: string }>;
-  readonly accounts: ReadonlyArray<{ accountType: AccountType; bic: string; currency: string; openingBalance: string; floor?: string }>;
+  readonly accounts: ReadonlyArray<{ accountType: AccountType; bic: string; currency: string; openingBalance: string; floor?: string; /** Balance shards of a hot account (default 1). */ shards?: number }>;
   readonly routes: ReadonlyArray<{ payeeBic: string; currency: string; nostroAccountId: string }>;
 }
 
@@ -27,6 +28,7 @@ export function loadSeed(file: string = demoSeedPath): DemoSeed {
     if (account.accountType !== 'NOSTRO' && account.accountType !== 'VOSTRO') throw new ValidationError(`accounts[${index}].accountType`, 'must be NOSTRO or VOSTRO');
     const balance = new Money(account.openingBalance);
     if (balance.isNegative() || balance.decimalPlaces() > (currencyMinorUnits(account.currency) ?? 0)) throw new ValidationError(`accounts[${index}].openingBalance`, 'must be a non-negative amount in the currency\'s minor units');
+    if (account.shards !== undefined && !(Number.isInteger(account.shards) && account.shards >= 1 && account.shards <= accountShardsMax)) throw new ValidationError(`accounts[${index}].shards`, `must be an integer from 1 to ${accountShardsMax}`);
   });
   return seed;
 }

@@ -3,6 +3,7 @@
  * `transition` with its effects into ONE TransactWriteItems with conditions, so a status change and every
  * money movement it implies commit together or not at all.
  */
+import type { AccountShard, RebalanceOutcome } from '../domain/account-shards';
 import type { Money } from '../domain/money';
 import type { SettlementRequest, SettlementStatus } from '../domain/settlement';
 
@@ -24,6 +25,11 @@ export interface Account {
   readonly status: AccountStatus;
   readonly version: number;
   readonly updatedAt: string;
+  /**
+   * The balance shards of a hot account (more than one), as read; absent for an account that is one item. The
+   * figures above are their exact sums (version: the sum of the shards' versions).
+   */
+  readonly shards?: readonly AccountShard[];
 }
 
 export function accountId(accountType: AccountType, bic: string, currency: string): string {
@@ -70,6 +76,9 @@ export interface FundLock {
   readonly currency: string;
   readonly vostroAccountId: string;
   readonly nostroAccountId: string;
+  /** The balance shard holding the lock on each leg (absent: 0, the account's only item). */
+  readonly vostroShard?: number;
+  readonly nostroShard?: number;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly endedAt?: string;
@@ -108,6 +117,8 @@ export interface LedgerEntry {
   readonly postedAt: string;
   readonly valueDate: string;
   readonly counterpartyAccountId?: string;
+  /** The account's shard the posting moved (its ledger partition too); absent: 0. */
+  readonly shard?: number;
 }
 
 export type OperationState = 'STARTED' | 'COMMITTED' | 'ROLLED_BACK' | 'PARKED' | 'ABANDONED';
@@ -118,11 +129,11 @@ export type Effect =
    * locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor, and, with a net debit
    * cap, locked + amount ≤ cap (NetDebitCapExceededError otherwise).
    */
-  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money; readonly netDebitCap?: Money }
-  /** locked −= amount, available += amount; requires locked ≥ amount. */
-  | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money }
-  /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount. */
-  | { readonly type: 'postLockedAmount'; readonly accountId: string; readonly amount: Money }
+  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money; readonly netDebitCap?: Money; readonly shard?: number }
+  /** locked −= amount, available += amount; requires locked ≥ amount (on the lock's shard). */
+  | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money; readonly shard?: number }
+  /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount (on the lock's shard). */
+  | { readonly type: 'postLockedAmount'; readonly accountId: string; readonly amount: Money; readonly shard?: number }
   | { readonly type: 'createLock'; readonly lock: FundLock }
   | { readonly type: 'endLock'; readonly settlementId: string; readonly amount: Money; readonly to: 'POSTED' | 'VOIDED'; readonly at: string }
   | { readonly type: 'ledgerEntry'; readonly entry: LedgerEntry }
@@ -179,6 +190,9 @@ export interface SettlementReturn {
   readonly returnedAt: string;
   readonly vostroAccountId: string;
   readonly nostroAccountId: string;
+  /** The shards the settlement's lock held on, where the credit lands (absent: 0). */
+  readonly vostroShard?: number;
+  readonly nostroShard?: number;
 }
 
 /**
@@ -218,6 +232,11 @@ export interface AccountQuery {
 
 export interface AccountStore {
   get(accountId: string): Promise<Account | undefined>;
+  /**
+   * The rebalancer (cleanup job, and on demand): evens each hot account's shards, one conditional transaction per
+   * account; every sharded account when `accountIds` is absent.
+   */
+  rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]>;
   /** One page of accounts of a type, in BIC then currency order. Throws ValidationError('cursor') on a bad cursor. */
   list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }>;
 }

@@ -59,6 +59,8 @@ async function bookBankReturn(deps: BookingDeps, bankReturn: BankReturn): Promis
   } catch {
     return unmatched(bankReturn, 'its amount is not a decimal');
   }
+  // The credit goes back to the shards the settlement's lock held on (a hot account's; absent: 0).
+  const lock = await deps.settlements.getLock(settlementId);
   return deps.returns.bookReturn({
     settlementId,
     returnId: bankReturn.returnId,
@@ -68,6 +70,8 @@ async function bookBankReturn(deps: BookingDeps, bankReturn: BankReturn): Promis
     returnedAt,
     vostroAccountId: record.payerAccountId,
     nostroAccountId: record.nostroAccountId,
+    ...(lock?.vostroShard !== undefined && { vostroShard: lock.vostroShard }),
+    ...(lock?.nostroShard !== undefined && { nostroShard: lock.nostroShard }),
   });
 }
 

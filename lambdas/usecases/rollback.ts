@@ -89,8 +89,8 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
       lock?.state === 'PENDING'
         ? [
             { type: 'endLock', settlementId: current.settlementId, amount: lock.amount, to: 'VOIDED', at },
-            { type: 'releaseLockedAmount', accountId: lock.vostroAccountId, amount: lock.amount },
-            { type: 'releaseLockedAmount', accountId: lock.nostroAccountId, amount: lock.amount },
+            { type: 'releaseLockedAmount', accountId: lock.vostroAccountId, amount: lock.amount, shard: lock.vostroShard },
+            { type: 'releaseLockedAmount', accountId: lock.nostroAccountId, amount: lock.amount, shard: lock.nostroShard },
           ]
         : [];
     return { command: { record: current, to: 'ROLLED_BACK', stage: 'ReleaseLocks', at, effects } };

@@ -22,6 +22,7 @@ import {
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
+import { homeShard } from '../domain/account-shards';
 import { accountId, type Account, type Bank, type Effect, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
@@ -112,6 +113,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
       currency: current.currency,
       vostroAccountId: vostro.accountId,
       nostroAccountId: nostro.accountId,
+      // A hot account's hold lands on the shard its settlement id picks (domain/account-shards.ts); absent: 0.
+      ...(vostro.shards && { vostroShard: homeShard(current.settlementId, vostro.shards.length) }),
+      ...(nostro.shards && { nostroShard: homeShard(current.settlementId, nostro.shards.length) }),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + deps.limits.lockTtlSeconds * 1000).toISOString(),
     };
@@ -125,8 +129,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         effects: [
           // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
           // two concurrent settlements could both pass).
-          { type: 'lockAmount', account: vostro, amount, ...(netDebitCap && { netDebitCap }) },
-          { type: 'lockAmount', account: nostro, amount },
+          { type: 'lockAmount', account: vostro, amount, shard: lock.vostroShard, ...(netDebitCap && { netDebitCap }) },
+          { type: 'lockAmount', account: nostro, amount, shard: lock.nostroShard },
           { type: 'createLock', lock },
         ],
       },
@@ -266,16 +270,16 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     invariant(lock.vostroAccountId === current.payerAccountId && lock.nostroAccountId === current.nostroAccountId, 'finalize: lock accounts differ from the settlement');
     const at = deps.clock.now().toISOString();
     const debit = amount.negated();
-    const entry = (account: string, counterparty: string, leg: string) => ({
+    const entry = (account: string, counterparty: string, leg: string, shard: number | undefined) => ({
       type: 'ledgerEntry' as const,
-      entry: { accountId: account, amount: debit, currency: current.currency, kind: 'SETTLEMENT' as const, reference: current.settlementId, leg, postedAt: at, valueDate: current.valueDate, counterpartyAccountId: counterparty },
+      entry: { accountId: account, amount: debit, currency: current.currency, kind: 'SETTLEMENT' as const, reference: current.settlementId, leg, postedAt: at, valueDate: current.valueDate, counterpartyAccountId: counterparty, ...(shard !== undefined && { shard }) },
     });
     const effects: Effect[] = [
       { type: 'endLock', settlementId: current.settlementId, amount, to: 'POSTED', at },
-      { type: 'postLockedAmount', accountId: lock.vostroAccountId, amount },
-      { type: 'postLockedAmount', accountId: lock.nostroAccountId, amount },
-      entry(lock.vostroAccountId, lock.nostroAccountId, 'PAYER_VOSTRO'),
-      entry(lock.nostroAccountId, lock.vostroAccountId, 'PAYOUT_NOSTRO'),
+      { type: 'postLockedAmount', accountId: lock.vostroAccountId, amount, shard: lock.vostroShard },
+      { type: 'postLockedAmount', accountId: lock.nostroAccountId, amount, shard: lock.nostroShard },
+      entry(lock.vostroAccountId, lock.nostroAccountId, 'PAYER_VOSTRO', lock.vostroShard),
+      entry(lock.nostroAccountId, lock.vostroAccountId, 'PAYOUT_NOSTRO', lock.nostroShard),
       { type: 'endOperation', attempt: current.attempt, state: 'COMMITTED', at },
     ];
     assertBalancedPosting(effects, amount);

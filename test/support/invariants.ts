@@ -3,7 +3,8 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Money } from '../../lambdas/domain/money';
-import { accountFromItem } from '../../lambdas/adapters/dynamodb/account-store';
+import { accountsFromItems, baseAccountId } from '../../lambdas/adapters/dynamodb/account-shards';
+import type { AccountShard } from '../../lambdas/domain/account-shards';
 import { toMoney } from '../../lambdas/adapters/dynamodb/client';
 import type { TestEngine } from './engine';
 
@@ -27,7 +28,7 @@ export interface BookSummary {
 }
 
 export async function bookSummary(engine: TestEngine): Promise<BookSummary> {
-  const accounts = (await scanAll(engine, 'accounts')).map(accountFromItem);
+  const accounts = accountsFromItems(await scanAll(engine, 'accounts'));
   const difference: Record<string, Money> = {};
   for (const account of accounts) {
     const sign = account.accountType === 'NOSTRO' ? 1 : -1;
@@ -42,8 +43,9 @@ export async function bookSummary(engine: TestEngine): Promise<BookSummary> {
  */
 export async function bookViolations(engine: TestEngine, options: { allSettled?: boolean } = {}): Promise<string[]> {
   const violations: string[] = [];
-  const accounts = (await scanAll(engine, 'accounts')).map(accountFromItem);
-  const ledger = await scanAll(engine, 'ledger');
+  const accounts = accountsFromItems(await scanAll(engine, 'accounts'));
+  // A hot account's postings are spread over one ledger partition per shard: each entry counts for its account.
+  const ledger: Item[] = (await scanAll(engine, 'ledger')).map((entry) => ({ ...entry, accountId: baseAccountId(String(entry.accountId)) }));
   const settlementItems = await scanAll(engine, 'settlements');
   const locks = settlementItems.filter((item) => item.sk === 'LOCK');
   const records = settlementItems.filter((item) => item.sk === 'RECORD');
@@ -61,6 +63,7 @@ export async function bookViolations(engine: TestEngine, options: { allSettled?:
     if (account.available.lessThan(account.floor)) violations.push(`${account.accountId}: available ${account.available.toFixed()} below floor ${account.floor.toFixed()}`);
     const expectedLocked = pendingLockedByAccount.get(account.accountId) ?? new Money(0);
     if (!account.locked.equals(expectedLocked)) violations.push(`${account.accountId}: locked ${account.locked.toFixed()} but pending locks hold ${expectedLocked.toFixed()}`);
+    for (const shard of account.shards ?? []) violations.push(...shardViolations(account.accountId, shard));
   }
   // A return after Finalize: two RETURN postings per RETURN record, only on a COMPLETED settlement.
   const returnItems = settlementItems.filter((item) => item.sk === 'RETURN');
@@ -85,5 +88,15 @@ export async function bookViolations(engine: TestEngine, options: { allSettled?:
     if (record.status === 'FAILED' && lock && lock.lockState !== 'VOIDED') violations.push(`${id}: FAILED but lock is ${String(lock.lockState)}`);
     if (options.allSettled && record.status !== 'COMPLETED' && record.status !== 'FAILED' && !record.parked) violations.push(`${id}: left in ${String(record.status)}`);
   }
+  return violations;
+}
+
+/** Each shard of a hot account keeps the account's rule on its own: available = balance − locked ≥ its floor share, locked ≥ 0. */
+export function shardViolations(accountId: string, shard: AccountShard): string[] {
+  const violations: string[] = [];
+  const name = `${accountId} shard ${shard.shard}`;
+  if (!shard.available.equals(shard.balance.minus(shard.locked))) violations.push(`${name}: available ${shard.available.toFixed()} != balance − locked`);
+  if (shard.available.lessThan(shard.floor)) violations.push(`${name}: available ${shard.available.toFixed()} below its floor share ${shard.floor.toFixed()}`);
+  if (shard.locked.isNegative()) violations.push(`${name}: locked ${shard.locked.toFixed()} is negative`);
   return violations;
 }

@@ -3,10 +3,12 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AccountConflictError, ThrottlingError, ValidationError, invariant } from '../../domain/errors';
-import type { Money } from '../../domain/money';
+import { Money } from '../../domain/money';
 import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
 import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
+import { accountFromShardItems, ledgerEntryItem, openingShardItems, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
+import type { RebalanceOutcome } from '../../domain/account-shards';
 
 type Item = Record<string, unknown>;
 
@@ -17,24 +19,7 @@ export function ledgerEntryKey(entry: Pick<LedgerEntry, 'postedAt' | 'reference'
 
 /** A posting's ledger entry as one transaction item: an append that never overwrites (the ledger is append-only). */
 export function ledgerEntryPut(ledgerTable: string, entry: LedgerEntry) {
-  return {
-    Put: {
-      TableName: ledgerTable,
-      Item: {
-        accountId: entry.accountId,
-        entryKey: ledgerEntryKey(entry),
-        amount: toNumberValue(entry.amount),
-        currency: entry.currency,
-        kind: entry.kind,
-        reference: entry.reference,
-        leg: entry.leg,
-        postedAt: entry.postedAt,
-        valueDate: entry.valueDate,
-        counterpartyAccountId: entry.counterpartyAccountId,
-      },
-      ConditionExpression: 'attribute_not_exists(accountId)',
-    },
-  };
+  return ledgerEntryItem(ledgerTable, entry);
 }
 
 export function accountFromItem(item: Item): Account {
@@ -61,6 +46,20 @@ export class DynamoAccountStore implements AccountStore {
 
   async get(accountId: string): Promise<Account | undefined> {
     return getAccountItem(this.documentClient, this.tables, accountId);
+  }
+
+  async rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]> {
+    const ids = accountIds ?? [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined).map((account) => account.accountId);
+    const outcomes: RebalanceOutcome[] = [];
+    for (const accountId of ids) outcomes.push(await rebalanceAccount(this.documentClient, this.tables, accountId, new Date().toISOString()));
+    return outcomes;
+  }
+
+  /** Splits an account of one item into `shardCount` balance shards (account-shards.ts splitAccount). */
+  async split(accountId: string, shardCount: number): Promise<Account> {
+    const account = await this.get(accountId);
+    invariant(account !== undefined, `split: no account ${accountId}`);
+    return splitAccount(this.documentClient, this.tables, account, shardCount, new Date().toISOString());
   }
 
   async list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }> {
@@ -99,30 +98,17 @@ export class DynamoAccountStore implements AccountStore {
    * Opens an account with its opening balance posted as an OPENING ledger entry, in one transaction.
    * Throws AccountConflictError when the account exists.
    */
-  async open(account: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money }, at: string): Promise<Account> {
+  async open(account: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money; shards?: number }, at: string): Promise<Account> {
     invariant(account.openingBalance.greaterThanOrEqualTo(0), 'open: opening balance must not be negative');
     const id = `${account.accountType}#${account.bic}#${account.currency}`;
-    const item = {
-      accountId: id,
-      accountType: account.accountType,
-      bicCurrency: `${account.bic}#${account.currency}`,
-      bic: account.bic,
-      currency: account.currency,
-      balance: toNumberValue(account.openingBalance),
-      locked: toNumberValue('0'),
-      available: toNumberValue(account.openingBalance),
-      floor: toNumberValue(account.floor),
-      accountStatus: 'ACTIVE',
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-    };
+    const opened: Account = { accountId: id, accountType: account.accountType, bic: account.bic, currency: account.currency, balance: account.openingBalance, locked: new Money(0), available: account.openingBalance, floor: account.floor, status: 'ACTIVE', version: 1, updatedAt: at };
+    const items = openingShardItems(opened, account.shards ?? 1, at);
     const entry = { accountId: id, postedAt: at, reference: `OPENING-${id}`, leg: 'OPENING' };
     try {
       await this.documentClient.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Put: { TableName: this.tables.accounts, Item: item, ConditionExpression: 'attribute_not_exists(accountId)' } },
+            ...items.map((Item) => ({ Put: { TableName: this.tables.accounts, Item, ConditionExpression: 'attribute_not_exists(accountId)' } })),
             {
               Put: {
                 TableName: this.tables.ledger,
@@ -137,7 +123,7 @@ export class DynamoAccountStore implements AccountStore {
       if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') throw new AccountConflictError(`account ${id} already exists`);
       throw translateTransientError(error);
     }
-    return accountFromItem({ ...item, balance: account.openingBalance.toFixed(), locked: '0', available: account.openingBalance.toFixed(), floor: account.floor.toFixed() });
+    return accountFromShardItems(items);
   }
 
   /** Every account of one type, in BIC then currency order (paged internally; bounded by pagesMax). */
@@ -231,7 +217,7 @@ export async function getReferenceItem(documentClient: DynamoDBDocumentClient, t
 /** One account, strongly consistent: reads that gate money never see a stale balance. */
 export async function getAccountItem(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string): Promise<Account | undefined> {
   const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
-  return result.Item ? accountFromItem(result.Item) : undefined;
+  return result.Item ? readShards(documentClient, tables, result.Item) : undefined;
 }
 
 /** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
@@ -249,7 +235,7 @@ export async function getAccountItems(documentClient: DynamoDBDocumentClient, ta
     for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
       const request: Item[] = keys;
       const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.accounts]: { Keys: request, ConsistentRead: true } } })));
-      for (const item of result.Responses?.[tables.accounts] ?? []) found.set(String(item.accountId), accountFromItem(item));
+      for (const item of result.Responses?.[tables.accounts] ?? []) found.set(String(item.accountId), shardCountOf(item) > 1 ? await readShards(documentClient, tables, item) : accountFromShardItems([item]));
       keys = result.UnprocessedKeys?.[tables.accounts]?.Keys as Item[] | undefined;
     }
     if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`accounts: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);

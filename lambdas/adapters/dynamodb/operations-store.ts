@@ -34,6 +34,8 @@ import type {
   ProposalStore,
 } from '../../ports/operations';
 import { getAccountItem, getReferenceItem, ledgerEntryKey } from './account-store';
+import { openingShardItems, shardKey, shardsOf } from './account-shards';
+import { splitExactly, type AccountShard } from '../../domain/account-shards';
 import { cancellationReasons, toInteger, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
 
@@ -117,7 +119,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     return getAccountItem(this.documentClient, this.tables, accountId);
   }
 
-  async open(opening: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money }, actor: Actor): Promise<'opened' | 'exists' | 'bankNotActive'> {
+  async open(opening: { accountType: AccountType; bic: string; currency: string; floor: Money; openingBalance: Money; shards?: number }, actor: Actor): Promise<'opened' | 'exists' | 'bankNotActive'> {
     invariant(opening.openingBalance.greaterThanOrEqualTo(0) && opening.floor.greaterThanOrEqualTo(0), 'open: opening balance and floor must not be negative');
     const accountId = `${opening.accountType}#${opening.bic}#${opening.currency}`;
     const account: Account = {
@@ -135,7 +137,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     };
     const items: TransactItem[] = [
       { ConditionCheck: { TableName: this.tables.reference, Key: { pk: `BANK#${opening.bic}`, sk: 'PROFILE' }, ConditionExpression: 'bankStatus = :active', ExpressionAttributeValues: { ':active': 'ACTIVE' } } },
-      { Put: { TableName: this.tables.accounts, Item: accountItem(account, actor.at), ConditionExpression: 'attribute_not_exists(accountId)' } },
+      ...openingShardItems(account, opening.shards ?? 1, actor.at).map((Item) => ({ Put: { TableName: this.tables.accounts, Item, ConditionExpression: 'attribute_not_exists(accountId)' } })),
     ];
     const audit: AuditDraft = { action: 'ACCOUNT.OPEN', entityType: 'ACCOUNT', entityId: accountId, before: null, after: accountSnapshot(account) };
     if (opening.openingBalance.greaterThan(0)) {
@@ -160,25 +162,27 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     invariant(movement.direction === 'FUND_IN' || after.available.greaterThanOrEqualTo(withdrawalFloor), 'postMovement: fund-out beyond available must be refused before the write');
     const record: FundMovement = { ...movement, balanceAfter: formatAmount(after.balance, account.currency) };
     const entry = { accountId: account.accountId, postedAt: movement.postedAt, reference: movement.movementId, leg: movement.direction };
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: this.tables.accounts,
-          Key: { accountId: account.accountId },
-          UpdateExpression: 'SET balance = balance + :delta, available = available + :delta, version = version + :one, updatedAt = :at',
-          // The version pins balance, locked, floor and status as read; the available check restates the floor rule.
-          ConditionExpression: `version = :version AND accountStatus = :active AND currency = :currency${movement.direction === 'FUND_OUT' ? ' AND available >= :required' : ''}`,
-          ExpressionAttributeValues: {
-            ':delta': toNumberValue(delta),
-            ':one': 1,
-            ':at': actor.at,
-            ':version': account.version,
-            ':active': 'ACTIVE',
-            ':currency': account.currency,
-            ...(movement.direction === 'FUND_OUT' && { ':required': toNumberValue(amount.plus(withdrawalFloor)) }),
-          },
+    // A hot account's movement spreads over its shards (a fund-in evenly, a fund-out from the largest surpluses).
+    const shardItems = movementShards(account, movement.direction, amount).map(({ shard, delta: shardDelta }): TransactItem => ({
+      Update: {
+        TableName: this.tables.accounts,
+        Key: { accountId: shardKey(account.accountId, shard.shard) },
+        UpdateExpression: 'SET balance = balance + :delta, available = available + :delta, version = version + :one, updatedAt = :at',
+        // The version pins balance, locked, floor and status as read; the available check restates the floor rule.
+        ConditionExpression: `version = :version AND accountStatus = :active AND currency = :currency${movement.direction === 'FUND_OUT' ? ' AND available >= :required' : ''}`,
+        ExpressionAttributeValues: {
+          ':delta': toNumberValue(shardDelta),
+          ':one': 1,
+          ':at': actor.at,
+          ':version': shard.version,
+          ':active': 'ACTIVE',
+          ':currency': account.currency,
+          ...(movement.direction === 'FUND_OUT' && { ':required': toNumberValue(shardDelta.negated().plus(Money.max(shard.floor, 0))) }),
         },
       },
+    }));
+    const items: TransactItem[] = [
+      ...shardItems,
       {
         Put: {
           TableName: this.tables.ledger,
@@ -189,7 +193,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
       { Put: { TableName: this.tables.reference, Item: { pk: `MOVEMENT#${movement.movementId}`, sk: 'MOVEMENT', itemType: 'MOVEMENT', ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
     const audit: AuditDraft = { action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` };
-    return this.commitAccountWrite(items, audit, actor, account.accountId, after, 2);
+    return this.commitAccountWrite(items, audit, actor, account.accountId, after, shardItems.length + 1, shardItems.length);
   }
 
   async getMovement(movementId: string): Promise<FundMovement | undefined> {
@@ -202,34 +206,34 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
   async setStatus(account: Account, status: Account['status'], action: string, actor: Actor): Promise<AccountWriteOutcome> {
     const after: Account = { ...account, status, version: account.version + 1, updatedAt: actor.at };
     const closing = status === 'CLOSED';
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: this.tables.accounts,
-          Key: { accountId: account.accountId },
-          UpdateExpression: 'SET accountStatus = :status, version = version + :one, updatedAt = :at',
-          // Closing additionally re-checks, in the same condition, that nothing is left on the account.
-          ConditionExpression: `version = :version AND accountStatus = :expected${closing ? ' AND balance = :zero AND locked = :zero' : ''}`,
-          ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': account.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
-        },
+    // A hot account freezes or closes whole: every shard in the one transaction.
+    const items: TransactItem[] = shardsOf(account).map((shard) => ({
+      Update: {
+        TableName: this.tables.accounts,
+        Key: { accountId: shardKey(account.accountId, shard.shard) },
+        UpdateExpression: 'SET accountStatus = :status, version = version + :one, updatedAt = :at',
+        // Closing additionally re-checks, in the same condition, that nothing is left on the account.
+        ConditionExpression: `version = :version AND accountStatus = :expected${closing ? ' AND balance = :zero AND locked = :zero' : ''}`,
+        ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': shard.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
       },
-    ];
-    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
+    }));
+    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after, undefined, items.length);
   }
 
   async setFloor(account: Account, floor: Money, actor: Actor): Promise<AccountWriteOutcome> {
-    const after: Account = { ...account, floor, version: account.version + 1, updatedAt: actor.at };
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: this.tables.accounts,
-          Key: { accountId: account.accountId },
-          UpdateExpression: 'SET floor = :floor, version = version + :one, updatedAt = :at',
-          ConditionExpression: 'version = :version AND available >= :floor',
-          ExpressionAttributeValues: { ':floor': toNumberValue(floor), ':one': 1, ':at': actor.at, ':version': account.version },
-        },
+    const shards = shardsOf(account);
+    const after: Account = { ...account, floor, version: account.version + shards.length, updatedAt: actor.at };
+    // A hot account's floor is split exactly into shares, one per shard, each guarded on its shard.
+    const shares = splitExactly(floor, shards.length, account.currency);
+    const items: TransactItem[] = shards.map((shard) => ({
+      Update: {
+        TableName: this.tables.accounts,
+        Key: { accountId: shardKey(account.accountId, shard.shard) },
+        UpdateExpression: 'SET floor = :floor, version = version + :one, updatedAt = :at',
+        ConditionExpression: 'version = :version AND available >= :floor',
+        ExpressionAttributeValues: { ':floor': toNumberValue(shares[shard.shard]), ':one': 1, ':at': actor.at, ':version': shard.version },
       },
-    ];
+    }));
     return this.commitAccountWrite(items, { action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
   }
 
@@ -471,11 +475,12 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
     throw translateTransientError(refused.error);
   }
 
-  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, movementIndex?: number): Promise<AccountWriteOutcome> {
+  /** `accountItems`: how many items, from the first, are the account's shards (any of them refused: it changed). */
+  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, movementIndex?: number, accountItems = 1): Promise<AccountWriteOutcome> {
     const refused = await this.transact(items, audit, actor);
     if (refused === undefined) return { committed: true, account: after };
     if (movementIndex !== undefined && refused.reasons[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };
-    if (refused.reasons[0]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'changed', current: await this.get(accountId) };
+    if (refused.reasons.slice(0, accountItems).some((reason) => reason?.Code === 'ConditionalCheckFailed')) return { committed: false, reason: 'changed', current: await this.get(accountId) };
     throw translateTransientError(refused.error);
   }
 
@@ -501,24 +506,6 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
       throw translateTransientError(error);
     }
   }
-}
-
-function accountItem(account: Account, at: string): Item {
-  return {
-    accountId: account.accountId,
-    accountType: account.accountType,
-    bicCurrency: `${account.bic}#${account.currency}`,
-    bic: account.bic,
-    currency: account.currency,
-    balance: toNumberValue(account.balance),
-    locked: toNumberValue(account.locked),
-    available: toNumberValue(account.available),
-    floor: toNumberValue(account.floor),
-    accountStatus: account.status,
-    version: account.version,
-    createdAt: at,
-    updatedAt: at,
-  };
 }
 
 function bankFromItem(item: Item): Bank {
@@ -609,3 +596,24 @@ function decodeCursor(cursor: string, fixed: Readonly<Record<string, string>>, f
   throw new ValidationError('cursor', 'is not a cursor returned by this listing');
 }
 
+
+/**
+ * How a fund movement spreads over an account's shards: a fund-in evenly (split exactly), a fund-out from the
+ * shards with the largest surplus above their floor share (never below zero nor below the share, like the account's
+ * rule). One shard, the account itself, when it is not sharded. The deltas sum to the movement exactly.
+ */
+function movementShards(account: Account, direction: FundMovement['direction'], amount: Money): { shard: AccountShard; delta: Money }[] {
+  const shards = shardsOf(account);
+  if (direction === 'FUND_IN') return splitExactly(amount, shards.length, account.currency).map((share, index) => ({ shard: shards[index], delta: share })).filter((change) => !change.delta.isZero());
+  let missing = amount;
+  const changes: { shard: AccountShard; delta: Money }[] = [];
+  const withdrawable = (shard: AccountShard) => Money.max(shard.available.minus(Money.max(shard.floor, 0)), 0);
+  for (const shard of [...shards].sort((left, right) => withdrawable(right).comparedTo(withdrawable(left)))) {
+    if (missing.isZero()) break;
+    const take = shards.length === 1 ? missing : Money.min(withdrawable(shard), missing);
+    if (take.greaterThan(0)) changes.push({ shard, delta: take.negated() });
+    missing = missing.minus(take);
+  }
+  invariant(missing.isZero() && changes.reduce((total, change) => total.plus(change.delta), new Money(0)).equals(amount.negated()), 'movementShards: a fund-out beyond the shards must be refused before the write');
+  return changes;
+}

@@ -17,6 +17,8 @@ import type { LedgerReader, Page, ReconciliationStore, StoredReport } from '../.
 import { isConditionalCheckFailed, toInteger, toMoney, translateTransientError } from './client';
 import { guard } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
+import { getAccountItem } from './account-store';
+import { ledgerPartition, shardCountOf } from './account-shards';
 
 type Item = Record<string, unknown>;
 
@@ -162,22 +164,36 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
   // ---- ledger reads ----
 
   async *entries(accountId: string, from: string, to: string): AsyncIterable<LedgerEntryView> {
+    const partitions = await this.ledgerPartitions(accountId);
+    // A hot account's postings are spread over its shards' partitions: merged back into posting order.
+    for await (const item of mergeByEntryKey(partitions.map((partition) => this.ledgerItems(partition, from, `${to}$`)))) {
+      // The opening posting is part of the opening balance, not a movement a bank statement shows.
+      if (item.kind === 'OPENING') continue;
+      const currency = String(item.currency);
+      yield {
+        entryKey: String(item.entryKey),
+        settlementId: String(item.reference),
+        amount: formatAmount(toMoney(item.amount), currency),
+        currency,
+        valueDate: String(item.valueDate),
+        postedAt: String(item.postedAt),
+      };
+    }
+  }
+
+  /** The ledger partitions of an account: one, or one per balance shard of a hot account. */
+  private async ledgerPartitions(accountId: string): Promise<string[]> {
+    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true, ProjectionExpression: 'shardCount' })));
+    const shardCount = result.Item ? shardCountOf(result.Item) : 1;
+    return Array.from({ length: shardCount }, (_, shard) => ledgerPartition(accountId, shard));
+  }
+
+  /** One ledger partition's items between two sort keys, in order, page by page. */
+  private async *ledgerItems(partition: string, low: string, high: string): AsyncGenerator<Item> {
     let startKey: Item | undefined;
     do {
-      const page = await this.ledgerPage(accountId, from, `${to}$`, startKey);
-      for (const item of page.items) {
-        // The opening posting is part of the opening balance, not a movement a bank statement shows.
-        if (item.kind === 'OPENING') continue;
-        const currency = String(item.currency);
-        yield {
-          entryKey: String(item.entryKey),
-          settlementId: String(item.reference),
-          amount: formatAmount(toMoney(item.amount), currency),
-          currency,
-          valueDate: String(item.valueDate),
-          postedAt: String(item.postedAt),
-        };
-      }
+      const page = await this.ledgerPage(partition, low, high, startKey);
+      yield* page.items;
       startKey = page.lastKey;
     } while (startKey !== undefined);
   }
@@ -186,13 +202,10 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
     for (let attempt = 1; attempt <= balanceReadAttemptsMax; attempt++) {
       const before = await this.currentBalance(accountId);
       let postedAfter = new Money(0);
-      let startKey: Item | undefined;
-      do {
-        // Everything after `to`: '$' sorts after the '#' that follows a posting time in the sort key.
-        const page = await this.ledgerPage(accountId, `${to}$`, '\uffff', startKey);
-        for (const item of page.items) postedAfter = postedAfter.plus(toMoney(item.amount));
-        startKey = page.lastKey;
-      } while (startKey !== undefined);
+      // Everything after `to`: '$' sorts after the '#' that follows a posting time in the sort key.
+      for (const partition of await this.ledgerPartitions(accountId)) {
+        for await (const item of this.ledgerItems(partition, `${to}$`, '\uffff')) postedAfter = postedAfter.plus(toMoney(item.amount));
+      }
       const after = await this.currentBalance(accountId);
       // A posting commits the balance and its ledger entry together: an unchanged balance means a consistent sum.
       if (before.balance.equals(after.balance)) return formatAmount(before.balance.minus(postedAfter), before.currency);
@@ -236,9 +249,9 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
   }
 
   private async currentBalance(accountId: string): Promise<{ balance: Money; currency: string }> {
-    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true })));
-    invariant(result.Item !== undefined, `balanceAt: account ${accountId} does not exist`);
-    return { balance: toMoney(result.Item.balance), currency: String(result.Item.currency) };
+    const account = await getAccountItem(this.documentClient, this.tables, accountId);
+    invariant(account !== undefined, `balanceAt: account ${accountId} does not exist`);
+    return { balance: account.balance, currency: account.currency };
   }
 
   private async ledgerPage(accountId: string, low: string, high: string, startKey: Item | undefined): Promise<{ items: Item[]; lastKey?: Item }> {
@@ -311,4 +324,22 @@ export async function openingPosting(documentClient: DynamoDBDocumentClient, tab
   );
   const first = result.Items?.[0];
   return first?.kind === 'OPENING' ? toMoney(first.amount).toFixed() : '0';
+}
+
+/**
+ * Items of several ledger partitions, each in sort-key order, merged into one sort-key order (posting time first).
+ * Bounded by the partitions given (at most accountShardsMax).
+ */
+async function* mergeByEntryKey(sources: readonly AsyncGenerator<Item>[]): AsyncGenerator<Item> {
+  const heads = await Promise.all(sources.map((source) => source.next()));
+  for (;;) {
+    let next = -1;
+    for (let index = 0; index < heads.length; index++) {
+      if (heads[index].done) continue;
+      if (next < 0 || String(heads[index].value.entryKey) < String(heads[next].value.entryKey)) next = index;
+    }
+    if (next < 0) return;
+    yield heads[next].value as Item;
+    heads[next] = await sources[next].next();
+  }
 }

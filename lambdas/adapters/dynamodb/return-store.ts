@@ -12,6 +12,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { InvariantViolationError, invariant } from '../../domain/errors';
 import type { LedgerEntry, ReturnBooking, ReturnStore, SettlementReturn } from '../../ports/stores';
+import { shardKey } from './account-shards';
 import { ledgerEntryPut } from './account-store';
 import { cancellationReasons, guard, toMoney, toNumberValue, translateTransientError } from './client';
 import { SortKey } from './settlement-store';
@@ -29,8 +30,8 @@ export class DynamoReturnStore implements ReturnStore {
     invariant(settlementReturn.amount.greaterThan(0), `bookReturn: ${settlementReturn.settlementId} returns a non-positive amount`);
     const now = new Date().toISOString();
     const legs = [
-      { accountId: settlementReturn.nostroAccountId, counterpartyAccountId: settlementReturn.vostroAccountId, leg: 'RETURN_NOSTRO' },
-      { accountId: settlementReturn.vostroAccountId, counterpartyAccountId: settlementReturn.nostroAccountId, leg: 'RETURN_VOSTRO' },
+      { accountId: settlementReturn.nostroAccountId, counterpartyAccountId: settlementReturn.vostroAccountId, leg: 'RETURN_NOSTRO', shard: settlementReturn.nostroShard ?? 0 },
+      { accountId: settlementReturn.vostroAccountId, counterpartyAccountId: settlementReturn.nostroAccountId, leg: 'RETURN_VOSTRO', shard: settlementReturn.vostroShard ?? 0 },
     ];
     const entries: LedgerEntry[] = legs.map((leg) => ({
       ...leg,
@@ -78,7 +79,7 @@ export class DynamoReturnStore implements ReturnStore {
             ...legs.map((leg) => ({
               Update: {
                 TableName: this.tables.accounts,
-                Key: { accountId: leg.accountId },
+                Key: { accountId: shardKey(leg.accountId, leg.shard) },
                 UpdateExpression: 'SET balance = balance + :amount, available = available + :amount, version = version + :one, updatedAt = :now',
                 ConditionExpression: 'attribute_exists(accountId) AND currency = :currency',
                 ExpressionAttributeValues: { ':amount': toNumberValue(settlementReturn.amount), ':one': 1, ':now': now, ':currency': settlementReturn.currency },

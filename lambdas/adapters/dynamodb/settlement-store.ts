@@ -3,9 +3,8 @@
  * compensations share one partition (pk = settlement id), so one Query returns its whole history.
  */
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, invariant } from '../../domain/errors';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { InvariantViolationError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
@@ -22,6 +21,7 @@ import {
 import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 import { ledgerEntryPut } from './account-store';
+import { accountEffectItems, explainAccountEffectFailure, type AccountEffect } from './account-shards';
 
 type Item = Record<string, unknown>;
 type DocumentTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -145,89 +145,47 @@ export class DynamoSettlementStore implements SettlementStore {
       // No condition of its own: the event's sort key is the record's next version, which the record's guard above
       // lets exactly one transition take (a second guard here would only shadow that one).
       { Put: { TableName: this.tables.settlements, Item: this.eventItem(event) } },
-      ...effects.map((effect) => this.effectItem(effect, record.settlementId)),
     ];
+    // An effect may write several items (a lock on a hot account moves surplus between its shards): remember each one's.
+    const effectItems = effects.map((effect) => this.effectItems(effect, record.settlementId));
+    transactItems.push(...effectItems.flat());
     invariant(transactItems.length <= 100, 'transition: more than 100 items in one transaction');
     try {
       await this.documentClient.send(new TransactWriteCommand({ TransactItems: transactItems }));
       return next;
     } catch (error) {
-      throw this.explainCancellation(error, record.settlementId, effects);
+      throw this.explainCancellation(error, record.settlementId, effects, effectItems.map((items) => items.length));
     }
   }
 
   /** Maps a cancelled transaction to the condition that failed: stale record, or an effect's business rule. */
-  private explainCancellation(error: unknown, settlementId: string, effects: readonly Effect[]): unknown {
+  private explainCancellation(error: unknown, settlementId: string, effects: readonly Effect[], itemCounts: readonly number[]): unknown {
     const reasons = cancellationReasons(error);
     if (!reasons) return translateTransientError(error);
     if (reasons.some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError')) return translateTransientError(error);
     if (reasons[0]?.Code === 'ConditionalCheckFailed') return new StaleSettlementError(settlementId);
-    for (let index = 0; index < effects.length; index++) {
-      const reason = reasons[index + 2];
-      if (reason?.Code !== 'ConditionalCheckFailed') continue;
+    for (let index = 0, offset = 2; index < effects.length; offset += itemCounts[index], index++) {
+      const own = reasons.slice(offset, offset + itemCounts[index]);
+      if (!own.some((reason) => reason?.Code === 'ConditionalCheckFailed')) continue;
       const effect = effects[index];
-      if (effect.type === 'lockAmount') {
-        // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
-        const old = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>, { wrapNumbers: true }) : undefined;
-        if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(effect.account.accountId, String(old?.accountStatus ?? 'MISSING'));
-        const position = old.locked === undefined ? undefined : toMoney(old.locked).plus(effect.amount);
-        if (effect.netDebitCap && position?.greaterThan(effect.netDebitCap)) {
-          return new NetDebitCapExceededError(effect.account.bic, effect.account.currency, formatAmount(effect.netDebitCap, effect.account.currency), formatAmount(position, effect.account.currency));
-        }
-        return new InsufficientFundsError(effect.account.accountId, formatAmount(effect.amount, effect.account.currency));
-      }
+      const explained = isAccountEffect(effect) ? explainAccountEffectFailure(effect, own) : undefined;
+      if (explained) return explained;
       // Any other effect failing means the engine's own bookkeeping disagrees with the store: a bug, stop loudly.
       return new InvariantViolationError(`settlement ${settlementId}: condition of effect ${effect.type} failed`, { cause: error });
     }
     return translateTransientError(error);
   }
 
+  private effectItems(effect: Effect, settlementId: string): DocumentTransactItem[] {
+    return isAccountEffect(effect) ? accountEffectItems(this.tables, effect, new Date().toISOString()) : [this.effectItem(effect, settlementId)];
+  }
+
   private effectItem(effect: Effect, settlementId: string): DocumentTransactItem {
     switch (effect.type) {
       case 'lockAmount':
-        return {
-          Update: {
-            TableName: this.tables.accounts,
-            Key: { accountId: effect.account.accountId },
-            UpdateExpression: 'SET locked = locked + :amount, available = available - :amount, version = version + :one, updatedAt = :now',
-            // available − amount ≥ floor, written as available ≥ amount + floor (conditions cannot subtract);
-            // the floor the sum was computed with must still be the account's floor. With a net debit cap, the
-            // held amount after this lock must stay within it: locked + amount ≤ cap, written as locked ≤ cap − amount,
-            // on the same item in the same transaction, so concurrent locks cannot pass the cap together.
-            ConditionExpression: `accountStatus = :active AND currency = :currency AND available >= :required AND floor = :floor${effect.netDebitCap ? ' AND locked <= :lockedMax' : ''}`,
-            ExpressionAttributeValues: {
-              ':amount': toNumberValue(effect.amount),
-              ':one': 1,
-              ':now': new Date().toISOString(),
-              ':active': 'ACTIVE',
-              ':currency': effect.account.currency,
-              ':required': toNumberValue(effect.amount.plus(effect.account.floor)),
-              ':floor': toNumberValue(effect.account.floor),
-              ...(effect.netDebitCap && { ':lockedMax': toNumberValue(effect.netDebitCap.minus(effect.amount)) }),
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        };
       case 'releaseLockedAmount':
-        return {
-          Update: {
-            TableName: this.tables.accounts,
-            Key: { accountId: effect.accountId },
-            UpdateExpression: 'SET locked = locked - :amount, available = available + :amount, version = version + :one, updatedAt = :now',
-            ConditionExpression: 'locked >= :amount',
-            ExpressionAttributeValues: { ':amount': toNumberValue(effect.amount), ':one': 1, ':now': new Date().toISOString() },
-          },
-        };
       case 'postLockedAmount':
-        return {
-          Update: {
-            TableName: this.tables.accounts,
-            Key: { accountId: effect.accountId },
-            UpdateExpression: 'SET balance = balance - :amount, locked = locked - :amount, version = version + :one, updatedAt = :now',
-            ConditionExpression: 'locked >= :amount',
-            ExpressionAttributeValues: { ':amount': toNumberValue(effect.amount), ':one': 1, ':now': new Date().toISOString() },
-          },
-        };
+        throw new InvariantViolationError(`effect ${effect.type} writes account items (effectItems)`);
       case 'createLock':
         // A retried attempt locks again: it may replace the lock a previous attempt voided, never a pending or posted one.
         return {
@@ -331,6 +289,10 @@ export class DynamoSettlementStore implements SettlementStore {
   }
 }
 
+function isAccountEffect(effect: Effect): effect is AccountEffect {
+  return effect.type === 'lockAmount' || effect.type === 'releaseLockedAmount' || effect.type === 'postLockedAmount';
+}
+
 function lockItem(lock: FundLock): Item {
   return stripUndefined({
     pk: lock.settlementId,
@@ -342,6 +304,8 @@ function lockItem(lock: FundLock): Item {
     currency: lock.currency,
     vostroAccountId: lock.vostroAccountId,
     nostroAccountId: lock.nostroAccountId,
+    vostroShard: lock.vostroShard,
+    nostroShard: lock.nostroShard,
     createdAt: lock.createdAt,
     expiresAt: lock.expiresAt,
     endedAt: lock.endedAt,
@@ -386,6 +350,8 @@ export function lockFromItem(item: Item): FundLock {
     currency: String(item.currency),
     vostroAccountId: String(item.vostroAccountId),
     nostroAccountId: String(item.nostroAccountId),
+    vostroShard: item.vostroShard === undefined ? undefined : toInteger(item.vostroShard),
+    nostroShard: item.nostroShard === undefined ? undefined : toInteger(item.nostroShard),
     createdAt: String(item.createdAt),
     expiresAt: String(item.expiresAt),
     endedAt: item.endedAt as string | undefined,

@@ -8,7 +8,9 @@
  *    no transfer at the bank (asked with the same idempotency key). Those take the normal rollback path:
  *    ReleaseLocks (one transaction: lock VOIDED, locked amounts released on both legs), then MarkFailed. Every other
  *    expired lock is left untouched and reported; a settlement not parked yet is parked for an operator.
+ * 3. Rebalances the hot accounts' balance shards (AccountStore.rebalanceShards).
  */
+import type { RebalanceOutcome } from '../../domain/account-shards';
 import type { SettlementStatus } from '../../domain/settlement';
 import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { advance } from '../advance';
@@ -30,6 +32,8 @@ export interface ExpiredLockOutcome {
 
 export interface CleanupRunReport {
   readonly operationsDeleted: number;
+  /** The rebalancer's outcome on each hot (sharded) account. */
+  readonly rebalanced: readonly RebalanceOutcome[];
   readonly expiredLocks: readonly ExpiredLockOutcome[];
   readonly errors: readonly { settlementId: string; error: string }[];
 }
@@ -37,7 +41,9 @@ export interface CleanupRunReport {
 export async function cleanupFinished(deps: RecoveryDeps, settings: Pick<JobSettings, 'batchSize' | 'operationRetentionSeconds' | 'stuckAfterSeconds' | 'isRunning'>): Promise<CleanupRunReport> {
   const operationsDeleted = await deleteEndedOperations(deps, settings);
   const { outcomes, errors } = await endExpiredLocks(deps, settings);
-  const report = { operationsDeleted, expiredLocks: outcomes, errors };
+  // 3. Evens the hot accounts' balance shards, so a lock rarely needs more than its home shard.
+  const rebalanced = await deps.accounts.rebalanceShards();
+  const report = { operationsDeleted, rebalanced, expiredLocks: outcomes, errors };
   if (operationsDeleted + outcomes.length + errors.length > 0) {
     logJob(errors.length > 0 || outcomes.some((outcome) => outcome.action !== 'VOIDED') ? 'warn' : 'info', 'cleanup run', {
       operationsDeleted,

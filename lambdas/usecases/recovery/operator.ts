@@ -126,8 +126,8 @@ async function abandonEffects(deps: EngineDeps, record: SettlementRecord): Promi
     invariant(pendingLock.amount.equals(record.amount), `abandon: lock of ${record.settlementId} differs from its amount`);
     effects.push(
       { type: 'endLock', settlementId: record.settlementId, amount: pendingLock.amount, to: 'VOIDED', at },
-      { type: 'releaseLockedAmount', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount },
-      { type: 'releaseLockedAmount', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount },
+      { type: 'releaseLockedAmount', accountId: pendingLock.vostroAccountId, amount: pendingLock.amount, shard: pendingLock.vostroShard },
+      { type: 'releaseLockedAmount', accountId: pendingLock.nostroAccountId, amount: pendingLock.amount, shard: pendingLock.nostroShard },
     );
   }
   // A live attempt's operation ends here; a FAILED one's ended with MarkFailed.

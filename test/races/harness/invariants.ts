@@ -12,9 +12,11 @@
  * - Σ nostro − Σ vostro moved only by fund movements;
  * - the actors' outcomes agree with the record (an execution that ended Completed saw a COMPLETED settlement).
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { toMoney } from '../../../lambdas/adapters/dynamodb/client';
-import { accountFromItem } from '../../../lambdas/adapters/dynamodb/account-store';
+import { getAccountItem } from '../../../lambdas/adapters/dynamodb/account-store';
+import { ledgerPartition } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { shardViolations } from '../../support/invariants';
 import { DynamoMockBankStore } from '../../../lambdas/adapters/dynamodb/mock-bank-store';
 import { Money } from '../../../lambdas/domain/money';
 import { canTransition, isTerminal, type SettlementStatus } from '../../../lambdas/domain/settlement';
@@ -44,7 +46,12 @@ export async function worldViolations(world: World, baseline: BookBaseline, outc
   }
   const accounts = await readAccounts(world);
   const ledger = new Map<string, Item[]>();
-  for (const account of accounts) ledger.set(account.accountId, await query(world, world.tables.ledger, 'accountId', account.accountId));
+  for (const account of accounts) {
+    // A hot account's postings are spread over one ledger partition per shard.
+    const partitions = Array.from({ length: account.shards?.length ?? 1 }, (_, shard) => ledgerPartition(account.accountId, shard));
+    ledger.set(account.accountId, (await Promise.all(partitions.map((partition) => query(world, world.tables.ledger, 'accountId', partition)))).flat());
+    for (const shard of account.shards ?? []) violations.push(...shardViolations(account.accountId, shard));
+  }
   const pendingByAccount = new Map<string, Money>();
   const bank = new DynamoMockBankStore(world.client, world.tables);
   for (const settlementId of world.settlementIds) {
@@ -199,8 +206,9 @@ function describe(transfers: ReadonlyArray<{ instruction: { idempotencyKey: stri
 async function readAccounts(world: World): Promise<Account[]> {
   const accounts: Account[] = [];
   for (const id of world.accountIds) {
-    const result = await world.client.send(new GetCommand({ TableName: world.tables.accounts, Key: { accountId: id }, ConsistentRead: true }));
-    if (result.Item) accounts.push(accountFromItem(result.Item));
+    // A hot account's figures are its shards' sums (read as one snapshot).
+    const account = await getAccountItem(world.client, world.tables, id);
+    if (account) accounts.push(account);
   }
   return accounts;
 }

@@ -1,0 +1,360 @@
+/**
+ * The account-effect items: what a lock, a release, a posting and a ledger entry write on an account, for an account
+ * of one item (exactly as before) and for a hot account split into balance shards (domain/account-shards.ts,
+ * docs/data-model.md "Balance shards"). The settlement store calls these one line each; so do returns and the
+ * operations store for the writes that apply to an account as a whole.
+ *
+ * Keys: shard 0 is the account's item (`VOSTRO#<BIC>#<CCY>`, with `shardCount` when sharded); shard k ≥ 1 is
+ * `<accountId>#S<k>`, holding no index attribute (it never appears in the byType listing). Ledger partitions: the
+ * account id for shard 0, `<accountId>#L<k>` for a posting on shard k, so a hot pair's entries spread too.
+ */
+import { GetCommand, TransactGetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { AccountNotActiveError, InsufficientFundsError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
+import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
+import { Money, formatAmount } from '../../domain/money';
+import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
+import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError, type CancellationReason } from './client';
+import type { TableNames } from './table-definitions';
+
+type Item = Record<string, unknown>;
+export type AccountTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type AccountEffect = Extract<Effect, { type: 'lockAmount' | 'releaseLockedAmount' | 'postLockedAmount' }>;
+
+const shardSuffix = /#S(\d+)$/;
+const ledgerSuffix = /#L(\d+)$/;
+
+/** The key of shard `shard` of an account: the account's own item for shard 0. */
+export function shardKey(accountId: string, shard = 0): string {
+  return shard === 0 ? accountId : `${accountId}#S${shard}`;
+}
+
+/** The ledger partition of a posting on shard `shard` of an account. */
+export function ledgerPartition(accountId: string, shard = 0): string {
+  return shard === 0 ? accountId : `${accountId}#L${shard}`;
+}
+
+/** The account a shard key or ledger partition belongs to. */
+export function baseAccountId(key: string): string {
+  return key.replace(shardSuffix, '').replace(ledgerSuffix, '');
+}
+
+export function shardCountOf(item: Item): number {
+  return item.shardCount === undefined ? 1 : toInteger(item.shardCount);
+}
+
+function shardFromItem(item: Item): AccountShard {
+  const match = shardSuffix.exec(String(item.accountId));
+  return {
+    shard: match ? Number(match[1]) : 0,
+    balance: toMoney(item.balance),
+    locked: toMoney(item.locked),
+    available: toMoney(item.available),
+    floor: toMoney(item.floor),
+    version: toInteger(item.version),
+  };
+}
+
+/**
+ * An account from its items: shard 0 (the account item, with its type, bank and status) and, for a hot account,
+ * every other shard. Balance, locked, available and floor are the exact sums of the shards.
+ */
+export function accountFromShardItems(items: readonly Item[]): Account {
+  const head = items.find((item) => !shardSuffix.test(String(item.accountId)));
+  invariant(head !== undefined, `accountFromShardItems: no shard 0 among ${items.map((item) => String(item.accountId)).join(', ')}`);
+  const shards = items.map(shardFromItem).sort((left, right) => left.shard - right.shard);
+  const base: Account = {
+    accountId: String(head.accountId),
+    accountType: head.accountType as AccountType,
+    bic: String(head.bic),
+    currency: String(head.currency),
+    balance: sum(shards.map((shard) => shard.balance)),
+    locked: sum(shards.map((shard) => shard.locked)),
+    available: sum(shards.map((shard) => shard.available)),
+    floor: sum(shards.map((shard) => shard.floor)),
+    status: head.accountStatus as Account['status'],
+    version: shards.reduce((total, shard) => total + shard.version, 0),
+    updatedAt: items.map((item) => String(item.updatedAt)).sort().at(-1) ?? String(head.updatedAt),
+  };
+  if (shardCountOf(head) <= 1) return base;
+  invariant(shards.length === shardCountOf(head) && shards.every((shard, index) => shard.shard === index), `account ${base.accountId}: read ${shards.length} of ${shardCountOf(head)} shards`);
+  return { ...base, shards };
+}
+
+/** Every account among scanned account items (shards grouped onto their account). */
+export function accountsFromItems(items: readonly Item[]): Account[] {
+  const byAccount = new Map<string, Item[]>();
+  for (const item of items) {
+    const id = baseAccountId(String(item.accountId));
+    byAccount.set(id, [...(byAccount.get(id) ?? []), item]);
+  }
+  return [...byAccount.values()].map(accountFromShardItems);
+}
+
+/**
+ * Every shard of a hot account in one TransactGetItems: a snapshot, so the sums never count a move between shards
+ * twice or not at all. `head` is the account item already read (it names the shard count).
+ */
+export async function readShards(documentClient: DynamoDBDocumentClient, tables: TableNames, head: Item): Promise<Account> {
+  const shardCount = shardCountOf(head);
+  if (shardCount <= 1) return accountFromShardItems([head]);
+  invariant(shardCount <= accountShardsMax, `account ${String(head.accountId)} has ${shardCount} shards (at most ${accountShardsMax})`);
+  const accountId = String(head.accountId);
+  const result = await guard(() =>
+    documentClient.send(new TransactGetCommand({ TransactItems: Array.from({ length: shardCount }, (_, shard) => ({ Get: { TableName: tables.accounts, Key: { accountId: shardKey(accountId, shard) } } })) })),
+  );
+  const items = (result.Responses ?? []).flatMap((response) => (response.Item ? [response.Item] : []));
+  return accountFromShardItems(items);
+}
+
+/** The shards of an account as read (one shard, the account itself, when it is not sharded). */
+export function shardsOf(account: Account): readonly AccountShard[] {
+  return account.shards ?? [{ shard: 0, balance: account.balance, locked: account.locked, available: account.available, floor: account.floor, version: account.version }];
+}
+
+/** The items that open an account with `shardCount` shards: the opening balance and floor split exactly. */
+export function openingShardItems(account: Account, shardCount: number, at: string): Item[] {
+  invariant(Number.isInteger(shardCount) && shardCount >= 1 && shardCount <= accountShardsMax, `open: ${shardCount} shards is out of range (1 to ${accountShardsMax})`);
+  const balances = splitExactly(account.balance, shardCount, account.currency);
+  const floors = splitExactly(account.floor, shardCount, account.currency);
+  const figures = (shard: number) => ({
+    balance: toNumberValue(balances[shard]),
+    locked: toNumberValue('0'),
+    available: toNumberValue(balances[shard]),
+    floor: toNumberValue(floors[shard]),
+    accountStatus: account.status,
+    currency: account.currency,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  });
+  const head = {
+    accountId: account.accountId,
+    accountType: account.accountType,
+    bicCurrency: `${account.bic}#${account.currency}`,
+    bic: account.bic,
+    ...figures(0),
+    ...(shardCount > 1 && { shardCount }),
+  };
+  return [head, ...Array.from({ length: shardCount - 1 }, (_, index) => ({ accountId: shardKey(account.accountId, index + 1), shardOf: account.accountId, ...figures(index + 1) }))];
+}
+
+/** A posting's ledger entry as one transaction item: an append that never overwrites (the ledger is append-only). */
+export function ledgerEntryItem(ledgerTable: string, entry: LedgerEntry): AccountTransactItem {
+  return {
+    Put: {
+      TableName: ledgerTable,
+      Item: {
+        accountId: ledgerPartition(entry.accountId, entry.shard),
+        entryKey: `${entry.postedAt}#${entry.reference}#${entry.leg}`,
+        amount: toNumberValue(entry.amount),
+        currency: entry.currency,
+        kind: entry.kind,
+        reference: entry.reference,
+        leg: entry.leg,
+        postedAt: entry.postedAt,
+        valueDate: entry.valueDate,
+        counterpartyAccountId: entry.counterpartyAccountId,
+      },
+      ConditionExpression: 'attribute_not_exists(accountId)',
+    },
+  };
+}
+
+/**
+ * The items one account effect writes. A lock: its hold on the home shard, under the account's whole rule (ACTIVE,
+ * currency, available − amount ≥ the shard's floor share, the floor share unchanged, and with a net debit cap the
+ * shard's locked + amount ≤ its share of the cap); when the home shard is short, the other shards' surplus moves to
+ * it in the same transaction, each donor under the same rule. A release or posting: the lock's shard alone.
+ */
+export function accountEffectItems(tables: TableNames, effect: AccountEffect, now: string): AccountTransactItem[] {
+  switch (effect.type) {
+    case 'lockAmount':
+      return lockItems(tables, effect, now);
+    case 'releaseLockedAmount':
+      return [lockedChange(tables, effect.accountId, effect.shard ?? 0, 'SET locked = locked - :amount, available = available + :amount, version = version + :one, updatedAt = :now', effect.amount, now)];
+    case 'postLockedAmount':
+      return [lockedChange(tables, effect.accountId, effect.shard ?? 0, 'SET balance = balance - :amount, locked = locked - :amount, version = version + :one, updatedAt = :now', effect.amount, now)];
+  }
+}
+
+function lockedChange(tables: TableNames, accountId: string, shard: number, update: string, amount: Money, now: string): AccountTransactItem {
+  return {
+    Update: {
+      TableName: tables.accounts,
+      Key: { accountId: shardKey(accountId, shard) },
+      UpdateExpression: update,
+      ConditionExpression: 'locked >= :amount',
+      ExpressionAttributeValues: { ':amount': toNumberValue(amount), ':one': 1, ':now': now },
+    },
+  };
+}
+
+function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'lockAmount' }>, now: string): AccountTransactItem[] {
+  const { account, amount } = effect;
+  const shards = shardsOf(account);
+  const home = effect.shard ?? 0;
+  invariant(home >= 0 && home < shards.length, `lockAmount: shard ${home} of ${account.accountId} (${shards.length} shards)`);
+  // Short as read: the hold goes on the home shard alone and its condition refuses it (InsufficientFunds).
+  const moves = planHold(shards, home, amount) ?? [];
+  const moved = sum(moves.map((move) => move.amount));
+  const capShare = effect.netDebitCap && splitExactly(effect.netDebitCap, shards.length, account.currency)[home];
+  const homeShard = shards[home];
+  const values = (shard: AccountShard, required: Money) => ({ ':one': 1, ':now': now, ':active': 'ACTIVE', ':currency': account.currency, ':required': toNumberValue(required), ':floor': toNumberValue(shard.floor) });
+  // available − amount ≥ floor, written as available ≥ amount + floor (conditions cannot subtract); the floor
+  // share the sum was computed with must still be the shard's. With a net debit cap, locked + amount ≤ cap share,
+  // written as locked ≤ cap share − amount, on the same item in the same transaction, so concurrent locks cannot
+  // pass the cap together (the shares sum to the cap).
+  const rule = 'accountStatus = :active AND currency = :currency AND available >= :required AND floor = :floor';
+  const hold: AccountTransactItem = {
+    Update: {
+      TableName: tables.accounts,
+      Key: { accountId: shardKey(account.accountId, home) },
+      UpdateExpression: moved.isZero()
+        ? 'SET locked = locked + :amount, available = available - :amount, version = version + :one, updatedAt = :now'
+        : 'SET balance = balance + :moved, locked = locked + :amount, available = available + :net, version = version + :one, updatedAt = :now',
+      ConditionExpression: `${rule}${capShare ? ' AND locked <= :lockedMax' : ''}`,
+      ExpressionAttributeValues: {
+        ...values(homeShard, amount.minus(moved).plus(homeShard.floor)),
+        ':amount': toNumberValue(amount),
+        ...(!moved.isZero() && { ':moved': toNumberValue(moved), ':net': toNumberValue(moved.minus(amount)) }),
+        ...(capShare && { ':lockedMax': toNumberValue(capShare.minus(amount)) }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+  const donors: AccountTransactItem[] = moves.map((move) => ({
+    Update: {
+      TableName: tables.accounts,
+      Key: { accountId: shardKey(account.accountId, move.from) },
+      UpdateExpression: 'SET balance = balance - :moved, available = available - :moved, version = version + :one, updatedAt = :now',
+      ConditionExpression: rule,
+      ExpressionAttributeValues: { ...values(shards[move.from], move.amount.plus(shards[move.from].floor)), ':moved': toNumberValue(move.amount) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  }));
+  return [hold, ...donors];
+}
+
+/**
+ * Why a lock's items were refused, from their cancellation reasons (in the order accountEffectItems gave them): the
+ * account not ACTIVE, its net debit cap (share) reached, or not enough available on the shards it needed (the
+ * account's whole rule: a lock that would overdraw the account is refused). Undefined for other effects: their
+ * conditions failing is the engine's bookkeeping disagreeing with the store.
+ */
+export function explainAccountEffectFailure(effect: AccountEffect, reasons: readonly (CancellationReason | undefined)[]): Error | undefined {
+  if (effect.type !== 'lockAmount') return undefined;
+  const failed = reasons.find((reason) => reason?.Code === 'ConditionalCheckFailed');
+  if (!failed) return undefined;
+  const { account } = effect;
+  // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
+  const old = failed.Item ? unmarshall(failed.Item as Record<string, AttributeValue>, { wrapNumbers: true }) : undefined;
+  if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(account.accountId, String(old?.accountStatus ?? 'MISSING'));
+  const shardCount = shardsOf(account).length;
+  if (effect.netDebitCap && failed === reasons[0] && old.locked !== undefined) {
+    const capShare = splitExactly(effect.netDebitCap, shardCount, account.currency)[effect.shard ?? 0];
+    const position = toMoney(old.locked).plus(effect.amount);
+    if (position.greaterThan(capShare)) return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(effect.netDebitCap, account.currency), formatAmount(position.plus(effect.netDebitCap.minus(capShare)), account.currency));
+  }
+  return new InsufficientFundsError(account.accountId, formatAmount(effect.amount, account.currency));
+}
+
+
+/** Attempts of one rebalance when a lock changes a shard between the read and the write (locks win; it re-plans). */
+export const rebalanceAttemptsMax = 3;
+
+/**
+ * The rebalancer: evens a hot account's surplus (available above each floor share) across its shards in ONE
+ * conditional transaction, so a lock rarely needs more than its home shard. A shard that gives keeps the lock's
+ * rule (ACTIVE, available − given ≥ its floor share, the floor share as read); the changes sum to zero, so the
+ * account's balance, locked and available are unchanged. A lock that takes a shard's funds meanwhile makes the
+ * transaction fail; the rebalancer reads again and re-plans, at most rebalanceAttemptsMax times.
+ */
+export async function rebalanceAccount(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, now: string): Promise<RebalanceOutcome> {
+  for (let attempt = 1; attempt <= rebalanceAttemptsMax; attempt++) {
+    const head = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
+    if (!head.Item || shardCountOf(head.Item) <= 1) return { accountId, result: 'NOT_SHARDED' };
+    const account = await readShards(documentClient, tables, head.Item);
+    if (account.status !== 'ACTIVE') return { accountId, result: 'EVEN' };
+    const shards = shardsOf(account);
+    const changes = planRebalance(shards, account.currency);
+    if (changes.length === 0) return { accountId, result: 'EVEN' };
+    const items: AccountTransactItem[] = changes.map(({ shard, delta }) => ({
+      Update: {
+        TableName: tables.accounts,
+        Key: { accountId: shardKey(accountId, shard) },
+        UpdateExpression: 'SET balance = balance + :delta, available = available + :delta, version = version + :one, updatedAt = :now',
+        ConditionExpression: delta.isNegative() ? 'accountStatus = :active AND available >= :required AND floor = :floor' : 'accountStatus = :active AND floor = :floor',
+        ExpressionAttributeValues: {
+          ':delta': toNumberValue(delta),
+          ':one': 1,
+          ':now': now,
+          ':active': 'ACTIVE',
+          ':floor': toNumberValue(shards[shard].floor),
+          ...(delta.isNegative() && { ':required': toNumberValue(delta.negated().plus(shards[shard].floor)) }),
+        },
+      },
+    }));
+    try {
+      await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+      const moved = sum(changes.filter((change) => change.delta.isNegative()).map((change) => change.delta.negated()));
+      return { accountId, result: 'MOVED', moved: formatAmount(moved, account.currency) };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      const raced = reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');
+      if (!raced) throw translateTransientError(error);
+    }
+  }
+  return { accountId, result: 'BUSY' };
+}
+
+/**
+ * Splits an account of one item into `shardCount` balance shards, in one transaction: shard 0 (the account item)
+ * keeps every pending lock and its share of the surplus, the new shards get the rest of the surplus and their floor
+ * shares; pinned on the account's version, so nothing moves under it. Locks taken before keep working (they name
+ * shard 0).
+ */
+export async function splitAccount(documentClient: DynamoDBDocumentClient, tables: TableNames, account: Account, shardCount: number, now: string): Promise<Account> {
+  invariant(account.shards === undefined, `splitAccount: ${account.accountId} is sharded already`);
+  invariant(Number.isInteger(shardCount) && shardCount >= 2 && shardCount <= accountShardsMax, `splitAccount: ${shardCount} shards is out of range (2 to ${accountShardsMax})`);
+  const surpluses = splitExactly(account.available.minus(account.floor), shardCount, account.currency);
+  const floors = splitExactly(account.floor, shardCount, account.currency);
+  invariant(surpluses.every((share) => share.greaterThanOrEqualTo(0)), `splitAccount: ${account.accountId} is below its floor`);
+  const shardItem = (shard: number) => ({
+    accountId: shardKey(account.accountId, shard),
+    shardOf: account.accountId,
+    balance: toNumberValue(surpluses[shard].plus(floors[shard])),
+    locked: toNumberValue('0'),
+    available: toNumberValue(surpluses[shard].plus(floors[shard])),
+    floor: toNumberValue(floors[shard]),
+    accountStatus: account.status,
+    currency: account.currency,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const headAvailable = surpluses[0].plus(floors[0]);
+  const headBalance = headAvailable.plus(account.locked);
+  const items: AccountTransactItem[] = [
+    {
+      Update: {
+        TableName: tables.accounts,
+        Key: { accountId: account.accountId },
+        UpdateExpression: 'SET balance = :balance, available = :available, floor = :floor, shardCount = :count, version = version + :one, updatedAt = :now',
+        ConditionExpression: 'version = :version AND attribute_not_exists(shardCount)',
+        ExpressionAttributeValues: { ':balance': toNumberValue(headBalance), ':available': toNumberValue(headAvailable), ':floor': toNumberValue(floors[0]), ':count': shardCount, ':one': 1, ':now': now, ':version': account.version },
+      },
+    },
+    ...Array.from({ length: shardCount - 1 }, (_, index) => ({ Put: { TableName: tables.accounts, Item: shardItem(index + 1), ConditionExpression: 'attribute_not_exists(accountId)' } })),
+  ];
+  try {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') throw new TransactionConflictError(`account ${account.accountId} changed while it was being split; read it again`);
+    throw translateTransientError(error);
+  }
+  const after = await readShards(documentClient, tables, (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: account.accountId }, ConsistentRead: true })))).Item!);
+  invariant(after.balance.equals(account.balance) && after.locked.equals(account.locked) && after.floor.equals(account.floor), `splitAccount: ${account.accountId}'s sums changed`);
+  return after;
+}
