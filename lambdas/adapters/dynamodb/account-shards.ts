@@ -239,8 +239,8 @@ function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'l
 
 /**
  * Why a lock's items were refused, from their cancellation reasons (in the order accountEffectItems gave them): the
- * account not ACTIVE, its net debit cap (share) reached, or not enough available on the shards it needed (the
- * account's whole rule: a lock that would overdraw the account is refused). Undefined for other effects: their
+ * account not ACTIVE, its net debit cap (share) reached, not enough available (the account's whole rule: a lock
+ * that would overdraw the account is refused), or, on a hot account that held enough as read, a conflict. Undefined for other effects: their
  * conditions failing is the engine's bookkeeping disagreeing with the store.
  */
 export function explainAccountEffectFailure(effect: AccountEffect, reasons: readonly (CancellationReason | undefined)[]): Error | undefined {
@@ -256,6 +256,11 @@ export function explainAccountEffectFailure(effect: AccountEffect, reasons: read
     const capShare = splitExactly(effect.netDebitCap, shardCount, account.currency)[effect.shard ?? 0];
     const position = toMoney(old.locked).plus(effect.amount);
     if (position.greaterThan(capShare)) return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(effect.netDebitCap, account.currency), formatAmount(position.plus(effect.netDebitCap.minus(capShare)), account.currency));
+  }
+  // A hot account whose shards, as read, held enough: a concurrent lock took what the plan counted on. The account
+  // may still have it on other shards, so the lock is tried again on a fresh read (retried like any conflict).
+  if (account.shards && planHold(account.shards, effect.shard ?? 0, effect.amount) !== undefined) {
+    return new TransactionConflictError(`account ${account.accountId}: its shards changed between the read and the lock; read again`);
   }
   return new InsufficientFundsError(account.accountId, formatAmount(effect.amount, account.currency));
 }
