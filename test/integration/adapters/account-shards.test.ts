@@ -1,0 +1,129 @@
+/**
+ * Hot accounts: an account split into balance shards behaves as one account everywhere (docs/architecture.md, "Hot
+ * accounts"). The real engine end to end (REST, the state-machine file, DynamoDB Local): a settlement larger than
+ * any one shard locks across shards in its one transaction; one larger than the shards together is refused with
+ * InsufficientFunds and writes nothing; the rebalancer evens the shards without changing a sum, racing with locks,
+ * and never takes a shard below its floor share; a freeze writes every shard in one transaction.
+ */
+import { Money } from '../../../lambdas/domain/money';
+import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
+import { ledgerPartition, shardKey } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { homeShard } from '../../../lambdas/domain/account-shards';
+import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { bookViolations, scanAll, shardViolations } from '../../support/invariants';
+
+let engine: TestEngine;
+let sequence = 0;
+
+beforeAll(async () => {
+  engine = await startTestEngine();
+});
+
+afterAll(async () => {
+  await engine.stop();
+});
+
+afterEach(async () => {
+  await engine.workflow.idle();
+  expect(await bookViolations(engine)).toEqual([]);
+});
+
+/** A bank of its own with a vostro of `shards` shards (opening balance split exactly) and a floor. */
+async function hotVostro(shards: number, openingBalance: string, floor = '0') {
+  const bic = `HOT${String.fromCharCode(65 + (++sequence % 26))}DEFF`;
+  const at = new Date().toISOString();
+  await engine.reference.registerBank({ bic, name: `Hot bank ${bic}`, country: 'DE', status: 'ACTIVE' }, at);
+  const account = await engine.accounts.open({ accountType: 'VOSTRO', bic, currency: 'EUR', floor: new Money(floor), openingBalance: new Money(openingBalance), shards }, at);
+  return { bic, accountId: account.accountId };
+}
+
+async function shardsOf(accountId: string) {
+  const account = await engine.accounts.get(accountId);
+  if (!account?.shards) throw new Error(`${accountId} is not sharded`);
+  return { account, shards: account.shards };
+}
+
+async function pay(bic: string, amount: string) {
+  const request = settlementRequest({ payerBic: bic, amount });
+  expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
+  return settled(engine, String(request.settlementId), 60_000);
+}
+
+describe('a hot account (balance shards)', () => {
+  it('locks a settlement larger than any one shard across shards in one transaction, and posts it on one shard', async () => {
+    const { bic, accountId } = await hotVostro(4, '1000.00');
+    expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed())).toEqual(['250', '250', '250', '250']);
+
+    const view = await pay(bic, '700.00');
+
+    expect(view.status).toBe('COMPLETED');
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.available.toFixed()]).toEqual(['300', '0', '300']);
+    // The home shard held and posted the whole 700: its own 250 and 450 moved from two others (largest first).
+    expect(shards.filter((shard) => shard.balance.isZero())).toHaveLength(2);
+    expect(shards.map((shard) => shard.balance.toFixed()).sort()).toEqual(['0', '0', '250', '50']);
+    expect(shards.every((shard) => shardViolations(accountId, shard).length === 0)).toBe(true);
+    // The posting's ledger entry is in the home shard's own partition.
+    const home = homeShard(view.settlementId, 4);
+    const entries = await engine.documentClient.send(new QueryCommand({ TableName: engine.tables.ledger, KeyConditionExpression: 'accountId = :account', ExpressionAttributeValues: { ':account': ledgerPartition(accountId, home) }, ConsistentRead: true }));
+    expect((entries.Items ?? []).filter((entry) => entry.reference === view.settlementId).map((entry) => entry.amount.toString())).toEqual(['-700']);
+    expect(shards[home].balance.toFixed()).toBe('0');
+  });
+
+  it('refuses with InsufficientFunds and writes nothing when its shards together do not hold the amount', async () => {
+    const { bic, accountId } = await hotVostro(4, '1000.00', '100.00');
+    const before = await scanAll(engine, 'accounts');
+
+    const view = await pay(bic, '900.01');
+
+    expect(view.status).toBe('FAILED');
+    expect(view.reasonCode).toBe('SETTLEMENT.INSUFFICIENT_FUNDS');
+    const after = await scanAll(engine, 'accounts');
+    const mine = (items: typeof before) => items.filter((item) => String(item.accountId).startsWith(accountId)).map((item) => JSON.stringify([item.accountId, item.balance, item.locked, item.available, item.version])).sort();
+    expect(mine(after)).toEqual(mine(before));
+    // Exactly the surplus above the floor still locks (across every shard).
+    expect((await pay(bic, '900.00')).status).toBe('COMPLETED');
+    expect((await shardsOf(accountId)).account.available.toFixed()).toBe('100');
+  });
+
+  it('rebalances without changing a sum, racing with locks, never taking a shard below its floor share', async () => {
+    const { bic, accountId } = await hotVostro(4, '4000.00', '40.00');
+    // Uneven shards: a large settlement takes its home shard and one other down to their floor shares.
+    expect((await pay(bic, '2900.00')).status).toBe('COMPLETED');
+    const uneven = await shardsOf(accountId);
+    expect(uneven.shards.filter((shard) => shard.available.equals(shard.floor))).toHaveLength(2);
+
+    // Two actors: settlements locking and posting on the account, and the rebalancer, at the same time.
+    const payments = Promise.all(Array.from({ length: 6 }, () => pay(bic, '90.00')));
+    const rebalances: string[] = [];
+    for (let round = 0; round < 4; round++) rebalances.push(...(await engine.accounts.rebalanceShards([accountId])).map((outcome) => outcome.result));
+    const views = await payments;
+    // Once quiet, one rebalance evens the shards and the next finds nothing to move.
+    await engine.accounts.rebalanceShards([accountId]);
+    rebalances.push(...(await engine.accounts.rebalanceShards([accountId])).map((outcome) => outcome.result));
+
+    expect(views.map((view) => view.status)).toEqual(views.map(() => 'COMPLETED'));
+    expect(rebalances).toContain('MOVED');
+    expect(rebalances.at(-1)).toBe('EVEN');
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.floor.toFixed()]).toEqual(['560', '0', '40']);
+    // Even: every shard's surplus above its floor share is a quarter of the account's (520 / 4).
+    expect(shards.map((shard) => shard.available.minus(shard.floor).toFixed())).toEqual(['130', '130', '130', '130']);
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
+  it('freezes as a whole: every shard in one transaction, and a frozen account locks nothing', async () => {
+    const { bic, accountId } = await hotVostro(3, '300.00');
+    const operations = new DynamoOperationsStore(engine.documentClient, engine.tables);
+    const actor = { actor: 'ops@test', at: new Date().toISOString() };
+
+    const frozen = await operations.setStatus((await engine.accounts.get(accountId))!, 'FROZEN', 'ACCOUNT.FREEZE', actor);
+
+    expect(frozen.committed).toBe(true);
+    const items = (await scanAll(engine, 'accounts')).filter((item) => [0, 1, 2].map((shard) => shardKey(accountId, shard)).includes(String(item.accountId)));
+    expect(items.map((item) => item.accountStatus)).toEqual(['FROZEN', 'FROZEN', 'FROZEN']);
+    const view = await pay(bic, '10.00');
+    expect(view.status).toBe('FAILED');
+  });
+});
