@@ -36,6 +36,14 @@ export const projectionRatePerSecond = 1_000;
 export const projectionBanks = 100;
 export const skewedPairShare = 0.8;
 /**
+ * The skewed workload's pair runs as hot accounts: the payer's vostro and the payout nostro each split into this many
+ * balance shards. At 800 settlements/s on the pair, each shard sees ~50/s (~200 write units/s, hold and posting);
+ * the sample of 40 settlements per rail lands unevenly on 16 shards (binomial), and the projection takes the
+ * busiest shard as measured.
+ */
+export const hotPairShards = 16;
+export const hotPairAccountIds = ['VOSTRO#DEUTDEFF#EUR', 'NOSTRO#BNPAFRPP#EUR'] as const;
+/**
  * Log bytes one Lambda invocation ingests into CloudWatch Logs: START/END/REPORT platform lines (~350 B) and the
  * EMF metrics document the stage writes (~650 B). An assumption, stated in docs/capacity.md.
  */
@@ -82,7 +90,10 @@ export interface CapacityFigures {
   readonly perSettlement: Readonly<Record<CapacityRail, PerSettlement>>;
   /** `fastPath`: what is deployed; `standard`: one Standard workflow for everything (before the fast path). */
   readonly costPerMillionUsd: Readonly<Record<CapacityRail, { fastPath: SettlementCost; standard: SettlementCost }>>;
+  /** `skewed` is measured on the pair configured as hot accounts (hotPairShards balance shards each). */
   readonly hottestPartitions: { readonly uniform: readonly PartitionHeat[]; readonly skewed: readonly PartitionHeat[] };
+  /** The same settlements on the hot pair (sharded accounts): what a hot account costs per settlement. */
+  readonly hotPairPerSettlement: Readonly<Record<CapacityRail, PerSettlement>>;
   /** Calls made outside any settlement while the phase ran (jobs are off, no gRPC server runs). */
   readonly unattributed: { readonly writeUnits: number; readonly readUnits: number };
 }
@@ -137,7 +148,8 @@ export function formatCapacity(figures: CapacityFigures): string {
     line('cost per million, fast path (as deployed)', usd(cost.SEPA.fastPath.total), usd(cost.SWIFT.fastPath.total), usd(cost.SWIFT_SLOW.fastPath.total)),
     line('  DynamoDB / Step Functions / Lambda / logs', breakdown(cost.SEPA.fastPath), breakdown(cost.SWIFT.fastPath), breakdown(cost.SWIFT_SLOW.fastPath)),
     line('cost per million, one Standard workflow (before)', usd(cost.SEPA.standard.total), usd(cost.SWIFT.standard.total), usd(cost.SWIFT_SLOW.standard.total)),
-    `  hottest partitions at ${projectionRatePerSecond.toLocaleString('en')} settlements/s, write units/s (uniform over ${projectionBanks} banks | ${skewedPairShare * 100}% on one pair):`,
+    line(`on the hot pair (${hotPairShards} shards each): write / read units`, ...capacityRails.map((rail) => `${number(figures.hotPairPerSettlement[rail].writeUnits)}/${number(figures.hotPairPerSettlement[rail].readUnits)}`) as [string, string, string]),
+    `  hottest partitions at ${projectionRatePerSecond.toLocaleString('en')} settlements/s, write units/s (uniform over ${projectionBanks} banks | ${skewedPairShare * 100}% on one pair, ${hotPairShards} shards each):`,
   ];
   for (let rank = 0; rank < 5; rank++) {
     const uniform = figures.hottestPartitions.uniform[rank];
@@ -184,24 +196,35 @@ export async function measureCapacity(options: { settlementsPerRail: number; con
     });
     recorder.install(engine.documentClient);
     const run = randomUUID().slice(0, 6);
-    const idsByRail = new Map<CapacityRail, string[]>();
-    for (const rail of capacityRails) {
-      const ids = Array.from({ length: options.settlementsPerRail }, (_, index) => `cap-${run}-${rail}-${index}`);
-      idsByRail.set(rail, ids);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: options.concurrency[rail] }, async () => {
-          while (next < ids.length) {
-            const settlementId = ids[next++];
-            const done = new Promise<void>((resolve) => waiters.set(settlementId, resolve));
-            await context.run(settlementId, () => submitSettlement(engine.deps, request(settlementId, rail)));
-            await done;
-            const record = await engine.deps.settlements.get(settlementId);
-            if (record?.status !== 'COMPLETED') throw new Error(`capacity: ${settlementId} ended ${record?.status}`);
-          }
-        }),
-      );
-    }
+    const runRails = async (label: string): Promise<Map<CapacityRail, string[]>> => {
+      const idsByRail = new Map<CapacityRail, string[]>();
+      for (const rail of capacityRails) {
+        const ids = Array.from({ length: options.settlementsPerRail }, (_, index) => `cap-${run}-${label}${rail}-${index}`);
+        idsByRail.set(rail, ids);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: options.concurrency[rail] }, async () => {
+            while (next < ids.length) {
+              const settlementId = ids[next++];
+              const done = new Promise<void>((resolve) => waiters.set(settlementId, resolve));
+              await context.run(settlementId, () => submitSettlement(engine.deps, request(settlementId, rail)));
+              await done;
+              const record = await engine.deps.settlements.get(settlementId);
+              if (record?.status !== 'COMPLETED') throw new Error(`capacity: ${settlementId} ended ${record?.status}`);
+            }
+          }),
+        );
+      }
+      return idsByRail;
+    };
+    // Ordinary accounts (one item each): the per-settlement table, the cost and the uniform projection.
+    const idsByRail = await runRails('');
+    // The skewed workload puts 80% of the traffic on one pair: that pair is configured as hot accounts (split into
+    // balance shards, docs/architecture.md "Hot accounts"), and the same settlements run again on it.
+    recorder.enabled = false;
+    for (const hotAccountId of hotPairAccountIds) await engine.accounts.split(hotAccountId, hotPairShards);
+    recorder.enabled = true;
+    const hotIdsByRail = await runRails('hot-');
     recorder.enabled = false;
     const perSettlement = Object.fromEntries(capacityRails.map((rail) => [rail, summarize(idsByRail.get(rail)!.map((id) => ({ tally: recorder.tally(id), bank: recorder.tally(`${id}${mockBankSuffix}`), workflow: workflow.get(id) })))])) as Record<CapacityRail, PerSettlement>;
     const costPerMillionUsd = Object.fromEntries(
@@ -210,10 +233,10 @@ export async function measureCapacity(options: { settlementsPerRail: number; con
         return [rail, { fastPath: perMillion(settlementCostUsd(usage, 'FAST_PATH', listPrices)), standard: perMillion(settlementCostUsd(usage, 'STANDARD', listPrices)) }];
       }),
     ) as CapacityFigures['costPerMillionUsd'];
-    const heat = (hottestPairShare: number) => {
+    const heat = (hottestPairShare: number, measured: Map<CapacityRail, string[]>) => {
       const byKey = new Map<string, number>();
       for (const rail of capacityRails) {
-        const ids = idsByRail.get(rail)!;
+        const ids = measured.get(rail)!;
         const writes = ids.flatMap((id) => [recorder.tally(id), recorder.tally(`${id}${mockBankSuffix}`)].flatMap((tally) => [...tally.partitions].map(([key, writeUnits]) => ({ ...generic(key, id), writeUnits }))));
         for (const partition of projectPartitionHeat(partitionLoads(writes, ids.length), { settlementsPerSecond: projectionRatePerSecond, hottestPairShare, banks: projectionBanks })) {
           byKey.set(partition.key, Math.max(byKey.get(partition.key) ?? 0, partition.writeUnitsPerSecond));
@@ -226,7 +249,8 @@ export async function measureCapacity(options: { settlementsPerRail: number; con
       settlementsPerRail: options.settlementsPerRail,
       perSettlement,
       costPerMillionUsd,
-      hottestPartitions: { uniform: heat(0), skewed: heat(skewedPairShare) },
+      hottestPartitions: { uniform: heat(0, idsByRail), skewed: heat(skewedPairShare, hotIdsByRail) },
+      hotPairPerSettlement: Object.fromEntries(capacityRails.map((rail) => [rail, summarize(hotIdsByRail.get(rail)!.map((id) => ({ tally: recorder.tally(id), bank: recorder.tally(`${id}${mockBankSuffix}`), workflow: workflow.get(id) })))])) as Record<CapacityRail, PerSettlement>,
       unattributed: { writeUnits: unattributed?.writeUnits ?? 0, readUnits: unattributed?.readUnits ?? 0 },
     };
   } finally {

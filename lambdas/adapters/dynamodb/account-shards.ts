@@ -8,10 +8,10 @@
  * `<accountId>#S<k>`, holding no index attribute (it never appears in the byType listing). Ledger partitions: the
  * account id for shard 0, `<accountId>#L<k>` for a posting on shard k, so a hot pair's entries spread too.
  */
-import { GetCommand, TransactGetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
+import { AccountNotActiveError, InsufficientFundsError, NetDebitCapExceededError, ThrottlingError, TransactionConflictError, invariant } from '../../domain/errors';
 import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
@@ -93,20 +93,31 @@ export function accountsFromItems(items: readonly Item[]): Account[] {
 }
 
 /**
- * Every shard of a hot account in one TransactGetItems: a snapshot, so the sums never count a move between shards
- * twice or not at all. `head` is the account item already read (it names the shard count).
+ * Every shard of a hot account, strongly consistent, in one BatchGetItem (one read unit per shard; a snapshot by
+ * TransactGetItems would cost two). A lock that moves surplus between shards commits between two shard reads
+ * rarely, and then the sums are off by the move until the next read: nothing decides money on them alone (every
+ * write re-checks its own shard's condition), reconciliation re-reads until the balance holds still, and
+ * the tests read a quiet store. `head` is the account item already read (it names the shard count).
  */
 export async function readShards(documentClient: DynamoDBDocumentClient, tables: TableNames, head: Item): Promise<Account> {
   const shardCount = shardCountOf(head);
   if (shardCount <= 1) return accountFromShardItems([head]);
   invariant(shardCount <= accountShardsMax, `account ${String(head.accountId)} has ${shardCount} shards (at most ${accountShardsMax})`);
   const accountId = String(head.accountId);
-  const result = await guard(() =>
-    documentClient.send(new TransactGetCommand({ TransactItems: Array.from({ length: shardCount }, (_, shard) => ({ Get: { TableName: tables.accounts, Key: { accountId: shardKey(accountId, shard) } } })) })),
-  );
-  const items = (result.Responses ?? []).flatMap((response) => (response.Item ? [response.Item] : []));
-  return accountFromShardItems(items);
+  const found: Item[] = [head];
+  let keys: Item[] | undefined = Array.from({ length: shardCount - 1 }, (_, index) => ({ accountId: shardKey(accountId, index + 1) }));
+  for (let round = 0; round < shardReadRoundsMax && keys !== undefined && keys.length > 0; round++) {
+    const request: Item[] = keys;
+    const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.accounts]: { Keys: request, ConsistentRead: true } } })));
+    found.push(...(result.Responses?.[tables.accounts] ?? []));
+    keys = result.UnprocessedKeys?.[tables.accounts]?.Keys as Item[] | undefined;
+  }
+  if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`account ${accountId}: ${keys.length} shards still unread after ${shardReadRoundsMax} batch reads`);
+  return accountFromShardItems(found);
 }
+
+/** Rounds of BatchGetItem for the shards it leaves unprocessed. */
+const shardReadRoundsMax = 5;
 
 /** The shards of an account as read (one shard, the account itself, when it is not sharded). */
 export function shardsOf(account: Account): readonly AccountShard[] {
