@@ -19,6 +19,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
+import { DynamoAccountStore } from '../../lambdas/adapters/dynamodb/account-store';
 import { tableNamesWithPrefix } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { freePort, localCredentials, localRegion, startDynamoDbLocal, type DynamoDbLocal } from '../../lambdas/local/dynamodb-local';
 import { scanAll } from '../support/invariants';
@@ -31,6 +32,9 @@ const tsxPath = path.join(repositoryRoot, 'node_modules', '.bin', 'tsx');
 
 /** How long a start may take (JVM, tsx compile, seed); generous for a loaded CI machine. */
 export const engineStartTimeoutMs = 120_000;
+/** Accounts of the demo seed split into balance shards before the first cycle, and into how many. */
+export const crashHotAccountIds = ['VOSTRO#DEUTDEFF#EUR', 'NOSTRO#BNPAFRPP#EUR'] as const;
+export const crashHotAccountShards = 4;
 /** How long the start-up sweep may take to finish what a crash left in flight. */
 export const recoveryTimeoutMs = 90_000;
 
@@ -229,6 +233,9 @@ export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRun
     const tablePrefix = database?.tablePrefix ?? 'settlement-engine-';
     engine = await EngineProcess.start(dataDirectory, apiKeysConfig, database);
     access = bookAccess(engine.dynamoEndpoint, tablePrefix);
+    // The busiest accounts of the load run as hot accounts (balance shards): the kills hit sharded locks too.
+    const accounts = new DynamoAccountStore(access.documentClient, access.tables);
+    for (const hotAccountId of crashHotAccountIds) if ((await accounts.get(hotAccountId))?.shards === undefined) await accounts.split(hotAccountId, crashHotAccountShards);
     const baseline = await summaryOf(access);
     for (let cycle = 1; cycle <= options.cycles; cycle++) {
       const stop = { now: false };

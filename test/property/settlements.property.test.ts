@@ -110,7 +110,7 @@ afterAll(async () => {
   console.log(`property: ${totals.runs} runs, ${totals.actions} random operations (${totals.settlements} settlements, ${totals.fundIns} fund-ins, ${totals.replays} replayed stages, ${totals.restarts} duplicate workflow starts, ${totals.jobRuns} job runs); store faults injected ${JSON.stringify(faults?.injected)}`);
 });
 
-/** Three banks of its own for each run (unique BICs), with small balances so that funds run short. */
+/** Three banks of its own for each run (unique BICs), with small balances so that funds run short; the first one's accounts sharded. */
 function universe(run: number): { seed: DemoSeed; bics: string[] } {
   const letters = (value: number) => Array.from({ length: 3 }, (_, index) => String.fromCharCode(65 + (Math.floor(value / 26 ** index) % 26))).join('');
   const bics = Array.from({ length: banksPerRun }, (_, bank) => `P${letters(run * banksPerRun + bank)}DEFF`);
@@ -118,9 +118,10 @@ function universe(run: number): { seed: DemoSeed; bics: string[] } {
     bics,
     seed: {
       banks: bics.map((bic) => ({ bic, name: `Property bank ${bic}`, country: 'DE' })),
+      // The first bank's accounts are hot accounts (3 balance shards each): its settlements lock across shards often.
       accounts: bics.flatMap((bic, index) => [
-        { accountType: 'VOSTRO' as const, bic, currency: 'EUR', openingBalance: `${1_000 + 700 * index}.00` },
-        { accountType: 'NOSTRO' as const, bic, currency: 'EUR', openingBalance: `${1_500 + 500 * index}.00` },
+        { accountType: 'VOSTRO' as const, bic, currency: 'EUR', openingBalance: `${1_000 + 700 * index}.00`, ...(index === 0 && { shards: 3 }) },
+        { accountType: 'NOSTRO' as const, bic, currency: 'EUR', openingBalance: `${1_500 + 500 * index}.00`, ...(index === 0 && { shards: 3 }) },
       ]),
       routes: [],
     },
