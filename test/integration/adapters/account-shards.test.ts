@@ -7,7 +7,7 @@
  */
 import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
-import { ledgerPartition, shardKey } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { ledgerPartition, rebalanceAccount, shardKey } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
@@ -44,8 +44,8 @@ async function shardsOf(accountId: string) {
   return { account, shards: account.shards };
 }
 
-async function pay(bic: string, amount: string) {
-  const request = settlementRequest({ payerBic: bic, amount });
+async function pay(bic: string, amount: string, settlementId?: string) {
+  const request = settlementRequest({ payerBic: bic, amount, ...(settlementId && { settlementId }) });
   expect((await http(engine, 'POST', '/api/v1/settlements', request)).status).toBe(202);
   return settled(engine, String(request.settlementId), 60_000);
 }
@@ -111,6 +111,39 @@ describe('a hot account (balance shards)', () => {
     // Even: every shard's surplus above its floor share is a quarter of the account's (520 / 4).
     expect(shards.map((shard) => shard.available.minus(shard.floor).toFixed())).toEqual(['130', '130', '130', '130']);
     for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
+  it('re-plans when a lock takes a giving shard\'s funds between its read and its write, never below the floor share', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    const first = await pay(bic, '300.00');
+    const giver = 1 - homeShard(first.settlementId, 2);
+    expect((await shardsOf(accountId)).shards[giver].available.toFixed()).toBe('500');
+    // The second actor: a settlement whose hold lands on the giving shard, committed after the rebalancer has read
+    // the shards and before its transaction reaches DynamoDB; it leaves the giver 10 above its floor share.
+    let racer = '';
+    for (let index = 0; homeShard(racer, 2) !== giver || racer === ''; index++) racer = `${settlementRequest().settlementId as string}-${index}`;
+    let raced = false;
+    const racing = new Proxy(engine.documentClient, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
+            raced = true;
+            expect((await pay(bic, '480.00', racer)).status).toBe('COMPLETED');
+          }
+          return target.send(command as never);
+        };
+      },
+    });
+
+    const outcome = await rebalanceAccount(racing, engine.tables, accountId, new Date().toISOString());
+
+    expect(raced).toBe(true);
+    expect(outcome.result).toBe('MOVED');
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.available.toFixed()]).toEqual(['220', '220']);
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+    expect(shards.map((shard) => shard.available.minus(shard.floor).toFixed())).toEqual(['100', '100']);
   });
 
   it('freezes as a whole: every shard in one transaction, and a frozen account locks nothing', async () => {
