@@ -20,6 +20,9 @@ const count = Number(process.env.BENCH_RAILS_COUNT ?? 20);
 const bankDelaySeconds = { DOMESTIC: Number(process.env.BENCH_RAILS_DOMESTIC_DELAY_S ?? 1), INTERNATIONAL: Number(process.env.BENCH_RAILS_INTERNATIONAL_DELAY_S ?? 3) };
 /** Concurrent settlements per kind: the bench measures latency, not throughput. */
 const concurrencyMax = 8;
+/** EPC SCT names both accounts by IBAN (ISO 13616 example IBANs). */
+const sepaIbans = { payerIban: 'DE89370400440532013000', payeeIban: 'FR1420041010050500013M02606' };
+const valueDate = new Date().toISOString().slice(0, 10);
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -41,7 +44,7 @@ export async function benchRails(): Promise<void> {
     // Warm-up (JIT, TLS sessions, DynamoDB Local): not measured.
     for (let index = 0; index < 4; index++) {
       const settlementId = `bench-rails-warmup-${Date.now().toString(36)}-${index}`;
-      await submitSettlement(engine.deps, { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-12-01', reference: 'warm-up' });
+      await submitSettlement(engine.deps, { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate, reference: 'warm-up', ...sepaIbans });
       await waitForSettlement(engine.deps, settlementId, 120_000);
     }
     console.log(`\nLatency per kind through the bank simulator (ISO 20022 over mutual TLS; ${count} settlements per kind, bank time excluded)`);
@@ -52,8 +55,8 @@ export async function benchRails(): Promise<void> {
         const settlementId = `bench-rails-${kind.toLowerCase()}-${Date.now().toString(36)}-${index}`;
         const request =
           kind === 'DOMESTIC'
-            ? { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '10.00', currency: 'EUR', rail: 'SEPA', kind, valueDate: '2026-12-01', reference: `sim delay ${bankDelaySeconds.DOMESTIC}` }
-            : { settlementId, payerBic: 'CHASUS33', payeeBic: 'CITIUS33', amount: '10.00', currency: 'USD', rail: 'SWIFT', kind, valueDate: '2026-12-01', reference: `sim delay ${bankDelaySeconds.INTERNATIONAL}` };
+            ? { settlementId, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '10.00', currency: 'EUR', rail: 'SEPA', kind, valueDate, reference: `sim delay ${bankDelaySeconds.DOMESTIC}`, ...sepaIbans }
+            : { settlementId, payerBic: 'CHASUS33', payeeBic: 'CITIUS33', amount: '10.00', currency: 'USD', rail: 'SWIFT', kind, valueDate, reference: `sim delay ${bankDelaySeconds.INTERNATIONAL}` };
         const started = performance.now();
         await submitSettlement(engine.deps, request);
         const view = await waitForSettlement(engine.deps, settlementId, 120_000);

@@ -35,6 +35,9 @@ async function main(): Promise<void> {
       kind: { type: 'string', default: 'DOMESTIC' },
       'value-date': { type: 'string', default: new Date().toISOString().slice(0, 10) },
       reference: { type: 'string', default: 'gRPC client' },
+      // EPC SCT names both accounts by IBAN; the defaults are ISO 13616's example IBANs.
+      'payer-iban': { type: 'string', default: 'DE89370400440532013000' },
+      'payee-iban': { type: 'string', default: 'FR1420041010050500013M02606' },
       wait: { type: 'string', default: '0' },
       type: { type: 'string' },
       bank: { type: 'string' },
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
               kind: `SETTLEMENT_KIND_${values.kind}`,
               value_date: values['value-date'],
               reference: values.reference,
+              payer_iban: values['payer-iban'],
+              payee_iban: values['payee-iban'],
               wait_for_terminal_ms: Number(values.wait),
             },
             { deadlineMs: Number(values.wait) + 10_000 },

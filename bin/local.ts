@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const env = process.env;
   // Parsed once: a malformed setting stops the engine here, naming the variable.
   const config = localConfig(env);
+  const statementFolderDirectory = env.STATEMENT_INBOX_DIR ?? '.data/statements';
   // API_KEYS unset: a development key is generated for this run and printed below.
   const access = readAccessConfiguration(env, { developmentKeyWhenUnset: true });
   let started: LocalEngine | undefined;
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
     windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
     // Retry, cleanup and recovery timers (a start-up sweep resumes what a killed process left in flight).
     jobs: localJobsFromEnvironment(env),
+    // The S3 statement bucket's stand-in: files dropped under incoming/<BIC>/<currency>/ are imported.
+    statementFolder: { directory: statementFolderDirectory },
     ...(bankGateway && { bankGateway }),
   }).catch(async (error: unknown) => {
     await simulator?.stop();
@@ -77,7 +80,8 @@ async function main(): Promise<void> {
         ? `  API key   ${access.developmentKey.key}   (development key for this run, also in ${developmentKeyPath}; set API_KEYS for real ones, see README)`
         : `  API keys  ${access.apiKeys.length} configured from API_KEYS`,
       `  DynamoDB  ${engine.dynamoEndpoint}${engine.dynamo ? `   (DynamoDB Local, data in ${env.DATA_DIR ?? '.data/dynamodb'})` : ''}`,
-      `  Workflow  statemachines/settlement.asl.json in the local ASL interpreter`,
+      `  Workflow  statemachines/settlement-express.asl.json (fast path) and settlement.asl.json (Standard) in the local ASL interpreter`,
+      `  Statements dropped into ${statementFolderDirectory}/incoming/<BIC>/<currency>/<name>.xml|.csv are imported (STATEMENT_INBOX_DIR)`,
       bankGateway
         ? `  Banks     ISO 20022 over mutual TLS to ${bankGateway.url}${simulator ? ' (bank simulator, a child process)' : ''}; MOCK rail in process`
         : '  Banks     in-process mock bank (BANK_ADAPTER=mock)',

@@ -76,6 +76,24 @@ export interface AlarmConfig {
   readonly email?: string;
 }
 
+/** The operations console on AWS (infra/console-stack.ts): static site, Cognito sign-in, its own API stage. */
+export interface ConsoleConfig {
+  /** Deploy the console stack. */
+  readonly enabled: boolean;
+  /**
+   * Hosted sign-in domain prefix (`<prefix>.auth.<region>.amazoncognito.com`); globally unique per region. Default
+   * `settlement-console-<account id>`.
+   */
+  readonly cognitoDomainPrefix?: string;
+  /** A CLOUDFRONT-scope WAF web ACL (created in us-east-1) for the distribution, by ARN. */
+  readonly webAclArn?: string;
+  /** A domain of your own for the console, with its ACM certificate in us-east-1 (both or neither). */
+  readonly domainName?: string;
+  readonly certificateArn?: string;
+  /** `participant-<BIC>` groups created with the pool; operators can add more later (docs/deploy.md). */
+  readonly participantBics: readonly string[];
+}
+
 export interface SettlementEngineConfig {
   /** Prefix of the two stack names: `<prefix>-stateful`, `<prefix>-engine`. */
   readonly stackNamePrefix: string;
@@ -90,6 +108,7 @@ export interface SettlementEngineConfig {
   /** Extra, non-secret environment for every Lambda function (e.g. the bank adapter's settings). */
   readonly functionEnvironment: Readonly<Record<string, string>>;
   readonly reservedConcurrency: ReservedConcurrencyConfig;
+  readonly console: ConsoleConfig;
 }
 
 /**
@@ -125,6 +144,7 @@ export const defaultConfig: SettlementEngineConfig = {
   natGateways: 1,
   functionEnvironment: {},
   reservedConcurrency: { enabled: true, overrides: {} },
+  console: { enabled: true, participantBics: [] },
 };
 
 /** Reads one context value; `node.tryGetContext` fits (`app.node.tryGetContext.bind(app.node)`). */
@@ -180,7 +200,18 @@ export function settlementEngineConfigFromContext(read: ContextReader): Settleme
     natGateways: integer('natGateways', defaultConfig.natGateways),
     functionEnvironment: stringRecord(read('functionEnvironment'), 'functionEnvironment'),
     reservedConcurrency: reservedConcurrency(read('reservedConcurrency')),
+    console: consoleConfig(read, text),
   };
+}
+
+/** `consoleEnabled`, `consoleCognitoDomainPrefix`, `consoleWebAclArn`, `consoleDomainName` + `consoleCertificateArn`, `consoleParticipantBics`. */
+function consoleConfig(read: ContextReader, text: (key: string) => string | undefined): ConsoleConfig {
+  const domainName = text('consoleDomainName');
+  const certificateArn = text('consoleCertificateArn');
+  if ((domainName === undefined) !== (certificateArn === undefined)) throw new Error('context consoleDomainName and consoleCertificateArn go together: give both or neither');
+  const participantBics = (text('consoleParticipantBics') ?? '').split(',').map((bic) => bic.trim()).filter((bic) => bic !== '');
+  for (const bic of participantBics) if (!/^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/.test(bic)) throw new Error(`context consoleParticipantBics: "${bic.slice(0, 20)}" is not a BIC`);
+  return { enabled: optionalBoolean(read('consoleEnabled'), 'consoleEnabled') ?? defaultConfig.console.enabled, cognitoDomainPrefix: text('consoleCognitoDomainPrefix'), webAclArn: text('consoleWebAclArn'), domainName, certificateArn, participantBics };
 }
 
 /** `none` (or false) turns reservation off; a JSON object overrides functions' defaults by id. */

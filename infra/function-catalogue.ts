@@ -15,7 +15,7 @@ export type TableWriteAction = 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchW
  * condition check), or read plus exactly the write actions its code issues.
  */
 export type TableAccess = 'describe' | 'read' | { readonly write: readonly TableWriteAction[] };
-export type HandlerModule = 'stages' | 'api' | 'jobs';
+export type HandlerModule = 'stages' | 'api' | 'jobs' | 'statement-import';
 
 /** Read plus the listed writes. */
 export const write = (...actions: TableWriteAction[]): TableAccess => ({ write: actions });
@@ -182,9 +182,17 @@ export const jobFunctions: readonly FunctionSpec[] = [
     exportName: 'reconcile',
     description: 'Scheduled reconciliation of every account against its bank statement',
     // Reads balances, ledger and settlements (stale locks); bank profiles and routes tell it whom to ask.
-    // Reconciliation never changes balances: only its own reports are written.
-    // Its own run lock is a conditional put/delete; report lines go out in batches.
-    tables: { accounts: 'read', ledger: 'read', settlements: 'read', reference: 'read', reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem') },
+    // Reconciliation itself never changes balances: only its own reports are written (its run lock is a conditional
+    // put/delete; report lines go out in batches). Before it reconciles, the run books the returns the bank reported
+    // after Finalize (usecases/returns.ts): one transaction that puts the RETURN item and the received pacs.004 on the
+    // settlement, credits both accounts back and appends two ledger entries.
+    tables: {
+      accounts: write('UpdateItem'),
+      ledger: ledgerAppend,
+      settlements: write('PutItem'),
+      reference: 'read',
+      reconciliation: write('PutItem', 'DeleteItem', 'BatchWriteItem'),
+    },
     startsExecutions: false,
     sendsToDeadLetterQueue: false,
     timeout: Duration.minutes(10),

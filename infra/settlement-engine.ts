@@ -5,12 +5,15 @@
 import { Tags, type App } from 'aws-cdk-lib';
 import type { RouteDeclaration } from './api-routes';
 import type { SettlementEngineConfig } from './config';
+import { ConsoleStack } from './console-stack';
 import { EngineStack } from './engine-stack';
 import { StatefulStack } from './stateful-stack';
 
 export interface SettlementEngineStacks {
   readonly stateful: StatefulStack;
   readonly engine: EngineStack;
+  /** Absent when `consoleEnabled=false`. */
+  readonly console?: ConsoleStack;
 }
 
 /** `routes` is the REST handler's route table (lambdas/handlers/routes), which the entry point passes in. */
@@ -27,6 +30,15 @@ export function buildSettlementEngine(app: App, config: SettlementEngineConfig, 
     config,
     routes,
   });
+  const functions = engine.functions;
+  const console = config.console.enabled
+    ? new ConsoleStack(app, `${config.stackNamePrefix}-console`, {
+        description: 'Settlement Engine: operations console (CloudFront, S3, Cognito, its API stage)',
+        config,
+        routes,
+        apiFunctions: { api: functions.ApiFunction!.function, admin: functions.AdminApiFunction!.function, health: functions.HealthFunction!.function },
+      })
+    : undefined;
   Tags.of(app).add('application', 'settlement-engine');
-  return { stateful, engine };
+  return { stateful, engine, ...(console && { console }) };
 }

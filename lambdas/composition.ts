@@ -12,6 +12,7 @@ import type { BankAdapter, BankGatewaySettings, EngineConfig } from './config';
 import type { CompliancePolicy } from './domain/compliance';
 import { loadCompliancePolicy } from './adapters/compliance/policy-file';
 import { Iso20022GatewayBank, gatewayDefaults } from './adapters/banks/iso20022/gateway-bank';
+import { DynamoReturnStore } from './adapters/dynamodb/return-store';
 import { DynamoBankMessageJournal } from './adapters/dynamodb/bank-message-store';
 import { DynamoStatementInbox } from './adapters/dynamodb/statement-inbox';
 import { statementReader } from './adapters/statements/reader';
@@ -91,6 +92,7 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
     windows: provided.windows ?? new StoredWindowPort(operations.windows, clock, operations.limits.windowCacheSeconds),
     banks: bank.directory,
     bankMessages,
+    returns: new DynamoReturnStore(documentClient, tables),
     ...(compliance && { compliance }),
     operations,
     // Resolved on first use: the local interpreter needs these deps to exist before it can be built.
@@ -102,7 +104,8 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
     recovery: new DynamoRecoveryStore(documentClient, tables),
     metrics,
     clock,
-    limits: config.limits,
+    // EPC SCT names both accounts by IBAN: required on SEPA wherever the rails speak ISO 20022 (not the mock bank).
+    limits: { ...config.limits, ibanRequiredRails: config.bankAdapter === 'iso20022' ? ['SEPA'] : config.limits.ibanRequiredRails },
     checkDatabase: () => databaseAnswers(documentClient as unknown as DynamoDBClient, tables),
   };
   // A wiring mistake shows at start, not at the first settlement.

@@ -190,6 +190,8 @@ function limitsOf(parsed: z.output<z.ZodObject<typeof limitVariables>>): Pick<En
       latencyObjectiveSeconds: { DOMESTIC: parsed.LATENCY_OBJECTIVE_SECONDS_DOMESTIC, INTERNATIONAL: parsed.LATENCY_OBJECTIVE_SECONDS_INTERNATIONAL },
       valueDateWindows: parseValueDateWindows(parsed.VALUE_DATE_WINDOWS),
       bankCacheSeconds: parsed.BANK_CACHE_SECONDS,
+      // Set from the bank adapter by the composition root (SEPA under iso20022).
+      ibanRequiredRails: [],
     },
     operationsLimits: {
       ...defaultOperationsLimits,

@@ -68,6 +68,8 @@ export const bankSimulatorDefaultPort = 18543;
 export const simulatorRequestBytesMax = 256 * 1024;
 /** Transfers the book keeps (a development tool: enough for a long local session and the benchmarks). */
 export const simulatorTransfersMax = 200_000;
+/** Returns listed per GET /returns (the engine's page is bankReturnsPageMax). */
+export const simulatorReturnsPageMax = 100;
 
 export async function startBankSimulator(options: BankSimulatorOptions): Promise<RunningBankSimulator> {
   const certificates = await ensureCertificates(options.dataDirectory);
@@ -117,6 +119,7 @@ class SimulatedBank {
     if (request.method === 'GET' && status) return this.status(status[1], response);
     const statement = /^\/accounts\/([^/]{1,80})\/statement$/.exec(url.pathname);
     if (request.method === 'GET' && statement) return this.statement(decodeURIComponent(statement[1]), url.searchParams, response);
+    if (request.method === 'GET' && url.pathname === '/returns') return this.returns(url.searchParams, response);
     if (request.method === 'GET' && url.pathname === '/health') return respond(response, 200, 'SERVING');
     respond(response, 404, 'no such gateway resource');
   }
@@ -205,26 +208,27 @@ class SimulatedBank {
       if (known.scenario.recall === 'pending') return resolution('PDCR');
       known.returnedAt = at;
     }
-    const transfer = known.transfer;
-    respond(
-      response,
-      200,
-      envelope({
-        document: buildPacs004({
-          messageId: messageIdOf('SIMRTR', transfer.uetr),
-          createdAt: at,
-          returnId: messageIdOf('RTR', transfer.uetr),
-          originalMessageId: transfer.messageId,
-          originalDefinition: transfer.definition,
-          originalEndToEndId: transfer.endToEndId,
-          originalUetr: transfer.uetr,
-          returnedAmount: transfer.amount,
-          currency: transfer.currency,
-          settlementDate: known.returnedAt.slice(0, 10),
-          reasonCode: 'FOCR',
-        }),
-      }),
-    );
+    respond(response, 200, envelope({ document: returnOf(known.transfer, at, known.returnedAt, 'FOCR') }));
+  }
+
+  /**
+   * Returns of settled transfers since `since` (GET /returns): `{ "returns": [envelope with a pacs.004, ...] }`.
+   * A `sim late return` transfer is returned the first time it is listed after it settled.
+   */
+  private returns(query: URLSearchParams, response: ServerResponse): void {
+    const since = query.get('since') ?? '1970-01-01T00:00:00.000Z';
+    const limit = Math.min(Number(query.get('limit') ?? simulatorReturnsPageMax) || simulatorReturnsPageMax, simulatorReturnsPageMax);
+    const at = this.now().toISOString();
+    const returned: string[] = [];
+    for (const known of this.transfers.values()) {
+      if (returned.length >= limit) break;
+      if (!known.scenario.lateReturn || known.status !== 'ACSC' || !known.settledAt) continue;
+      known.returnedAt ??= at;
+      if (known.returnedAt < since) continue;
+      returned.push(envelope({ document: returnOf(known.transfer, known.returnedAt, known.returnedAt, known.scenario.lateReturn) }));
+    }
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    response.end(JSON.stringify({ returns: returned }));
   }
 
   /**
@@ -236,7 +240,9 @@ class SimulatedBank {
     const to = query.get('to') ?? this.now().toISOString();
     const currency = query.get('currency') ?? accountId.split('#')[2] ?? 'EUR';
     const movements = [...this.transfers.values()]
-      .filter((known) => known.transfer.debtorAccount === accountId || known.transfer.debtorAccount === accountId.replace(/#/g, '.'))
+      // The network's nostro here is the account a transfer leaves from: named in DbtrAcct/Othr, or (when DbtrAcct
+      // carries the payer's IBAN, as on SEPA) known from the instructed agent (this bank) and the currency.
+      .filter((known) => known.transfer.debtorAccount === accountId || known.transfer.debtorAccount === accountId.replace(/#/g, '.') || `NOSTRO#${known.transfer.instructedAgentBic}#${known.transfer.currency}` === accountId)
       .flatMap((known) => [
         ...(known.settledAt ? [{ at: known.settledAt, amount: new Money(known.transfer.amount).negated(), known, kind: 'PAY' }] : []),
         ...(known.returnedAt && known.settledAt ? [{ at: known.returnedAt, amount: new Money(known.transfer.amount), known, kind: 'RTR' }] : []),
@@ -276,6 +282,23 @@ class SimulatedBank {
     const holdMs = this.options.timeoutHoldMs ?? 30_000;
     setTimeout(() => response.socket?.destroy(), holdMs).unref();
   }
+}
+
+/** The pacs.004 by which this bank sends `transfer` back: after a recall (FOCR) or unasked (a late return). */
+function returnOf(transfer: ReceivedTransfer, createdAt: string, returnedAt: string, reasonCode: string): string {
+  return buildPacs004({
+    messageId: messageIdOf('SIMRTR', transfer.uetr),
+    createdAt,
+    returnId: messageIdOf('RTR', transfer.uetr),
+    originalMessageId: transfer.messageId,
+    originalDefinition: transfer.definition,
+    originalEndToEndId: transfer.endToEndId,
+    originalUetr: transfer.uetr,
+    returnedAmount: transfer.amount,
+    currency: transfer.currency,
+    settlementDate: returnedAt.slice(0, 10),
+    reasonCode,
+  });
 }
 
 function reasonText(code: string): string {

@@ -13,6 +13,8 @@
  *   sim down | mock down                    every call about the transfer gets HTTP 503
  *   mock unavailable                        the first call gets HTTP 503
  *   sim recall refuse | sim recall pending  a recall is refused (camt.029 RJCR) or stays pending (PDCR)
+ *   sim late return <CODE>                  settled at once, then returned (pacs.004, reason CODE, default AC04)
+ *                                           in the next GET /returns: a return after the engine completed it
  */
 export type Behaviour = 'confirm' | 'reject' | 'late-reject' | 'delay' | 'pending' | 'timeout' | 'down' | 'unavailable';
 
@@ -24,6 +26,8 @@ export interface BankScenario {
   readonly delaySeconds?: number;
   /** Answer to a recall (camt.056): return the funds (pacs.004, default), refuse, or leave pending. */
   readonly recall?: 'return' | 'refuse' | 'pending';
+  /** After settling, the beneficiary bank sends the money back with this ISO return reason (a late return). */
+  readonly lateReturn?: string;
 }
 
 export const defaultScenario: BankScenario = { behaviour: 'confirm' };
@@ -38,6 +42,7 @@ export function scenarioFromRemittance(remittance: string): BankScenario | undef
   const recall = /\bsim recall refuse\b/.test(words) ? 'refuse' : /\bsim recall pending\b/.test(words) ? 'pending' : undefined;
   const withRecall = (scenario: BankScenario): BankScenario => (recall ? { ...scenario, recall } : scenario);
   let match: RegExpMatchArray | null;
+  if ((match = words.match(/\bsim late return(?: ([a-z0-9]{4}))?\b/))) return withRecall({ behaviour: 'confirm', lateReturn: code(match) });
   if ((match = words.match(/\bsim late reject(?: ([a-z0-9]{4}))?\b/)) || /\bmock late reject\b/.test(words)) return withRecall({ behaviour: 'late-reject', reasonCode: code(match) });
   if ((match = words.match(/\bsim reject(?: ([a-z0-9]{4}))?\b/)) || /\bmock reject\b/.test(words)) return withRecall({ behaviour: 'reject', reasonCode: code(match) });
   if ((match = words.match(/\bsim delay (\d{1,4})\b/))) return withRecall({ behaviour: 'delay', delaySeconds: Number(match[1]) });

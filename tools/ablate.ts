@@ -12,7 +12,8 @@
  *   npm run ablate -- --files settlement-store,operations-store --list
  *
  * Options: --tests <paths...> (jest path patterns; default all), --bail (stop a mutant's run at its first failing
- * test file), --files <substrings> (only guards in matching adapter files), --list (print the guards and stop),
+ * test file), --files <substrings> (only guards in matching adapter files), --lines <n,...> (only guards starting on
+ * those lines of those files), --list (print the guards and stop),
  * --json <file> (write the results), --fail-on-survivors (exit 1 when a guard survives).
  */
 import { spawnSync } from 'node:child_process';
@@ -86,11 +87,12 @@ export function weaken(source: string, guard: Pick<Guard, 'start' | 'end'>): str
 }
 
 function parseArguments(argv: readonly string[]) {
-  const options = { tests: [] as string[], bail: false, files: [] as string[], list: false, json: undefined as string | undefined, failOnSurvivors: false };
-  let collecting: 'tests' | 'files' | undefined;
+  const options = { tests: [] as string[], bail: false, files: [] as string[], lines: [] as number[], list: false, json: undefined as string | undefined, failOnSurvivors: false };
+  let collecting: 'tests' | 'files' | 'lines' | undefined;
   for (const argument of argv) {
     if (argument === '--tests') collecting = 'tests';
     else if (argument === '--files') collecting = 'files';
+    else if (argument === '--lines') collecting = 'lines';
     else if (argument === '--bail') [options.bail, collecting] = [true, undefined];
     else if (argument === '--list') [options.list, collecting] = [true, undefined];
     else if (argument === '--fail-on-survivors') [options.failOnSurvivors, collecting] = [true, undefined];
@@ -98,6 +100,7 @@ function parseArguments(argv: readonly string[]) {
     else if (options.json === '') options.json = argument;
     else if (collecting === 'tests') options.tests.push(argument);
     else if (collecting === 'files') options.files.push(...argument.split(','));
+    else if (collecting === 'lines') options.lines.push(...argument.split(',').map(Number));
     else throw new Error(`unknown argument ${argument} (see the comment at the top of tools/ablate.ts)`);
   }
   return options;
@@ -123,25 +126,33 @@ function prepareCopy(): string {
 function runTests(directory: string, tests: readonly string[], bail: boolean): { passed: boolean; failedFiles: string[]; output: string } {
   const report = path.join(directory, '.ablate-jest.json');
   const jest = path.join(repositoryRoot, 'node_modules', '.bin', 'jest');
-  const result = spawnSync(jest, ['--json', `--outputFile=${report}`, '--silent', ...(bail ? ['--bail'] : []), ...tests], {
+  // In a session of its own (setsid), so that whatever the run leaves behind can be killed with it: under --bail jest
+  // exits without its global teardown, and each mutant used to leave its DynamoDB Local JVM running.
+  const result = spawnSync('setsid', [jest, '--json', `--outputFile=${report}`, '--silent', ...(bail ? ['--bail'] : []), ...tests], {
     cwd: directory,
     encoding: 'utf8',
     timeout: mutantTimeoutMs,
     env: { ...process.env, CI: 'true' },
   });
+  killProcessGroup(result.pid);
   let failedFiles: string[] = [];
   try {
     const parsed = JSON.parse(readFileSync(report, 'utf8')) as { testResults: Array<{ name: string; status: string }> };
     failedFiles = parsed.testResults.filter((entry) => entry.status === 'failed').map((entry) => path.relative(directory, entry.name));
   } catch {
-    // no report: jest died (a compile error or a hang): the mutant counts as killed
+    // No report: jest writes none when --bail stops it; its FAIL lines name the files. With neither, jest died before
+    // running a test (a compile error, a hang, DynamoDB Local not starting): said so, since that is no kill by a test.
+    failedFiles = [...`${result.stderr ?? ''}`.matchAll(/^FAIL\s+(\S+)/gm)].map((match) => match[1]);
+    if (failedFiles.length === 0 && result.status !== 0) failedFiles = [`(no test failed: jest exited ${result.status ?? result.signal})`];
   }
   return { passed: result.status === 0, failedFiles, output: `${result.stderr ?? ''}`.slice(-3000) };
 }
 
 function main(): void {
   const options = parseArguments(process.argv.slice(2));
-  const guards = findGuards().filter((guard) => options.files.length === 0 || options.files.some((part) => guard.file.includes(part)));
+  const guards = findGuards()
+    .filter((guard) => options.files.length === 0 || options.files.some((part) => guard.file.includes(part)))
+    .filter((guard) => options.lines.length === 0 || options.lines.includes(guard.line));
   if (options.list) {
     for (const guard of guards) console.log(`${guard.file}:${guard.line}  ${guard.text}`);
     console.log(`${guards.length} guards`);
@@ -184,3 +195,13 @@ function main(): void {
 }
 
 if (require.main === module) main();
+
+/** Kills what is left of a finished run's process group (its leader's pid); a group already empty is fine. */
+function killProcessGroup(leaderPid: number | undefined): void {
+  if (!leaderPid) return;
+  try {
+    process.kill(-leaderPid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
+}

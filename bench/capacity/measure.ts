@@ -24,7 +24,11 @@ import {
   type SettlementUsage,
 } from './model';
 
-export const capacityRails = ['SEPA', 'SWIFT'] as const;
+/**
+ * What the capacity phase runs: SEPA (the bank confirms at once), SWIFT (two pending checks: within the fast path's
+ * three) and SWIFT_SLOW (three pending checks, `[mock:slow]`: handed off to the Standard workflow).
+ */
+export const capacityRails = ['SEPA', 'SWIFT', 'SWIFT_SLOW'] as const;
 export type CapacityRail = (typeof capacityRails)[number];
 
 /** The projection's rate and network: 1,000 settlements/s over 100 banks, and 80% of them on one pair. */
@@ -48,12 +52,24 @@ export interface PerSettlement {
   readonly writeUnits: number;
   readonly indexWriteUnits: number;
   readonly readUnits: number;
+  /** Standard state transitions billed: states entered and retries in the Standard workflow (hand-offs only). */
   readonly stateTransitions: number;
+  /** States entered and retries in either workflow: what one Standard workflow for everything billed (before). */
+  readonly workflowTransitions: number;
+  /** Express executions per settlement. */
+  readonly expressExecutions: number;
+  /** Share of the settlements handed off to the Standard workflow. */
+  readonly handedOffShare: number;
+  /** Log events per settlement the state machines write at level ALL (model.ts workflowLogEventBytes each). */
+  readonly workflowLogEvents: { readonly express: number; readonly standard: number };
   readonly lambdaInvocations: number;
   /** Task time measured locally (ms per settlement), billed as Lambda duration. */
   readonly lambdaMs: number;
-  /** Wait-state seconds per settlement (the bank's pending checks). */
+  /** Wait-state seconds per settlement (the bank's pending checks), and the part spent in Express. */
   readonly waitSeconds: number;
+  readonly expressWaitSeconds: number;
+  /** Lambda invocations of Express Tasks (their time is Express duration too). */
+  readonly expressInvocations: number;
   readonly calls: Readonly<Record<string, number>>;
   /** The mock bank's own record of the transfer (not part of the engine; a real rail keeps its own). */
   readonly mockBank: { readonly itemWrites: number; readonly writeUnits: number; readonly readUnits: number };
@@ -64,7 +80,8 @@ export interface PerSettlement {
 export interface CapacityFigures {
   readonly settlementsPerRail: number;
   readonly perSettlement: Readonly<Record<CapacityRail, PerSettlement>>;
-  readonly costPerMillionUsd: Readonly<Record<CapacityRail, { standard: SettlementCost; express: SettlementCost }>>;
+  /** `fastPath`: what is deployed; `standard`: one Standard workflow for everything (before the fast path). */
+  readonly costPerMillionUsd: Readonly<Record<CapacityRail, { fastPath: SettlementCost; standard: SettlementCost }>>;
   readonly hottestPartitions: { readonly uniform: readonly PartitionHeat[]; readonly skewed: readonly PartitionHeat[] };
   /** Calls made outside any settlement while the phase ran (jobs are off, no gRPC server runs). */
   readonly unattributed: { readonly writeUnits: number; readonly readUnits: number };
@@ -72,34 +89,54 @@ export interface CapacityFigures {
 
 interface WorkflowTally {
   transitions: number;
+  standardTransitions: number;
+  expressExecutions: number;
+  handedOff: boolean;
   invocations: number;
+  expressInvocations: number;
   taskMs: number;
   waitSeconds: number;
+  expressWaitSeconds: number;
+  readonly logEvents: { express: number; standard: number };
   readonly entered: Map<string, number>;
 }
+
+/**
+ * Log events Step Functions writes at level ALL: a Lambda Task's state entered, scheduled, started, succeeded and
+ * exited; any other state's entered and exited; a retry's failure, scheduling and start; each execution's start and end.
+ */
+const logEventsPerTask = 5;
+const logEventsPerOtherState = 2;
+const logEventsPerRetry = 3;
+const logEventsPerExecution = 2;
 
 /** The capacity phase's figures as printable lines: the per-settlement table, cost, and the hottest partitions. */
 export function formatCapacity(figures: CapacityFigures): string {
   const { SEPA, SWIFT } = figures.perSettlement;
   const number = (value: number, digits = 1) => (Number.isInteger(value) ? String(value) : value.toFixed(digits));
   const usd = (value: number) => `$${value.toFixed(2)}`;
-  const line = (label: string, sepa: string, swift: string) => `  ${label.padEnd(52)} ${sepa.padStart(12)} ${swift.padStart(12)}`;
+  const { SWIFT_SLOW: SLOW } = figures.perSettlement;
+  const line = (label: string, sepa: string, swift: string, slow: string) => `  ${label.padEnd(52)} ${sepa.padStart(12)} ${swift.padStart(12)} ${slow.padStart(12)}`;
+  const row = (label: string, value: (figures: PerSettlement) => string) => line(label, value(SEPA), value(SWIFT), value(SLOW));
   const cost = figures.costPerMillionUsd;
   const lines = [
     `Capacity model (${figures.settlementsPerRail} settlements per rail, DynamoDB calls recorded, list prices ${listPrices.region} ${listPrices.asOf}; docs/capacity.md)`,
-    line('per settlement', 'SEPA', 'SWIFT'),
-    line('DynamoDB transactions', number(SEPA.transactions), number(SWIFT.transactions)),
-    line('items written', number(SEPA.itemWrites), number(SWIFT.itemWrites)),
-    line('write units (incl. index)', number(SEPA.writeUnits), number(SWIFT.writeUnits)),
-    line('  of which index writes', number(SEPA.indexWriteUnits), number(SWIFT.indexWriteUnits)),
-    line('read units', number(SEPA.readUnits), number(SWIFT.readUnits)),
-    line('mock bank record: items / write units / read units', `${number(SEPA.mockBank.itemWrites)}/${number(SEPA.mockBank.writeUnits)}/${number(SEPA.mockBank.readUnits)}`, `${number(SWIFT.mockBank.itemWrites)}/${number(SWIFT.mockBank.writeUnits)}/${number(SWIFT.mockBank.readUnits)}`),
-    line('Step Functions Standard state transitions', number(SEPA.stateTransitions), number(SWIFT.stateTransitions)),
-    line('Lambda invocations (incl. the REST submit)', number(SEPA.lambdaInvocations), number(SWIFT.lambdaInvocations)),
-    line('Lambda ms, modelled on AWS (measured locally)', `${number(SEPA.modelledLambdaMs, 0)} (${number(SEPA.lambdaMs, 0)})`, `${number(SWIFT.modelledLambdaMs, 0)} (${number(SWIFT.lambdaMs, 0)})`),
-    line('cost per million, Standard workflow', usd(cost.SEPA.standard.total), usd(cost.SWIFT.standard.total)),
-    line('  DynamoDB / Step Functions / Lambda / logs', breakdown(cost.SEPA.standard), breakdown(cost.SWIFT.standard)),
-    line('cost per million, Express workflow', usd(cost.SEPA.express.total), usd(cost.SWIFT.express.total)),
+    line('per settlement', 'SEPA', 'SWIFT', 'SWIFT slow'),
+    row('DynamoDB transactions', (rail) => number(rail.transactions)),
+    row('items written', (rail) => number(rail.itemWrites)),
+    row('write units (incl. index)', (rail) => number(rail.writeUnits)),
+    row('  of which index writes', (rail) => number(rail.indexWriteUnits)),
+    row('read units', (rail) => number(rail.readUnits)),
+    row('mock bank record: items / write units / read units', (rail) => `${number(rail.mockBank.itemWrites)}/${number(rail.mockBank.writeUnits)}/${number(rail.mockBank.readUnits)}`),
+    row('handed off to the Standard workflow', (rail) => `${Math.round(rail.handedOffShare * 100)}%`),
+    row('Express executions / Standard transitions billed', (rail) => `${number(rail.expressExecutions)}/${number(rail.stateTransitions)}`),
+    row('workflow transitions (all states, either workflow)', (rail) => number(rail.workflowTransitions)),
+    row('workflow log events, Express / Standard', (rail) => `${number(rail.workflowLogEvents.express)}/${number(rail.workflowLogEvents.standard)}`),
+    row('Lambda invocations (incl. the REST submit)', (rail) => number(rail.lambdaInvocations)),
+    row('Lambda ms, modelled on AWS (measured locally)', (rail) => `${number(rail.modelledLambdaMs, 0)} (${number(rail.lambdaMs, 0)})`),
+    line('cost per million, fast path (as deployed)', usd(cost.SEPA.fastPath.total), usd(cost.SWIFT.fastPath.total), usd(cost.SWIFT_SLOW.fastPath.total)),
+    line('  DynamoDB / Step Functions / Lambda / logs', breakdown(cost.SEPA.fastPath), breakdown(cost.SWIFT.fastPath), breakdown(cost.SWIFT_SLOW.fastPath)),
+    line('cost per million, one Standard workflow (before)', usd(cost.SEPA.standard.total), usd(cost.SWIFT.standard.total), usd(cost.SWIFT_SLOW.standard.total)),
     `  hottest partitions at ${projectionRatePerSecond.toLocaleString('en')} settlements/s, write units/s (uniform over ${projectionBanks} banks | ${skewedPairShare * 100}% on one pair):`,
   ];
   for (let rank = 0; rank < 5; rank++) {
@@ -170,7 +207,7 @@ export async function measureCapacity(options: { settlementsPerRail: number; con
     const costPerMillionUsd = Object.fromEntries(
       capacityRails.map((rail) => {
         const usage = usageOf(perSettlement[rail]);
-        return [rail, { standard: perMillion(settlementCostUsd(usage, 'STANDARD', listPrices)), express: perMillion(settlementCostUsd(usage, 'EXPRESS', listPrices)) }];
+        return [rail, { fastPath: perMillion(settlementCostUsd(usage, 'FAST_PATH', listPrices)), standard: perMillion(settlementCostUsd(usage, 'STANDARD', listPrices)) }];
       }),
     ) as CapacityFigures['costPerMillionUsd'];
     const heat = (hottestPairShare: number) => {
@@ -205,24 +242,38 @@ function isMockBankCall(input: Readonly<Record<string, unknown>>): boolean {
 }
 
 function request(settlementId: string, rail: CapacityRail) {
-  return { settlementId, payerBic, payeeBic, amount: '1.00', currency: 'EUR', rail, kind: 'INTERNATIONAL', valueDate: new Date().toISOString().slice(0, 10), reference: 'capacity' };
+  const slow = rail === 'SWIFT_SLOW';
+  return { settlementId, payerBic, payeeBic, amount: '1.00', currency: 'EUR', rail: slow ? 'SWIFT' : rail, kind: 'INTERNATIONAL', valueDate: new Date().toISOString().slice(0, 10), reference: slow ? 'capacity [mock:slow]' : 'capacity' };
 }
 
 function observe(workflow: Map<string, WorkflowTally>, event: WorkflowStateEvent): void {
   let tally = workflow.get(event.settlementId);
   if (tally === undefined) {
-    tally = { transitions: 0, invocations: 0, taskMs: 0, waitSeconds: 0, entered: new Map() };
+    tally = { transitions: 0, standardTransitions: 0, expressExecutions: 0, handedOff: false, invocations: 0, expressInvocations: 0, taskMs: 0, waitSeconds: 0, expressWaitSeconds: 0, logEvents: { express: 0, standard: 0 }, entered: new Map() };
     workflow.set(event.settlementId, tally);
   }
-  const isTask = event.stateType === 'Task';
+  const express = event.workflow === 'EXPRESS';
+  const logs = express ? 'express' : 'standard';
+  // The HandOff Task is Step Functions' own StartExecution: a state, not a Lambda invocation.
+  const isLambdaTask = event.stateType === 'Task' && event.stateName !== 'HandOff';
   if (event.kind === 'entered' || event.kind === 'retried') {
-    // Standard bills each state entered and each retry; a Task entered or retried is one Lambda invocation.
+    // Standard bills each state entered and each retry; a Lambda Task entered or retried is one invocation.
     tally.transitions += 1;
-    if (isTask) tally.invocations += 1;
-    if (isTask) tally.entered.set(event.stateName, event.timestamp);
-    if (event.stateType === 'Wait' && event.kind === 'entered') tally.waitSeconds += Number((event.input as { confirmation?: { waitSeconds?: number } })?.confirmation?.waitSeconds ?? 0);
-  } else if (isTask) {
-    const entered = tally.entered.get(event.stateName);
+    if (!express) tally.standardTransitions += 1;
+    if (isLambdaTask) tally.invocations += 1;
+    if (isLambdaTask && express) tally.expressInvocations += 1;
+    if (isLambdaTask) tally.entered.set(`${event.workflow}:${event.stateName}`, event.timestamp);
+    tally.logEvents[logs] += event.kind === 'retried' ? logEventsPerRetry : isLambdaTask ? logEventsPerTask : logEventsPerOtherState;
+    if (event.kind === 'entered' && express && event.stateName === 'Validate') tally.expressExecutions += 1;
+    if (event.kind === 'entered' && (event.stateName === 'Validate' || event.stateName === 'Route')) tally.logEvents[logs] += logEventsPerExecution;
+    if (event.kind === 'entered' && event.stateName === 'HandOff') tally.handedOff = true;
+    if (event.stateType === 'Wait' && event.kind === 'entered') {
+      const seconds = Number((event.input as { confirmation?: { waitSeconds?: number } })?.confirmation?.waitSeconds ?? 0);
+      tally.waitSeconds += seconds;
+      if (express) tally.expressWaitSeconds += seconds;
+    }
+  } else if (isLambdaTask) {
+    const entered = tally.entered.get(`${event.workflow}:${event.stateName}`);
     if (entered !== undefined) tally.taskMs += event.timestamp - entered;
   }
 }
@@ -239,7 +290,13 @@ function summarize(settlements: readonly { tally: Tally; bank: Tally; workflow: 
     writeUnits: mean((entry) => entry.tally.writeUnits),
     indexWriteUnits: mean((entry) => entry.tally.indexWriteUnits),
     readUnits: mean((entry) => entry.tally.readUnits),
-    stateTransitions: mean((entry) => entry.workflow?.transitions ?? 0),
+    stateTransitions: mean((entry) => entry.workflow?.standardTransitions ?? 0),
+    workflowTransitions: mean((entry) => entry.workflow?.transitions ?? 0),
+    expressExecutions: mean((entry) => entry.workflow?.expressExecutions ?? 0),
+    handedOffShare: mean((entry) => (entry.workflow?.handedOff ? 1 : 0)),
+    workflowLogEvents: { express: mean((entry) => entry.workflow?.logEvents.express ?? 0), standard: mean((entry) => entry.workflow?.logEvents.standard ?? 0) },
+    expressInvocations: mean((entry) => entry.workflow?.expressInvocations ?? 0),
+    expressWaitSeconds: mean((entry) => entry.workflow?.expressWaitSeconds ?? 0),
     lambdaInvocations,
     lambdaMs: mean((entry) => entry.workflow?.taskMs ?? 0),
     waitSeconds: mean((entry) => entry.workflow?.waitSeconds ?? 0),
@@ -257,11 +314,15 @@ function usageOf(figures: PerSettlement): SettlementUsage {
   return {
     writeUnits: figures.writeUnits,
     readUnits: figures.readUnits,
-    stateTransitions: figures.stateTransitions,
+    stateTransitions: figures.workflowTransitions,
+    standardTransitions: figures.stateTransitions,
+    expressExecutions: figures.expressExecutions,
+    // An Express execution lasts as long as its Tasks (modelled Lambda time) and its Wait states.
+    expressSeconds: averageInvocationSeconds * figures.expressInvocations + figures.expressWaitSeconds,
     lambdaInvocations: figures.lambdaInvocations,
     lambdaGbSeconds: stageSeconds * stageMemoryGb + submitInvocations * averageInvocationSeconds * apiMemoryGb,
-    workflowSeconds: stageSeconds + figures.waitSeconds,
     logBytes: figures.lambdaInvocations * logBytesPerInvocation,
+    workflowLogEvents: figures.workflowLogEvents,
   };
 }
 

@@ -287,17 +287,29 @@ export function modelledLambdaMs(callsPerSettlement: Readonly<Record<string, num
 export interface SettlementUsage {
   readonly writeUnits: number;
   readonly readUnits: number;
+  /** Every state entered and every retry, in either workflow: what one Standard workflow for everything would bill. */
   readonly stateTransitions: number;
+  /** The part of those in the Standard workflow: only settlements the fast path hands off have any. */
+  readonly standardTransitions: number;
+  /** Express executions (the fast path: one per settlement). */
+  readonly expressExecutions: number;
+  /** Express billed time per settlement: its Tasks' Lambda time plus its Wait states. */
+  readonly expressSeconds: number;
   readonly lambdaInvocations: number;
   /** Σ over invocations of memory (GB) × billed seconds. */
   readonly lambdaGbSeconds: number;
-  /** Wall time an Express execution would run: Lambda time plus Wait states. */
-  readonly workflowSeconds: number;
-  /** Log bytes ingested (platform lines and EMF metrics). */
+  /** Log bytes the Lambda functions ingest (platform lines and EMF metrics). */
   readonly logBytes: number;
+  /** Log events the state machines write (level ALL, no payloads), per workflow. */
+  readonly workflowLogEvents: Readonly<Record<'express' | 'standard', number>>;
 }
 
-export type WorkflowType = 'STANDARD' | 'EXPRESS';
+/**
+ * How a settlement's workflow is billed. `FAST_PATH` is what is deployed: Express requests and duration for the
+ * fast path, Standard transitions only for what it hands off. `STANDARD` is the one Standard workflow that ran
+ * every settlement before the fast path (every transition billed), kept for the before/after comparison.
+ */
+export type WorkflowType = 'STANDARD' | 'FAST_PATH';
 
 export interface SettlementCost {
   readonly dynamodb: number;
@@ -309,15 +321,25 @@ export interface SettlementCost {
 
 /** Express memory: the smallest chunk (a small definition and payload). */
 export const expressMemoryGb = 64 / 1024;
+/**
+ * Bytes of one Step Functions log event without execution data (type, ids, execution ARN, timestamps): an
+ * assumption, stated in docs/capacity.md.
+ */
+export const workflowLogEventBytes = 350;
 
 /** Cost of one settlement in USD. */
 export function settlementCostUsd(usage: SettlementUsage, workflow: WorkflowType, prices: PriceTable = listPrices): SettlementCost {
   const dynamodb = usage.writeUnits * prices.dynamoWriteRequestUnitUsd + usage.readUnits * prices.dynamoReadRequestUnitUsd;
-  const billedSeconds = Math.ceil(usage.workflowSeconds * 10 - 1e-9) / 10;
+  // Express bills each execution's time in 100 ms steps: rounded per execution.
+  const secondsPerExecution = usage.expressExecutions > 0 ? usage.expressSeconds / usage.expressExecutions : 0;
+  const billedSeconds = usage.expressExecutions * (Math.ceil(secondsPerExecution * 10 - 1e-9) / 10);
   const stepFunctions =
-    workflow === 'STANDARD' ? usage.stateTransitions * prices.standardStateTransitionUsd : prices.expressRequestUsd + billedSeconds * expressMemoryGb * prices.expressGbSecondUsd;
+    workflow === 'STANDARD'
+      ? usage.stateTransitions * prices.standardStateTransitionUsd
+      : usage.expressExecutions * prices.expressRequestUsd + billedSeconds * expressMemoryGb * prices.expressGbSecondUsd + usage.standardTransitions * prices.standardStateTransitionUsd;
   const lambda = usage.lambdaInvocations * prices.lambdaRequestUsd + usage.lambdaGbSeconds * prices.lambdaArmGbSecondUsd;
-  const logs = (usage.logBytes / 1024 ** 3) * prices.cloudWatchLogsIngestGbUsd;
+  const workflowLogBytes = (usage.workflowLogEvents.express + usage.workflowLogEvents.standard) * workflowLogEventBytes;
+  const logs = ((usage.logBytes + workflowLogBytes) / 1024 ** 3) * prices.cloudWatchLogsIngestGbUsd;
   return { dynamodb, stepFunctions, lambda, logs, total: dynamodb + stepFunctions + lambda + logs };
 }
 

@@ -1,5 +1,6 @@
 /**
- * The console talks to the engine's API like any client: an API key in the Authorization header, JSON in and out.
+ * The console talks to the engine's API like any client: its credential in the Authorization header (an API key as
+ * `Bearer <key>` locally; on AWS the Cognito ID token, which API Gateway's authorizer reads), JSON in and out.
  * Amounts stay the decimal strings the API returns; nothing here parses money into a number.
  */
 export class ApiError extends Error {
@@ -13,23 +14,34 @@ export class ApiError extends Error {
 }
 
 const keyStorage = 'settlement-console-key';
+const kindStorage = 'settlement-console-credential';
 
 export const session = {
   get key(): string | null {
     return sessionStorage.getItem(keyStorage);
   },
-  signIn(key: string): void {
+  /** `cognito` when signed in through the user pool (the deployed console), else an API key. */
+  get kind(): 'api-key' | 'cognito' {
+    return sessionStorage.getItem(kindStorage) === 'cognito' ? 'cognito' : 'api-key';
+  },
+  signIn(key: string, kind: 'api-key' | 'cognito' = 'api-key'): void {
     sessionStorage.setItem(keyStorage, key);
+    sessionStorage.setItem(kindStorage, kind);
   },
   signOut(): void {
     sessionStorage.removeItem(keyStorage);
+    sessionStorage.removeItem(kindStorage);
   },
 };
+
+function authorization(): string {
+  return session.kind === 'cognito' ? (session.key ?? '') : `Bearer ${session.key ?? ''}`;
+}
 
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
     method,
-    headers: { authorization: `Bearer ${session.key ?? ''}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { authorization: authorization(), ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -58,7 +70,7 @@ export interface SettlementEvent {
  * settlement event until `signal` aborts; resolves when the stream ends, rejects on an HTTP error.
  */
 export async function readEventStream(query: URLSearchParams, onEvent: (event: SettlementEvent) => void, signal: AbortSignal): Promise<void> {
-  const response = await fetch(`/api/v1/events/stream?${query}`, { headers: { authorization: `Bearer ${session.key ?? ''}` }, signal });
+  const response = await fetch(`/api/v1/events/stream?${query}`, { headers: { authorization: authorization() }, signal });
   if (!response.ok || !response.body) throw new ApiError(response.status, `HTTP.${response.status}`, await response.text());
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

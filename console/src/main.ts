@@ -1,5 +1,5 @@
 /**
- * The operations console: sign in with an API key, then the live feed, settlements, the parked queue and
+ * The operations console: sign in (an API key locally, the Cognito hosted sign-in on AWS: sign-in.ts), then the live feed, settlements, the parked queue and
  * proposals, accounts, reconciliations, windows and the last hour's charts. Hash routes, so every view has a URL
  * and the browser's back button works; every control is a link, button or form field (keyboard operable).
  */
@@ -14,6 +14,7 @@ import { AccountsPage } from './pages/accounts';
 import { ReconciliationsPage } from './pages/reconciliations';
 import { WindowsPage } from './pages/windows';
 import { MetricsPage } from './pages/metrics';
+import { completeCognitoSignIn, loadSignInConfig, signOutUrl, startCognitoSignIn, type SignInConfig } from './sign-in';
 
 const views = [
   ['feed', 'Live feed'],
@@ -34,8 +35,17 @@ function useHash(): string {
   return hash;
 }
 
-function SignIn(props: { onSignedIn: () => void }) {
-  const [error, setError] = useState<string>();
+function SignIn(props: { config: SignInConfig; onSignedIn: () => void; error?: string }) {
+  const [error, setError] = useState<string | undefined>(props.error);
+  const { config } = props;
+  if (config.signIn === 'cognito') {
+    return html`<main class="sign-in">
+      <h1>Settlement Engine</h1>
+      <p>Sign in with your console account (multi-factor authentication required).</p>
+      <button type="button" autofocus onClick=${() => void startCognitoSignIn(config).catch((caught: unknown) => setError(String(caught)))}>Sign in</button>
+      ${error && html`<p role="alert" class="error">${error}</p>`}
+    </main>`;
+  }
   const submit = async (event: Event) => {
     event.preventDefault();
     const key = (new FormData(event.target as HTMLFormElement).get('key') as string).trim();
@@ -59,8 +69,17 @@ function SignIn(props: { onSignedIn: () => void }) {
   </main>`;
 }
 
+/** On AWS the live feed and the last-hour charts are not served yet (docs/console.md, "the live feed on AWS"). */
+function NotDeployed(props: { what: string }) {
+  return html`<section>
+    <h1>${props.what}</h1>
+    <p role="status">${props.what} streams from the engine's event log, which this deployment does not serve to the console yet. Every other page works; see docs/console.md.</p>
+  </section>`;
+}
+
 function Page(props: { route: string }) {
   const [view, ...rest] = props.route.split('/');
+  if (session.kind === 'cognito' && (view === 'metrics' || view === 'feed' || view === '')) return html`<${NotDeployed} what=${view === 'metrics' ? 'Last hour' : 'Live feed'} />`;
   switch (view) {
     case 'settlement':
       return html`<${SettlementPage} settlementId=${decodeURIComponent(rest.join('/'))} />`;
@@ -81,8 +100,33 @@ function Page(props: { route: string }) {
 
 function App() {
   const [signedIn, setSignedIn] = useState(session.key !== null);
+  const [config, setConfig] = useState<SignInConfig>();
+  const [signInError, setSignInError] = useState<string>();
   const route = useHash();
-  if (!signedIn) return html`<${SignIn} onSignedIn=${() => setSignedIn(true)} />`;
+  useEffect(() => {
+    (async () => {
+      const loaded = await loadSignInConfig();
+      if (loaded.signIn === 'cognito') {
+        try {
+          const idToken = await completeCognitoSignIn(loaded);
+          if (idToken) {
+            session.signIn(idToken, 'cognito');
+            setSignedIn(true);
+          }
+        } catch (caught) {
+          setSignInError(String(caught));
+        }
+      }
+      setConfig(loaded);
+    })().catch((caught: unknown) => setSignInError(String(caught)));
+  }, []);
+  const signOut = () => {
+    const kind = session.kind;
+    session.signOut();
+    setSignedIn(false);
+    if (kind === 'cognito' && config?.signIn === 'cognito') location.assign(signOutUrl(config));
+  };
+  if (!signedIn) return config ? html`<${SignIn} config=${config} error=${signInError} onSignedIn=${() => setSignedIn(true)} />` : html`<p class="loading">Loading the console…</p>`;
   const current = route.split('/')[0];
   return html`<div class="shell">
     <header>
@@ -90,7 +134,7 @@ function App() {
       <nav aria-label="Console">
         ${views.map(([id, label]) => html`<a href=${`#/${id}`} aria-current=${current === id ? 'page' : undefined}>${label}</a>`)}
       </nav>
-      <button type="button" class="quiet" onClick=${() => (session.signOut(), setSignedIn(false))}>Sign out</button>
+      <button type="button" class="quiet" onClick=${signOut}>Sign out</button>
     </header>
     <main><${Page} route=${route} /></main>
   </div>`;

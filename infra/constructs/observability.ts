@@ -32,6 +32,8 @@ import type { EngineTables } from '../stateful-stack';
 export interface ObservabilityProps {
   readonly alarms: AlarmConfig;
   readonly stateMachine: sfn.IStateMachine;
+  /** The Express fast path: its failures and timeouts leave a settlement in flight for the recovery sweep. */
+  readonly fastPathStateMachine?: sfn.IStateMachine;
   readonly deadLetterQueue: sqs.IQueue;
   readonly restApi: apigateway.RestApi;
   readonly dashboardName: string;
@@ -136,6 +138,12 @@ export class Observability extends Construct {
       atLeastOne('ExecutionsFailedAlarm', props.stateMachine.metricFailed({ period, statistic: 'Sum' }), 'Settlement executions ended in a Fail state (parked) or failed outside the workflow.'),
       atLeastOne('ExecutionsTimedOutAlarm', props.stateMachine.metricTimedOut({ period, statistic: 'Sum' }), 'A settlement execution hit its 24-hour timeout: the settlement is stuck mid-workflow (the recovery sweep resumes it).'),
       atLeastOne('ExecutionsThrottledAlarm', props.stateMachine.metric('ExecutionThrottled', { period, statistic: 'Sum' }), 'Step Functions throttled state transitions of the settlement workflow.'),
+      ...(props.fastPathStateMachine
+        ? [
+            atLeastOne('FastPathExecutionsFailedAlarm', props.fastPathStateMachine.metricFailed({ period, statistic: 'Sum' }), 'Fast-path (Express) executions ended in a Fail state (parked, or a hand-off to the Standard workflow failed: the recovery sweep resumes those).'),
+            atLeastOne('FastPathExecutionsTimedOutAlarm', props.fastPathStateMachine.metricTimedOut({ period, statistic: 'Sum' }), 'A fast-path (Express) execution hit its 120-second timeout: the settlement is in flight until the recovery sweep resumes it.'),
+          ]
+        : []),
       atLeastOne('ApiServerErrorsAlarm', props.restApi.metricServerError({ period, statistic: 'Sum' }), 'The REST API answered 5xx.'),
       atLeastOne('FailedJobsAlarm', props.failedJobsQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'A scheduled job could not be delivered or failed after its retries: its event is in the failed-jobs queue.'),
       ...this.#functionAlarms(props, alarmWhen, atLeastOne),

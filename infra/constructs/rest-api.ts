@@ -3,8 +3,9 @@
  * infra/api-routes.ts), IAM (SigV4) authorization on every route but `GET /health`, JSON-schema checks on request
  * bodies, stage throttling (per method) with a throttle of its own for the health routes, JSON access logs and X-Ray.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -19,6 +20,13 @@ export interface RestApiProps {
   readonly routes: readonly RouteDeclaration[];
   readonly config: RestApiConfig;
   readonly logRetention: logs.RetentionDays;
+  /**
+   * The console's API (infra/constructs/console-site.ts): every authenticated route takes this user pool's ID
+   * token instead of SigV4, the handler reads the caller from the token's claims; absent: IAM.
+   */
+  readonly cognitoUserPool?: cognito.IUserPool;
+  /** Default `settlement-engine`. */
+  readonly restApiName?: string;
 }
 
 export class SettlementRestApi extends Construct {
@@ -32,13 +40,17 @@ export class SettlementRestApi extends Construct {
     const healthThrottle = { throttlingRateLimit: props.config.healthThrottlingRateLimit, throttlingBurstLimit: props.config.healthThrottlingBurstLimit };
     const methodOptions = Object.fromEntries(restRoutes.filter((route) => route.function === 'health').map((route) => [`${route.path}/${route.method}`, healthThrottle]));
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    const cognitoAuthorizer = props.cognitoUserPool && new apigateway.CognitoUserPoolsAuthorizer(this, 'CognitoAuthorizer', { cognitoUserPools: [props.cognitoUserPool], resultsCacheTtl: Duration.minutes(5) });
+    const authenticated: apigateway.MethodOptions = cognitoAuthorizer
+      ? { authorizationType: apigateway.AuthorizationType.COGNITO, authorizer: cognitoAuthorizer }
+      : { authorizationType: apigateway.AuthorizationType.IAM };
     this.api = new apigateway.RestApi(this, 'Api', {
-      restApiName: 'settlement-engine',
-      description: 'Settlement Engine REST API (IAM authorization)',
+      restApiName: props.restApiName ?? 'settlement-engine',
+      description: `Settlement Engine REST API (${cognitoAuthorizer ? 'Cognito user pool' : 'IAM'} authorization)`,
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      // Execution logs need the account-level CloudWatch role (one per account and region).
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // Execution logs need the account-level CloudWatch role (one per account and region): the engine's API
+      // creates it; a second API in the same account uses it.
+      ...(cognitoAuthorizer === undefined ? { cloudWatchRole: true, cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : { cloudWatchRole: false }),
       deployOptions: {
         stageName: props.config.stageName,
         throttlingRateLimit: props.config.throttlingRateLimit,
@@ -62,7 +74,7 @@ export class SettlementRestApi extends Construct {
         tracingEnabled: true,
         methodOptions,
       },
-      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      defaultMethodOptions: authenticated,
     });
 
     // One API-scoped invoke permission instead of two per method: 25 routes would crowd the function's 20 KB
@@ -82,13 +94,13 @@ export class SettlementRestApi extends Construct {
     for (const route of restRoutes) {
       const resource = this.api.root.resourceForPath(route.path);
       const method = resource.addMethod(route.method, integrations[route.function], {
-        authorizationType: route.authorization === 'IAM' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+        ...(route.authorization === 'IAM' ? authenticated : { authorizationType: apigateway.AuthorizationType.NONE }),
         ...(route.bodyModel && { requestValidator: validator, requestModels: { 'application/json': models[route.bodyModel] } }),
       });
       if (route.authorization === 'NONE') {
         acknowledge(method, 'AwsSolutions-APIG4', 'GET /health is the unauthenticated liveness probe; it reveals only up/down.');
         acknowledge(method, 'AwsSolutions-COG4', 'GET /health is the unauthenticated liveness probe; it reveals only up/down.');
-      } else {
+      } else if (!cognitoAuthorizer) {
         acknowledge(method, 'AwsSolutions-COG4', 'Callers are services and operators with AWS credentials: IAM (SigV4) authorization, not Cognito user pools.');
       }
     }
@@ -112,7 +124,9 @@ export class SettlementRestApi extends Construct {
     acknowledge(
       this.api,
       'AwsSolutions-APIG3',
-      'No WAF web ACL by default: every route but /health requires SigV4, and the stage is throttled. Associate a web ACL per account policy.',
+      cognitoAuthorizer
+        ? "No WAF web ACL on the API itself: browsers reach it through the console's CloudFront distribution (which carries the web ACL, consoleWebAclArn), every route but /health requires a Cognito ID token, and the stage is throttled."
+        : 'No WAF web ACL by default: every route but /health requires SigV4, and the stage is throttled. Associate a web ACL per account policy.',
     );
   }
 

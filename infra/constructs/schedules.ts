@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ScheduleIntervals } from '../config';
 import { acknowledge } from '../nag';
+import { holdingQueueDefaults } from './storage-defaults';
 
 export interface SchedulesProps {
   readonly intervals: ScheduleIntervals;
@@ -39,11 +40,7 @@ export class Schedules extends Construct {
 
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
-    this.failedJobsQueue = new sqs.Queue(this, 'FailedJobsQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.failedJobsQueue = new sqs.Queue(this, 'FailedJobsQueue', holdingQueueDefaults);
     acknowledge(this.failedJobsQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the job schedules and of the jobs\' asynchronous invocations.');
     const rules: Partial<Record<keyof ScheduleIntervals, events.Rule>> = {};
     for (const job of Object.keys(ruleIds) as (keyof ScheduleIntervals)[]) {

@@ -48,7 +48,7 @@ const grants: Readonly<Record<Role, readonly Permission[]>> = {
 /** An authenticated caller: who (as the audit trail names it), how, in which role, and for which banks. */
 export interface Principal {
   readonly clientName: string;
-  readonly method: 'api-key' | 'client-certificate' | 'iam' | 'local';
+  readonly method: 'api-key' | 'client-certificate' | 'iam' | 'cognito' | 'local';
   readonly role: Role;
   /** The BICs a participant acts for (8-character form); empty for every other role. */
   readonly bics: readonly string[];

@@ -12,6 +12,7 @@ export const AuditEntityType = {
   window: 'WINDOW',
   settlement: 'SETTLEMENT',
   reconciliation: 'RECONCILIATION',
+  statement: 'STATEMENT',
   proposal: 'PROPOSAL',
   access: 'ACCESS',
 } as const;

@@ -31,7 +31,10 @@ export class AbandonRefusedError extends SettlementEngineError {
     readonly bankState: string,
   ) {
     super(
-      `settlement ${settlementId} cannot be abandoned: the bank reports transfer ${idempotencyKey} as ${bankState}, so money may have left the nostro. ` +
+      `settlement ${settlementId} cannot be abandoned: ` +
+        (bankState === 'NONE'
+          ? `it is TRANSFER_INITIATED and the bank has no transfer ${idempotencyKey} yet, so an execution may be sending it. `
+          : `the bank reports transfer ${idempotencyKey} as ${bankState}, so money may have left the nostro. `) +
         'Requeue it so the engine compensates (or finalizes) it, or have the transfer reversed at the bank first.',
     );
   }

@@ -3,6 +3,7 @@
  */
 import { parseBic } from './bic';
 import { ValidationError } from './errors';
+import { parseOptionalIban } from './iban';
 import { formatAmount, parseAmount, parseCurrency } from './money';
 
 export const SettlementStatus = {
@@ -95,9 +96,13 @@ export interface SettlementRequest {
   readonly kind: SettlementKind;
   readonly valueDate: string;
   readonly reference: string;
+  /** IBAN of the payer's account (the debtor's, in a pacs.008); required on rails that name accounts by IBAN (SEPA). */
+  readonly payerIban?: string;
+  /** IBAN of the payee's account (the creditor's). */
+  readonly payeeIban?: string;
 }
 
-export const requestFields = ['settlementId', 'payerBic', 'payeeBic', 'amount', 'currency', 'rail', 'kind', 'valueDate', 'reference'] as const;
+export const requestFields = ['settlementId', 'payerBic', 'payeeBic', 'amount', 'currency', 'rail', 'kind', 'valueDate', 'reference', 'payerIban', 'payeeIban'] as const;
 
 export const settlementIdLengthMax = 64;
 export const referenceLengthMax = 140; // ISO 20022 remittance information, unstructured
@@ -127,7 +132,21 @@ export function parseSettlementRequest(input: unknown): SettlementRequest {
   const valueDate = parseIsoDate(body.valueDate, 'valueDate');
   const reference = requiredString(body.reference, 'reference', referenceLengthMax);
   if (!referencePattern.test(reference)) throw new ValidationError('reference', 'contains characters a payment rail cannot carry');
-  return { settlementId, payerBic, payeeBic, amount, currency, rail, kind, valueDate, reference };
+  const payerIban = parseOptionalIban(body.payerIban, 'payerIban');
+  const payeeIban = parseOptionalIban(body.payeeIban, 'payeeIban');
+  if (payerIban !== undefined && payerIban === payeeIban) throw new ValidationError('payeeIban', 'must differ from payerIban');
+  return { settlementId, payerBic, payeeBic, amount, currency, rail, kind, valueDate, reference, ...(payerIban && { payerIban }), ...(payeeIban && { payeeIban }) };
+}
+
+/**
+ * On a rail whose messages name accounts by IBAN (SEPA: the EPC SCT rulebook makes the debtor's and creditor's
+ * IBAN mandatory in the pacs.008), a request without both is refused, naming the missing field.
+ */
+export function requireIbans(request: SettlementRequest, ibanRequiredRails: readonly Rail[]): void {
+  if (!ibanRequiredRails.includes(request.rail)) return;
+  for (const field of ['payerIban', 'payeeIban'] as const) {
+    if (request[field] === undefined) throw new ValidationError(field, `is required on the ${request.rail} rail (its credit transfer names the debtor's and creditor's IBAN)`);
+  }
 }
 
 /** A settlement id as the engine issues and keys it: 1–64 letters, digits and . _ : - (checked before any read). */

@@ -9,6 +9,7 @@ import { RateLimitedError, SettlementEngineError, UnauthenticatedError, Validati
 import { ForbiddenError, authorize, localServicePrincipal, type Permission, type Principal } from '../domain/access';
 import { auditRefusal } from '../usecases/operations/audit';
 import type { EngineDeps } from '../usecases/deps';
+import { cognitoClaimsOf, principalOfCognitoClaims } from '../adapters/auth/cognito-claims';
 import { flushMetrics } from './middleware';
 import { validatePart, type RequestSchema } from './request-schemas';
 import { parseStrictJson } from './strict-json';
@@ -200,11 +201,19 @@ function asPrincipal(authenticated: string | Principal): Principal {
 /**
  * The caller of an authenticated route: admitted by a front door before the body was read (the local server's
  * preflight), else from the engine's key check (gRPC task, embedded use), else from API Gateway's IAM authorizer
- * (its role from PRINCIPAL_ROLES), else the engine itself when no credentials are configured (embedded use, tests).
+ * (its role from PRINCIPAL_ROLES) or its Cognito authorizer (the console's API: the role from the user's groups,
+ * adapters/auth/cognito-claims.ts), else the engine itself when no credentials are configured (embedded use, tests).
  */
 async function callerOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>, route: Route, deps: ApiDeps): Promise<Principal> {
   const admitted = event.requestContext?.authorizer?.principal as Principal | undefined;
   if (admitted !== null && typeof admitted === 'object' && typeof admitted.clientName === 'string') return admitted;
+  // The console's API on AWS: API Gateway's Cognito authorizer verified the ID token; its groups are the role.
+  const claims = cognitoClaimsOf(event.requestContext?.authorizer);
+  if (claims) {
+    const result = principalOfCognitoClaims(claims);
+    if ('refused' in result) throw new ForbiddenError(result.refused, route.permission, result.reason);
+    return result.principal;
+  }
   if (deps.authenticate) {
     const authenticated = await deps.authenticate(headers, route);
     if (!authenticated) throw new UnauthenticatedError('valid credentials are required (Authorization: Bearer <api key>)');

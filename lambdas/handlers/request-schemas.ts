@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { bicPattern } from '../domain/bic';
+import { ibanLengthMax, ibanMessage, isIban } from '../domain/iban';
 import { ValidationError } from '../domain/errors';
 import { bankNameLengthMax, instantPattern, movementIdLengthMax, movementReferenceLengthMax } from '../domain/admin';
 import { amountIntegerDigitsMax } from '../domain/money';
@@ -57,6 +58,12 @@ export const bic = z
   .max(11, { error: 'is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)' })
   .regex(bicPattern, { error: 'is not a BIC (ISO 9362: 8 or 11 upper-case letters and digits)' })
   .meta({ description: 'BIC (ISO 9362), 8 or 11 characters; DEUTDEFFXXX and DEUTDEFF name the same bank.', example: 'DEUTDEFF' });
+
+export const iban = z
+  .string()
+  .max(ibanLengthMax, { error: ibanMessage })
+  .refine(isIban, { error: ibanMessage })
+  .meta({ description: 'IBAN (ISO 13616), electronic format: upper case, no spaces; check digits verified.', example: 'DE89370400440532013000' });
 
 export const currency = z
   .string()
@@ -141,6 +148,8 @@ export const settlementRequestBody = z
     kind: z.enum(settlementKinds, { error: `must be one of ${settlementKinds.join(', ')}` }),
     valueDate: isoDate.meta({ description: 'Value date: a calendar date inside the value-date window of the rail and currency (VALUE_DATE_WINDOWS).' }),
     reference: railText(referenceLengthMax, 'Remittance information carried to the bank.'),
+    payerIban: iban.meta({ description: "IBAN of the payer's account (the debtor's in the pacs.008). Required on SEPA when the rails speak ISO 20022 (EPC SCT)." }).optional(),
+    payeeIban: iban.meta({ description: "IBAN of the payee's account (the creditor's in the pacs.008). Required on SEPA when the rails speak ISO 20022 (EPC SCT)." }).optional(),
   });
 
 export const operatorNoteBody = z.strictObject({ reason: freeText(500, 'Why (kept in the settlement history).').optional() });

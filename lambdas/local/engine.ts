@@ -30,6 +30,8 @@ import { applySeed, loadSeed, type DemoSeed } from './seed';
 import { defaultSettlementWindowMode, type SettlementWindowMode } from '../domain/window-defaults';
 import { seedWindowsFor } from './window-calendar';
 import { createReconcileJob } from '../handlers/reconcile-job';
+import { startStatementFolder, type StatementFolder, type StatementFolderOptions } from './statement-folder';
+import { statementContentBytesMax } from '../adapters/statements/reader';
 import { startReconcileTimer, type ReconcileTimer } from './reconcile-timer';
 import type { OperationsLimits } from '../usecases/operations/deps';
 import { AccessControl, httpCredentials } from '../adapters/auth/access-control';
@@ -95,6 +97,8 @@ export interface LocalEngineOptions {
   readonly grpcEventStream?: Partial<EventStreamOptions>;
   /** Timers for the scheduled jobs (retry, cleanup, recovery; same handlers as EventBridge); false for none. Default on. */
   readonly jobs?: LocalJobsOptions | false;
+  /** The watched statement folder (the S3 statement bucket's stand-in, local/statement-folder.ts); absent: none. */
+  readonly statementFolder?: { readonly directory: string } & StatementFolderOptions;
   /** Dead-letter queue on an SQS emulator (fauxqs) started here; false keeps messages in memory. Default true; unused when `deadLetters` is given. */
   readonly sqs?: boolean;
   /**
@@ -124,6 +128,8 @@ export interface LocalEngine {
   readonly dynamo?: DynamoDbLocal;
   /** The job timers, when jobs are on (`jobs.run('retryFailed')` runs one now). */
   readonly jobs?: LocalScheduler;
+  /** The watched statement folder, when one was asked for. */
+  readonly statementFolder?: StatementFolder;
   /** The SQS-emulated dead-letter queue, when this engine started one. */
   readonly deadLetterQueue?: LocalDeadLetterQueue;
   /** Waits for executions to drain (up to `graceMs`), then stops servers and the database it started. */
@@ -154,6 +160,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
   let eventFeed: EventFeed | undefined;
+  let statementFolder: StatementFolder | undefined;
   try {
     await ensureTables(client, tables);
     const clock = options.clock ?? systemClock;
@@ -225,6 +232,10 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     if (options.jobs !== false) jobs = startLocalJobs(() => deps, startedWorkflow, options.jobs);
     // The reconciliation schedule (same handler as the EventBridge rule), every operations.limits interval.
     if (options.jobs !== false) reconcileTimer = startReconcileTimer(createReconcileJob(() => deps), operations.limits.reconciliationIntervalSeconds * 1000);
+    if (options.statementFolder) {
+      const { directory, ...folderOptions } = options.statementFolder;
+      statementFolder = await startStatementFolder(directory, () => operations, statementContentBytesMax, folderOptions);
+    }
     return {
       deps,
       tables,
@@ -239,8 +250,10 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(grpcServer && { grpcPort: grpcServer.port }),
       ...(metricsServer && { metricsPort: metricsServer.port }),
       ...(jobs && { jobs }),
+      ...(statementFolder && { statementFolder }),
       ...(deadLetterQueue && { deadLetterQueue }),
       stop: async (graceMs = 5_000) => {
+        await statementFolder?.stop();
         await jobs?.stop();
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
@@ -256,6 +269,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       },
     };
   } catch (error) {
+    await statementFolder?.stop();
     await jobs?.stop();
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);

@@ -27,7 +27,7 @@ export interface HttpServerLimits {
   readonly headersTimeoutMs: number;
   /** HTTP_REQUEST_TIMEOUT_MS: the whole request, body included, must have arrived by then. */
   readonly requestTimeoutMs: number;
-  /** HTTP_IDLE_TIMEOUT_MS: a socket with no traffic for this long is closed (keep-alive included). */
+  /** HTTP_IDLE_TIMEOUT_MS: a socket on which the client sends nothing for this long is closed (keep-alive included; not while the engine answers). */
   readonly idleTimeoutMs: number;
   /** HTTP_CONNECTIONS_MAX: open connections at most; more are answered 503 with Retry-After and closed. */
   readonly connectionsMax: number;
@@ -139,6 +139,16 @@ export async function startHttpServer(handler: ProxyHandler, options: { port: nu
   };
 }
 
+function holdIdleTimeoutWhileAnswering(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const socket = request.socket;
+  const idleTimeoutMs = socket.timeout;
+  if (!idleTimeoutMs) return;
+  socket.setTimeout(0);
+  response.once('finish', () => {
+    if (!socket.destroyed) socket.setTimeout(idleTimeoutMs);
+  });
+}
+
 async function serve(handler: ProxyHandler, preflight: Preflight | undefined, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
@@ -162,6 +172,9 @@ async function serve(handler: ProxyHandler, preflight: Preflight | undefined, re
   }
   const body = await readBody(request);
   if (body === undefined) return;
+  // The idle cut-off is for a client that sends nothing (or nothing more); once its whole request is in, the time
+  // the engine takes to answer (a busy database) is not the client's idleness. It is armed again for keep-alive.
+  holdIdleTimeoutWhileAnswering(request, response);
   const event = {
     httpMethod: request.method ?? 'GET',
     path: url.pathname,

@@ -31,6 +31,9 @@ export interface TransferInstruction {
   readonly currency: string;
   readonly valueDate: string;
   readonly reference: string;
+  /** The payer's and payee's account IBANs, when the settlement carries them (always on SEPA through ISO 20022). */
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 export interface TransferReceipt {
@@ -74,6 +77,33 @@ export interface BankClient {
 /** Picks the bank client for a rail. */
 export interface BankDirectory {
   forRail(rail: Rail): BankClient;
+  /**
+   * Returns (pacs.004) the bank reported since `since` (ISO instant) of transfers it had settled: a beneficiary
+   * bank sending the money back after the settlement completed. At most bankReturnsPageMax; absent when the bank
+   * adapter has no such feed (the in-process mock bank).
+   */
+  listReturns?(since: string): Promise<readonly BankReturn[]>;
+}
+
+/** Returns read per call of listReturns. */
+export const bankReturnsPageMax = 100;
+
+/** A return of a settled transfer, as the bank reported it. */
+export interface BankReturn {
+  /** The bank's return identification (RtrId): the idempotency key of booking it. */
+  readonly returnId: string;
+  readonly messageId: string;
+  /** The original transfer's end-to-end id: the settlement id (docs/rails.md). */
+  readonly originalEndToEndId: string;
+  readonly originalUetr: string;
+  /** Decimal string. */
+  readonly amount: string;
+  readonly currency: string;
+  /** ISO external return reason (AC04, AM05, FOCR, ...). */
+  readonly reasonCode: string;
+  readonly type: string;
+  /** The message as it crossed the wire. */
+  readonly xml: string;
 }
 
 export const BankMessageDirection = { sent: 'SENT', received: 'RECEIVED' } as const;
@@ -83,7 +113,7 @@ export type BankMessageDirection = (typeof BankMessageDirection)[keyof typeof Ba
 export interface BankMessage {
   readonly settlementId: string;
   readonly direction: BankMessageDirection;
-  /** ISO 20022 message definition ("pacs.008.001.09", "pacs.002.001.11", ...). */
+  /** ISO 20022 message definition ("pacs.008.001.08", "pacs.002.001.10", ...). */
   readonly type: string;
   /** The message's own identifier (MsgId, case id). */
   readonly messageId: string;

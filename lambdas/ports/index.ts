@@ -12,11 +12,15 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** Starts a settlement's workflow: Step Functions StartExecution on AWS, the local ASL interpreter locally. */
+/**
+ * Starts a settlement's workflow, on its fast path: Step Functions StartExecution of the Express machine on AWS, the
+ * local ASL interpreter locally. The fast path hands slow settlements to the Standard workflow itself.
+ */
 export interface WorkflowPort {
   /**
-   * Starts (or, if an execution of that name already exists, leaves alone) the execution for one attempt.
-   * The execution name is derived from the settlement id and attempt so a duplicate start is a no-op.
+   * Starts the execution for one attempt, named after the settlement id and attempt. Express does not refuse a
+   * duplicate start: the duplicate replays the idempotent stages as no-ops, and its hand-off to the Standard workflow
+   * (same name) is refused or joined by Step Functions, so a duplicate start changes nothing.
    * `resume` (the record version a recovery or operator requeue committed) names a further run of the same
    * attempt: Step Functions never reuses the name of a closed execution, and each resume commits a new version.
    */

@@ -117,7 +117,7 @@ export interface SettlementEvent {
   readonly submittedBy?: string;
 }
 
-export type LedgerEntryKind = 'SETTLEMENT' | 'FUND_IN' | 'FUND_OUT' | 'OPENING';
+export type LedgerEntryKind = 'SETTLEMENT' | 'FUND_IN' | 'FUND_OUT' | 'OPENING' | 'RETURN';
 
 /** A posting to one account's balance, written in the same transaction as the balance change. */
 export interface LedgerEntry {
@@ -138,8 +138,11 @@ export type OperationState = 'STARTED' | 'COMMITTED' | 'ROLLED_BACK' | 'PARKED' 
 
 /** Effects committed atomically with a settlement transition. */
 export type Effect =
-  /** locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor. */
-  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money }
+  /**
+   * locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor, and, with a net debit
+   * cap, locked + amount ≤ cap (NetDebitCapExceededError otherwise).
+   */
+  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money; readonly netDebitCap?: Money }
   /** locked −= amount, available += amount; requires locked ≥ amount. */
   | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money }
   /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount. */
@@ -193,6 +196,37 @@ export interface SettlementHistory {
   readonly lock?: FundLock;
   readonly events: readonly SettlementEvent[];
   readonly compensations: readonly CompensationRecord[];
+}
+
+/**
+ * A return of a completed settlement (a pacs.004 after Finalize): the money came back to the payout nostro and goes
+ * back to the payer's vostro. The settlement stays COMPLETED (it did settle; the return is a payment of its own in
+ * the other direction, as ISO 20022 treats it); this record, its two ledger entries and the balances are written
+ * in one transaction.
+ */
+export interface SettlementReturn {
+  readonly settlementId: string;
+  /** The bank's return id: booking is idempotent on it. */
+  readonly returnId: string;
+  readonly amount: Money;
+  readonly currency: string;
+  /** ISO external return reason (AC04, ...). */
+  readonly reasonCode: string;
+  readonly returnedAt: string;
+  readonly vostroAccountId: string;
+  readonly nostroAccountId: string;
+}
+
+/**
+ * BOOKED: written now; EXISTS: this return id was booked before (a replay); CONFLICT: the settlement has another
+ * return already; NOT_APPLICABLE: the settlement is not COMPLETED or the amount or currency differ.
+ */
+export type ReturnBooking = 'BOOKED' | 'EXISTS' | 'CONFLICT' | 'NOT_APPLICABLE';
+
+export interface ReturnStore {
+  /** One conditional transaction: the return record, both balances, both ledger entries (docs/rails.md). */
+  bookReturn(settlementReturn: SettlementReturn): Promise<ReturnBooking>;
+  getReturn(settlementId: string): Promise<SettlementReturn | undefined>;
 }
 
 export interface SettlementStore {

@@ -3,11 +3,11 @@
  */
 import { defaultValueDateWindows, type ValueDateWindows } from '../domain/value-date';
 import type { BankDirectory, BankMessageJournal, Clock, DeadLetterPort, MetricsPort, WorkflowPort } from '../ports';
-import type { AccountStore, ReferenceStore, SettlementStore } from '../ports/stores';
+import type { AccountStore, ReferenceStore, ReturnStore, SettlementStore } from '../ports/stores';
 import type { RecoveryStore } from '../ports/recovery';
 import type { OperationsDeps } from './operations/deps';
 import type { CompliancePolicy } from '../domain/compliance';
-import type { SettlementKind } from '../domain/settlement';
+import type { Rail, SettlementKind } from '../domain/settlement';
 
 /** Throws WindowClosedError when `currency` is outside its settlement window at `at`. */
 export interface SettlementWindowPort {
@@ -39,6 +39,11 @@ export interface EngineLimits {
   readonly valueDateWindows: ValueDateWindows;
   /** How long submission reuses what the bank registry said about a BIC (known or not); bounded in entries too. */
   readonly bankCacheSeconds: number;
+  /**
+   * Rails on which a settlement must carry payerIban and payeeIban (refused at submission otherwise): SEPA when
+   * the rails speak ISO 20022 (EPC SCT); none with the in-process mock bank, which carries no accounts.
+   */
+  readonly ibanRequiredRails: readonly Rail[];
 }
 
 export const defaultEngineLimits: EngineLimits = {
@@ -52,6 +57,7 @@ export const defaultEngineLimits: EngineLimits = {
   latencyObjectiveSeconds: { DOMESTIC: 5, INTERNATIONAL: 30 },
   valueDateWindows: defaultValueDateWindows,
   bankCacheSeconds: 30,
+  ibanRequiredRails: [],
 };
 
 export interface EngineDeps {
@@ -73,4 +79,6 @@ export interface EngineDeps {
   readonly compliance?: CompliancePolicy;
   /** Every message exchanged with a bank, per settlement (GET /api/v1/settlements/{id}/messages). */
   readonly bankMessages?: BankMessageJournal;
+  /** Returns booked after Finalize (usecases/returns.ts); absent: no returns feed is read. */
+  readonly returns?: ReturnStore;
 }

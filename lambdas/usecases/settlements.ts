@@ -4,7 +4,7 @@
 import { AccountNotFoundError, IdempotencyConflictError, SettlementNotFoundError, ValidationError } from '../domain/errors';
 import { checkValueDate, valueDateWindowFor } from '../domain/value-date';
 import { formatAmount } from '../domain/money';
-import { differingFields, isTerminal, parseSettlementRequest, type SettlementRequest } from '../domain/settlement';
+import { differingFields, isTerminal, parseSettlementRequest, requireIbans, type SettlementRequest } from '../domain/settlement';
 import type { Account, AccountType, SettlementEvent, SettlementHistory, SettlementRecord } from '../ports/stores';
 import { accountId } from '../ports/stores';
 import type { EngineDeps } from './deps';
@@ -45,6 +45,7 @@ async function admissible(deps: EngineDeps, request: SettlementRequest): Promise
   const now = deps.clock.now();
   try {
     checkValueDate(request.valueDate, now, valueDateWindowFor(deps.limits.valueDateWindows, request.rail, request.currency));
+    requireIbans(request, deps.limits.ibanRequiredRails);
     for (const field of ['payerBic', 'payeeBic'] as const) {
       if (!(await isKnownBank(deps.reference, request[field], deps.limits.bankCacheSeconds, now.getTime()))) throw new ValidationError(field, `${request[field]} is not a bank the registry knows`);
     }
@@ -61,10 +62,14 @@ function submittedEvent(record: SettlementRecord): SettlementEvent {
   return { settlementId, seq: 1, status: 'PENDING', previousStatus: null, stage: 'Submit', at: createdAt, payerBic, payeeBic, currency, amount, ...(submittedBy !== undefined && { submittedBy }) };
 }
 
-export async function getSettlement(deps: Pick<EngineDeps, 'settlements'>, settlementId: string): Promise<SettlementView> {
+export async function getSettlement(deps: Pick<EngineDeps, 'settlements' | 'returns'>, settlementId: string): Promise<SettlementView> {
   const history = await deps.settlements.history(settlementId);
   if (!history) throw new SettlementNotFoundError(settlementId);
-  return settlementView(history);
+  const view = settlementView(history);
+  // Only a completed settlement can have a return (usecases/returns.ts): one more read, there only.
+  const returned = view.status === 'COMPLETED' ? await deps.returns?.getReturn(settlementId) : undefined;
+  if (!returned) return view;
+  return { ...view, returned: { returnId: returned.returnId, amount: formatAmount(returned.amount, returned.currency), reasonCode: returned.reasonCode, returnedAt: returned.returnedAt } };
 }
 
 /** Resolves when the settlement is terminal or parked, or at the deadline with its current view. */
@@ -114,6 +119,8 @@ export function settlementView(history: SettlementHistory): SettlementView {
     kind: record.kind,
     valueDate: record.valueDate,
     reference: record.reference,
+    ...(record.payerIban && { payerIban: record.payerIban }),
+    ...(record.payeeIban && { payeeIban: record.payeeIban }),
     status: record.status,
     ...(record.reasonCode !== undefined && { reasonCode: record.reasonCode }),
     ...(record.reason !== undefined && { reason: record.reason }),

@@ -16,6 +16,7 @@ import {
   ReversalPendingError,
   ReversalRefusedError,
   SanctionsHitError,
+  SettlementParkedError,
   TransferOutcomeUnknownError,
   invariant,
 } from '../domain/errors';
@@ -24,7 +25,8 @@ import { forwardOrder, type SettlementStatus } from '../domain/settlement';
 import { accountId, type Account, type Bank, type Effect, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
-import { advance, requireNotParked, requireStatus, staleOrContradiction } from './advance';
+import { advance, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
+import { parkInPlace } from './recovery/attempts';
 import type { EngineDeps } from './deps';
 
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
@@ -101,6 +103,7 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
     const vostro = await requireUsableAccount(deps, current.payerAccountId);
     const nostro = await requireUsableAccount(deps, current.nostroAccountId);
     const amount = new Money(current.amount);
+    const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
     const now = deps.clock.now();
     const lock = {
       settlementId: current.settlementId,
@@ -120,7 +123,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         stage: 'LockFunds',
         at: lock.createdAt,
         effects: [
-          { type: 'lockAmount', account: vostro, amount },
+          // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
+          // two concurrent settlements could both pass).
+          { type: 'lockAmount', account: vostro, amount, ...(netDebitCap && { netDebitCap }) },
           { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
@@ -134,51 +139,66 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
 const noMoneyLeftStatuses: readonly SettlementStatus[] = ['COMPENSATING', 'COMPENSATED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED'];
 
 /**
- * InitiateTransfer: sends the payout to the bank, idempotent on `<id>:<attempt>`; LOCKED → TRANSFER_INITIATED.
- * The bank call cannot be part of the transaction: while it is on its way, another actor (cleanup voiding an
- * expired lock, a rollback) may ask the bank, find nothing, and roll the settlement back. The transition then
- * fails on the record's version, and this stage finds the settlement rolled back with a transfer it has just sent:
- * it reverses that transfer (same idempotency key) before giving up, so no money stays out for a failed settlement.
+ * InitiateTransfer: LOCKED → TRANSFER_INITIATED, then sends the payout to the bank, idempotent on `<id>:<attempt>`.
+ * The transition commits BEFORE the bank call: a park, an abandon, cleanup or a rollback that reads LOCKED is
+ * ordered against the sending execution by the record's status-and-version guard (whichever commits first wins, and
+ * the loser re-decides), so none of them can end the settlement while its transfer is on the way. A settlement
+ * found TRANSFER_INITIATED is sent again with the same key (a crash may have come between commit and call; the bank
+ * deduplicates), unless it is parked. After the call the record is read once more: if another actor rolled the
+ * settlement back meanwhile (a duplicate execution that could not reach the bank and compensated), the transfer just
+ * sent is orphaned and is reversed; a reversal the bank refuses or leaves pending parks the settlement visibly.
  */
 export async function initiateTransfer(deps: EngineDeps, input: StageInput): Promise<StageResult & { bankReference?: string }> {
-  let sent: { key: string; rail: SettlementRecord['rail'] } | undefined;
-  try {
-    return await sendTransfer(deps, input, (key, rail) => (sent = { key, rail }));
-  } catch (error) {
-    if (sent && error instanceof InvalidTransitionError && (noMoneyLeftStatuses as readonly string[]).includes(error.from)) {
-      const reversal = await deps.banks.forRail(sent.rail).reverseTransfer(sent.key, `settlement ${input.settlementId} was rolled back while its transfer was being sent`);
-      if (reversal.state === 'PENDING') throw new ReversalPendingError(`reversal of orphaned transfer ${sent.key} is pending at the bank`, { cause: error });
-      if (reversal.state === 'REFUSED') throw new ReversalRefusedError(`the bank refused to reverse orphaned transfer ${sent.key}: ${reversal.reason ?? 'no reason given'}`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-async function sendTransfer(deps: EngineDeps, input: StageInput, onSent: (key: string, rail: SettlementRecord['rail']) => void): Promise<StageResult & { bankReference?: string }> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'TRANSFER_INITIATED')) return { done: current };
     requireStatus(current, ['LOCKED'], 'TRANSFER_INITIATED');
     requireNotParked(current);
     invariant(current.nostroBic, `initiateTransfer: ${current.settlementId} has no payout nostro`);
-    const instruction: TransferInstruction = {
-      idempotencyKey: transferKey(current),
-      settlementId: current.settlementId,
-      rail: current.rail,
-      debtorAgentBic: current.nostroBic,
-      creditorAgentBic: current.payeeBic,
-      amount: current.amount,
-      currency: current.currency,
-      valueDate: current.valueDate,
-      reference: current.reference,
-    };
-    const receipt = await deps.banks.forRail(current.rail).initiateTransfer(instruction);
-    if (receipt.state !== 'REJECTED') onSent(instruction.idempotencyKey, current.rail);
-    if (receipt.state === 'REJECTED') throw new BankRejectedError(current.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);
-    return {
-      command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } },
-    };
+    return { command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString() } };
   });
-  return { status: record.status, bankReference: record.bankReference };
+  if (record.status !== 'TRANSFER_INITIATED') return { status: record.status, bankReference: record.bankReference };
+  requireNotParked(record);
+  invariant(record.nostroBic, `initiateTransfer: ${record.settlementId} has no payout nostro`);
+  const instruction: TransferInstruction = {
+    idempotencyKey: transferKey(record),
+    settlementId: record.settlementId,
+    rail: record.rail,
+    debtorAgentBic: record.nostroBic,
+    creditorAgentBic: record.payeeBic,
+    amount: record.amount,
+    currency: record.currency,
+    valueDate: record.valueDate,
+    reference: record.reference,
+    ...(record.payerIban && { debtorIban: record.payerIban }),
+    ...(record.payeeIban && { creditorIban: record.payeeIban }),
+  };
+  const receipt = await deps.banks.forRail(record.rail).initiateTransfer(instruction);
+  if (receipt.state === 'REJECTED') throw new BankRejectedError(record.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);
+  await reverseIfOrphaned(deps, record);
+  return { status: record.status, bankReference: receipt.bankReference };
+}
+
+/**
+ * The transfer of `sent` (TRANSFER_INITIATED when it was sent) has left; if the settlement has been rolled back since,
+ * reverses it. A reversal the bank refuses or leaves pending would leave money out for a settlement the engine calls
+ * failed: the settlement is parked in place (dead-letter queue, PARKED metric, reason code of the refusal) for an
+ * operator, never left silently FAILED.
+ */
+async function reverseIfOrphaned(deps: EngineDeps, sent: SettlementRecord): Promise<void> {
+  const now = await readRecord(deps, sent.settlementId);
+  if (now.attempt !== sent.attempt || !noMoneyLeftStatuses.includes(now.status)) return;
+  const key = transferKey(sent);
+  const rolledBack = new InvalidTransitionError(sent.settlementId, now.status, 'TRANSFER_INITIATED');
+  const reversal = await deps.banks.forRail(sent.rail).reverseTransfer(key, `settlement ${sent.settlementId} was rolled back while its transfer was being sent`);
+  if (reversal.state === 'REVERSED') throw rolledBack;
+  const error =
+    reversal.state === 'PENDING'
+      ? new ReversalPendingError(`reversal of orphaned transfer ${key} is pending at the bank`, { cause: rolledBack })
+      : new ReversalRefusedError(`the bank refused to reverse orphaned transfer ${key}: ${reversal.reason ?? 'no reason given'}`, { cause: rolledBack });
+  const code = reversal.state === 'PENDING' ? ReversalPendingError.code : ReversalRefusedError.code;
+  const reason = `${error.message}; settlement ${now.status} with money out at the bank`;
+  await parkInPlace(deps, sent.settlementId, { stage: 'ParkSettlement', detail: reason }, code, reason);
+  throw new SettlementParkedError(sent.settlementId, now.status);
 }
 
 export interface ConfirmationResult {
@@ -202,7 +222,8 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
     if (!receipt) throw new TransferOutcomeUnknownError(`bank has no record of transfer ${transferKey(current)}`);
     switch (receipt.state) {
       case 'SETTLED':
-        return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString() } };
+        // The bank's reference is kept once the transfer settled (InitiateTransfer commits before the bank answers).
+        return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } } };
       case 'REJECTED':
       case 'REVERSED':
         throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
@@ -218,7 +239,12 @@ export async function checkConfirmation(deps: EngineDeps, input: StageInput): Pr
     }
   });
   if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
-  return { state: 'PENDING', polls, waitSeconds: Math.min(2 ** (polls - 1), deps.limits.confirmationWaitSecondsMax) };
+  return { state: 'PENDING', polls, waitSeconds: confirmationWaitSeconds(polls, deps.limits) };
+}
+
+/** The wait after the `polls`-th pending check: doubling from 1 s, capped (the state machines' Wait reads it). */
+export function confirmationWaitSeconds(polls: number, limits: Pick<EngineDeps['limits'], 'confirmationWaitSecondsMax'>): number {
+  return Math.min(2 ** (polls - 1), limits.confirmationWaitSecondsMax);
 }
 
 /**

@@ -46,6 +46,15 @@ export interface SettlementView extends SettlementRequest {
   readonly completedAt?: string;
   readonly lock?: FundLockView;
   readonly checkpoints: readonly CheckpointView[];
+  /** A return booked after the settlement completed (the money came back to the payer's vostro). */
+  readonly returned?: ReturnView;
+}
+
+export interface ReturnView {
+  readonly returnId: string;
+  readonly amount: string;
+  readonly reasonCode: string;
+  readonly returnedAt: string;
 }
 
 export interface AccountView {

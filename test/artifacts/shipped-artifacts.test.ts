@@ -4,9 +4,10 @@
  * both against DynamoDB Local.
  *
  * The app is synthesized once with real bundling (the local esbuild, minified, as `npm run synth` does). Each Task of
- * statemachines/settlement.asl.json is mapped to its function's bundle through the state machine's
- * DefinitionSubstitutions (placeholder → Fn::GetAtt of a function → its Code asset and Handler), and the bundles run
- * in a plain Node process (support/bundle-driver.cjs) with the environment the template gives the functions. The
+ * the two ASL files (the Express fast path every settlement starts on, and the Standard workflow it hands slow ones
+ * to) is mapped to its function's bundle through its state machine's DefinitionSubstitutions (placeholder →
+ * Fn::GetAtt of a function → its Code asset and Handler), and the bundles run in a plain Node process
+ * (support/bundle-driver.cjs) with the environment the template gives the functions. The
  * outcomes are read back from DynamoDB. Error names are what Retry and Catch match on, so a bundle whose error
  * classes lost their names fails here: transient errors end FAILED instead of being retried, reasons read
  * INTERNAL.UNEXPECTED.
@@ -18,7 +19,9 @@ import type * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { stateMachinePath } from '../../lambdas/local/local-workflow';
+import { stateMachinePaths } from '../../lambdas/local/local-workflow';
+import { executionName } from '../../lambdas/adapters/sfn/step-functions-workflow';
+import type { SettlementHistory } from '../../lambdas/ports/stores';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from '../../lambdas/local/sqs-emulator';
 import { newSettlementId, settlementRequest, startTestEngine, type TestEngine } from '../support/engine';
 import * as grpc from '@grpc/grpc-js';
@@ -33,9 +36,16 @@ import { allFunctions } from '../../infra/function-catalogue';
 const run = promisify(execFile);
 const driverPath = path.join(__dirname, 'support', 'bundle-driver.cjs');
 
+interface DriverRun {
+  readonly workflow: 'EXPRESS' | 'STANDARD';
+  readonly name: string;
+  readonly status: string;
+  readonly states: readonly string[];
+  readonly error?: { name: string; message: string };
+}
 interface DriverResult {
   readonly submissions: ReadonlyArray<{ settlementId: string; statusCode: number; body: unknown }>;
-  readonly outcomes: Readonly<Record<string, { status: string; error?: { name: string; message: string } }>>;
+  readonly outcomes: Readonly<Record<string, { runs: readonly DriverRun[]; handOffs: ReadonlyArray<{ name: string; outcome: 'STARTED' | 'SAME_EXECUTION' | 'REFUSED' }> }>>;
   readonly invalidValidate: { threw: boolean; name?: string; code?: string; message?: string; constructorName?: string };
 }
 
@@ -55,57 +65,77 @@ afterAll(() => {
   removeAssembly(synthesized);
 });
 
-describe('the Lambda bundles in cdk.out, through the real ASL file', () => {
+describe('the Lambda bundles in cdk.out, through the real ASL files', () => {
   let engine: TestEngine;
   let deadLetterQueue: LocalDeadLetterQueue;
   let result: DriverResult;
+  let redelivered: DriverResult;
+  let beforeRedelivery: Record<string, SettlementHistory | undefined>;
   let workDirectory: string;
-  let tasks: Record<string, FunctionBundle>;
+  let tasks: Record<'EXPRESS' | 'STANDARD', Record<string, FunctionBundle>>;
   const requests = {
     happy: settlementRequest({ settlementId: newSettlementId('art-ok'), amount: '10.00' }),
     insufficientFunds: settlementRequest({ settlementId: newSettlementId('art-funds'), amount: '900000000.00' }),
     bankRejects: settlementRequest({ settlementId: newSettlementId('art-reject'), amount: '11.00', reference: 'Invoice [mock:reject]' }),
     transientOnce: settlementRequest({ settlementId: newSettlementId('art-retry'), amount: '12.00', reference: 'Invoice [mock:timeout]' }),
     compensated: settlementRequest({ settlementId: newSettlementId('art-comp'), amount: '13.00', reference: 'Invoice [mock:late-reject]' }),
+    // SWIFT's two pending checks fit the fast path's three; a third pending check does not.
+    swift: settlementRequest({ settlementId: newSettlementId('art-swift'), amount: '14.00', rail: 'SWIFT', kind: 'INTERNATIONAL' }),
+    swiftSlow: settlementRequest({ settlementId: newSettlementId('art-slow'), amount: '15.00', rail: 'SWIFT', kind: 'INTERNATIONAL', reference: 'Invoice [mock:slow]' }),
+    // Express is at-least-once: this one's execution is delivered twice at once.
+    duplicated: settlementRequest({ settlementId: newSettlementId('art-dup'), amount: '16.00' }),
   };
+  const redeliveredIds = [requests.happy, requests.swiftSlow, requests.compensated].map((request) => String(request.settlementId));
 
   beforeAll(async () => {
     const template = synthesized.engine.toJSON() as TemplateJson;
-    tasks = stateMachineTasks(template, synthesized.assembly.directory);
-    const api = bundleOf(template, synthesized.assembly.directory, logicalIdOf(synthesized.stacks.engine.functions.ApiFunction!.function));
+    const { engine: engineStack } = synthesized.stacks;
+    tasks = {
+      EXPRESS: stateMachineTasks(template, synthesized.assembly.directory, logicalIdOf(engineStack.fastPath.stateMachine)),
+      STANDARD: stateMachineTasks(template, synthesized.assembly.directory, logicalIdOf(engineStack.workflow.stateMachine)),
+    };
+    const api = bundleOf(template, synthesized.assembly.directory, logicalIdOf(engineStack.functions.ApiFunction!.function));
     [engine, deadLetterQueue] = await Promise.all([startTestEngine({ httpPort: null }), startLocalDeadLetterQueue()]);
-    const environment = bundleEnvironment(template, [...Object.values(tasks), api], {
+    const environment = bundleEnvironment(template, [...Object.values(tasks.EXPRESS), ...Object.values(tasks.STANDARD), api], {
       tables: engine.tables,
       deadLetterQueueUrl: deadLetterQueue.queueUrl,
-      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine',
+      stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine-express',
     });
     workDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-bundles-'));
-    const inputPath = path.join(workDirectory, 'input.json');
-    const outputPath = path.join(workDirectory, 'output.json');
-    fs.writeFileSync(
-      inputPath,
-      JSON.stringify({
-        aslPath: stateMachinePath,
-        tasks: Object.fromEntries(Object.entries(tasks).map(([state, bundle]) => [state, { bundle: bundle.file, export: bundle.exportName }])),
-        api: { bundle: api.file, export: api.exportName },
-        requests: Object.values(requests),
-        retryIntervalMs: 5,
-      }),
-    );
-    await run(process.execPath, [driverPath, inputPath, outputPath], {
-      env: {
-        ...environment,
-        PATH: process.env.PATH,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
-        AWS_ENDPOINT_URL_SQS: deadLetterQueue.endpoint,
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    result = JSON.parse(fs.readFileSync(outputPath, 'utf8')) as DriverResult;
-  }, 120_000);
+    const drive = async (phase: string, work: Record<string, unknown>): Promise<DriverResult> => {
+      const inputPath = path.join(workDirectory, `${phase}-input.json`);
+      const outputPath = path.join(workDirectory, `${phase}-output.json`);
+      const targets = (bundles: Record<string, FunctionBundle>) => Object.fromEntries(Object.entries(bundles).map(([state, bundle]) => [state, { bundle: bundle.file, export: bundle.exportName }]));
+      fs.writeFileSync(
+        inputPath,
+        JSON.stringify({
+          asl: stateMachinePaths,
+          standardArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:settlement-engine',
+          tasks: { EXPRESS: targets(tasks.EXPRESS), STANDARD: targets(tasks.STANDARD) },
+          api: { bundle: api.file, export: api.exportName },
+          retryIntervalMs: 5,
+          ...work,
+        }),
+      );
+      await run(process.execPath, [driverPath, inputPath, outputPath], {
+        env: {
+          ...environment,
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
+          AWS_ENDPOINT_URL_SQS: deadLetterQueue.endpoint,
+        },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return JSON.parse(fs.readFileSync(outputPath, 'utf8')) as DriverResult;
+    };
+    result = await drive('submit', { requests: Object.values(requests), duplicates: [requests.duplicated.settlementId] });
+    // A late duplicate delivery of finished settlements: the same execution name and input as the API started.
+    beforeRedelivery = Object.fromEntries(await Promise.all(redeliveredIds.map(async (id) => [id, await engine.deps.settlements.history(id)] as const)));
+    redelivered = await drive('redeliver', { redeliveries: redeliveredIds.map((id) => ({ name: executionName(id, 1), input: { settlementId: id, attempt: 1 } })) });
+  }, 180_000);
 
   afterAll(async () => {
     if (workDirectory) fs.rmSync(workDirectory, { recursive: true, force: true });
@@ -115,7 +145,9 @@ describe('the Lambda bundles in cdk.out, through the real ASL file', () => {
 
   const outcomeOf = async (request: Record<string, unknown>) => {
     const settlementId = String(request.settlementId);
-    return { execution: result.outcomes[settlementId], history: await engine.deps.settlements.history(settlementId) };
+    const outcome = result.outcomes[settlementId]!;
+    const status = outcome.runs.every((one) => one.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
+    return { execution: { status }, runs: outcome.runs, handOffs: outcome.handOffs, history: await engine.deps.settlements.history(settlementId) };
   };
 
   // What test/infra/bundling.test.ts checked, on this suite's one bundled synthesis (synthesis is the slow part).
@@ -132,19 +164,66 @@ describe('the Lambda bundles in cdk.out, through the real ASL file', () => {
     expect(files.size).toBe(1);
   });
 
-  it('maps every Task state to the bundle its function names', () => {
-    const states = (JSON.parse(fs.readFileSync(stateMachinePath, 'utf8')) as { States: Record<string, { Type: string }> }).States;
-    expect(Object.keys(tasks).sort()).toEqual(Object.keys(states).filter((state) => states[state]!.Type === 'Task').sort());
+  it.each(['EXPRESS', 'STANDARD'] as const)('maps every stage Task state of the %s file to the bundle its function names', (kind) => {
+    const states = (JSON.parse(fs.readFileSync(stateMachinePaths[kind], 'utf8')) as { States: Record<string, { Type: string; Resource?: string }> }).States;
+    expect(Object.keys(tasks[kind]).sort()).toEqual(Object.keys(states).filter((state) => states[state]!.Type === 'Task' && state !== 'HandOff').sort());
   });
 
   it('accepts every submission through the API bundle', () => {
     expect(result.submissions.map((submission) => submission.statusCode)).toEqual(Object.values(requests).map(() => 202));
   });
 
-  it('completes a settlement (happy path)', async () => {
-    const { execution, history } = await outcomeOf(requests.happy);
+  it('completes a SEPA settlement on the Express fast path alone', async () => {
+    const { execution, runs, history } = await outcomeOf(requests.happy);
     expect(execution).toMatchObject({ status: 'SUCCEEDED' });
     expect(history?.record.status).toBe('COMPLETED');
+    expect(runs.map((one) => one.workflow)).toEqual(['EXPRESS']);
+    expect(runs[0]!.states.at(-1)).toBe('Completed');
+  });
+
+  it('completes a SWIFT settlement whose two pending checks fit the fast path, without a hand-off', async () => {
+    const { runs, history } = await outcomeOf(requests.swift);
+    expect(history?.record.status).toBe('COMPLETED');
+    expect(runs.map((one) => one.workflow)).toEqual(['EXPRESS']);
+    expect(runs[0]!.states.filter((state) => state === 'CheckConfirmation')).toHaveLength(3);
+  });
+
+  it('hands a SWIFT settlement still pending after three checks to the Standard workflow, named as the Express execution, which completes it', async () => {
+    const { execution, runs, handOffs, history } = await outcomeOf(requests.swiftSlow);
+    expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(history?.record.status).toBe('COMPLETED');
+    expect(history?.lock?.state).toBe('POSTED');
+    const name = executionName(String(requests.swiftSlow.settlementId), 1);
+    expect(runs.map((one) => [one.workflow, one.name, one.states.at(-1)])).toEqual([
+      ['EXPRESS', name, 'HandedOff'],
+      ['STANDARD', name, 'Completed'],
+    ]);
+    expect(handOffs).toEqual([{ name, outcome: 'STARTED' }]);
+    // The Standard run resumes the confirmation loop: no stage before it runs again.
+    expect(runs[1]!.states.slice(0, 3)).toEqual(['Route', 'WaitForConfirmation', 'CheckConfirmation']);
+    expect(runs[1]!.states).not.toContain('Validate');
+  });
+
+  it('changes nothing when the same Express execution is delivered twice at once: one transfer, one posting', async () => {
+    const { runs, history } = await outcomeOf(requests.duplicated);
+    expect(runs.map((one) => [one.workflow, one.status])).toEqual([
+      ['EXPRESS', 'SUCCEEDED'],
+      ['EXPRESS', 'SUCCEEDED'],
+    ]);
+    expect(history?.record).toMatchObject({ status: 'COMPLETED', attempt: 1 });
+    expect(history?.lock?.state).toBe('POSTED');
+    const statuses = history!.events.map((event) => event.status);
+    expect(statuses).toEqual([...new Set(statuses)]);
+    expect(statuses.at(-1)).toBe('COMPLETED');
+  });
+
+  it('changes nothing when finished settlements\' Express executions are delivered again later, and hands nothing off twice', async () => {
+    for (const id of redeliveredIds) {
+      expect(await engine.deps.settlements.history(id)).toEqual(beforeRedelivery[id]);
+      const again = redelivered.outcomes[id]!;
+      expect(again.runs.map((one) => [one.workflow, one.status])).toEqual([['EXPRESS', 'SUCCEEDED']]);
+      expect(again.handOffs.filter((handOff) => handOff.outcome === 'STARTED')).toEqual([]);
+    }
   });
 
   it('rolls back insufficient funds with its own reason code, not INTERNAL.UNEXPECTED', async () => {
@@ -166,8 +245,14 @@ describe('the Lambda bundles in cdk.out, through the real ASL file', () => {
     expect(history?.events.map((event) => event.status)).not.toContain('COMPENSATING');
   });
 
-  it('compensates a transfer the bank rejected after accepting it, then voids the lock', async () => {
-    const { history } = await outcomeOf(requests.compensated);
+  it('hands compensation of a transfer the bank rejected after accepting it to the Standard workflow, which voids the lock', async () => {
+    const { history, runs } = await outcomeOf(requests.compensated);
+    expect(runs.map((one) => [one.workflow, one.states.at(-1)])).toEqual([
+      ['EXPRESS', 'HandedOff'],
+      ['STANDARD', 'RolledBack'],
+    ]);
+    expect(runs[1]!.states.slice(0, 3)).toEqual(['Route', 'BeginRollback', 'NeedsCompensation']);
+    expect(runs[1]!.states).toContain('Compensate');
     expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED' });
     expect(history?.events.map((event) => event.status)).toEqual(expect.arrayContaining(['TRANSFER_INITIATED', 'COMPENSATING', 'ROLLED_BACK', 'FAILED']));
     expect(history?.lock?.state).toBe('VOIDED');
@@ -219,6 +304,8 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_ENDPOINT_URL_DYNAMODB: engine.dynamoEndpoint,
+        // StreamSettlementEvents reads the table's change stream, which DynamoDB Local serves on its own endpoint.
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: engine.dynamoEndpoint,
         AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(stepFunctions.address() as { port: number }).port}`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { adminApiFunction, allFunctions, apiFunction, healthFunction, stageFunctions, write, type FunctionSpec } from '../../infra/function-catalogue';
-import { grantTableAccess, tableActions, tableReadActions } from '../../infra/table-access';
+import { grantTableAccess, tableActions, tableReadActions, tableWriteActions } from '../../infra/table-access';
 import { actionsOf, actionsOnResource, allActions, dynamoDbAccess, statementsOfRole, streamAccess } from './support/iam';
 import { defaultConfig } from '../../infra/config';
 import { logicalIdOf, removeAssembly, resourceTemplate, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
@@ -135,7 +135,8 @@ describe('engine functions', () => {
     it('keeps the ledger append-only for every function and the gRPC task: PutItem, never UpdateItem, DeleteItem or BatchWriteItem', () => {
       const appenders = allFunctions.filter((spec) => writesOn(spec, 'ledger').length > 0);
       for (const spec of appenders) expect(writesOn(spec, 'ledger')).toEqual(['dynamodb:PutItem']);
-      expect(appenders.map((spec) => spec.id).sort()).toEqual([adminApiFunction.id, stage('Finalize').id].sort());
+      // The reconcile job appends the two RETURN entries of a return the bank reported after Finalize.
+      expect(appenders.map((spec) => spec.id).sort()).toEqual([adminApiFunction.id, 'ReconcileFunction', stage('Finalize').id].sort());
       const grpcTask = synthesized.stacks.engine.grpc!.service.taskDefinition.taskRole;
       const taskLedger = dynamoDbAccess(statementsOfRole(template, logicalIdOf(grpcTask)), tableLogicalIds).ledger ?? [];
       expect(taskLedger).toEqual(readActions);
@@ -150,7 +151,8 @@ describe('engine functions', () => {
 
     it('lets only the stages that move money write balances, and never the API function', () => {
       const balanceWriters = allFunctions.filter((spec) => writesOn(spec, 'accounts').length > 0).map((spec) => spec.id).sort();
-      expect(balanceWriters).toEqual([adminApiFunction.id, 'CleanupFunction', stage('Finalize').id, stage('LockFunds').id, stage('ReleaseLocks').id].sort());
+      // ReconcileFunction: a return booked after Finalize credits both accounts back (usecases/returns.ts).
+      expect(balanceWriters).toEqual([adminApiFunction.id, 'CleanupFunction', stage('Finalize').id, stage('LockFunds').id, 'ReconcileFunction', stage('ReleaseLocks').id].sort());
       expect(writesOn(apiFunction, 'accounts')).toEqual([]);
       expect(writesOn(apiFunction, 'settlements')).toEqual(['dynamodb:PutItem']);
     });
@@ -161,15 +163,21 @@ describe('engine functions', () => {
       expect(JSON.stringify(statements)).not.toContain('/index/');
     });
 
-    it('lets the api function start executions of the settlement state machine', () => {
+    it('lets the api function start executions of the Express fast path, and not of the Standard workflow', () => {
       const apiRole = logicalIdOf(synthesized.stacks.engine.functions[apiFunction.id]!.role);
       template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: Match.arrayWith([{ Ref: apiRole }]),
         PolicyDocument: {
           Statement: Match.arrayWith([
-            { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) } },
+            { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) } },
           ]),
         },
+      });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: apiRole }]) } }));
+      expect(JSON.stringify(policies)).not.toContain(logicalIdOf(synthesized.stacks.engine.workflow.stateMachine));
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.handler',
+        Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) } }) },
       });
     });
 
@@ -191,10 +199,13 @@ describe('engine functions', () => {
       });
     });
 
-    it('lets reconciliation write nothing but its reports', () => {
+    it('lets reconciliation write its reports and the returns it books, and change no reference data', () => {
       const spec = allFunctions.find((candidate) => candidate.exportName === 'reconcile')!;
       const access = dynamoDbAccess(roleStatements(spec), tableLogicalIds);
-      expect(Object.entries(access).filter(([, actions]) => actions.includes('dynamodb:PutItem')).map(([table]) => table)).toEqual(['reconciliation']);
+      expect(Object.entries(access).filter(([, actions]) => actions.includes('dynamodb:PutItem')).map(([table]) => table).sort()).toEqual(['ledger', 'reconciliation', 'settlements']);
+      // A return is an update of the two balances, never a put or a delete of an account.
+      expect(access.accounts?.filter((action) => tableWriteActions.includes(action as never))).toEqual(['dynamodb:UpdateItem']);
+      expect(access.reference?.filter((action) => tableWriteActions.includes(action as never))).toEqual([]);
     });
   });
 

@@ -58,7 +58,8 @@ describe('gRPC shim on Fargate behind an NLB', () => {
         Match.objectLike({
           Environment: Match.arrayWith([
             { Name: 'GRPC_PORT', Value: '50056' },
-            { Name: 'STATE_MACHINE_ARN', Value: { Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) } },
+            // Settlements start on the Express fast path.
+            { Name: 'STATE_MACHINE_ARN', Value: { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) } },
             ...tableNames,
           ]),
         }),
@@ -239,7 +240,8 @@ describe('gRPC shim left out (LocalStack Community)', () => {
 
   it('deploys no VPC, load balancer or ECS service, and keeps everything else', () => {
     for (const type of ['AWS::EC2::VPC', 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ECS::Service']) synthesized.engine.resourceCountIs(type, 0);
-    synthesized.engine.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    synthesized.engine.resourceCountIs('AWS::Lambda::Function', allFunctions.length);
+    synthesized.engine.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    // Plus the statement inbox's import function and CDK's bucket-notifications handler that switches its EventBridge delivery on.
+    synthesized.engine.resourceCountIs('AWS::Lambda::Function', allFunctions.length + 2);
   });
 });

@@ -7,8 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { defaultScheduleIntervals } from '../../infra/config';
 import { Schedules, jobRetryAttemptsMax } from '../../infra/constructs/schedules';
 import { stateMachineDefinitionPath } from '../../infra/constructs/settlement-workflow';
-import { jobFunctions, stageExportName, stageFunctions, substitutionKey, type StageStateName } from '../../infra/function-catalogue';
-import { logicalIdOf, onlyResource, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
+import { expressDefinitionPath, expressStageStates, standardStateMachineSubstitution } from '../../infra/constructs/fast-path-workflow';
+import { adminApiFunction, apiFunction, jobFunctions, stageExportName, stageFunctions, stageStateNames, substitutionKey, type StageStateName } from '../../infra/function-catalogue';
+import { logicalIdOf, removeAssembly, synthesizeEngine, type SynthesizedEngine } from './support/engine-app';
 import { actionsOf, statementsOfRole } from './support/iam';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -17,7 +18,6 @@ interface AslState {
   Resource?: string;
 }
 
-const definitionFile = fs.readFileSync(stateMachineDefinitionPath, 'utf8');
 const placeholderPattern = /\$\{([A-Za-z0-9]+)\}/g;
 
 // One synthesis for the whole file.
@@ -27,14 +27,26 @@ beforeAll(() => {
 });
 afterAll(() => removeAssembly(synthesized));
 
-describe('settlement state machine', () => {
+const machines = [
+  { title: 'the Standard workflow (statemachines/settlement.asl.json)', file: stateMachineDefinitionPath, type: 'STANDARD', workflow: () => synthesized.stacks.engine.workflow, logGroup: 'WorkflowLogs' },
+  { title: 'the Express fast path (statemachines/settlement-express.asl.json)', file: expressDefinitionPath, type: 'EXPRESS', workflow: () => synthesized.stacks.engine.fastPath, logGroup: 'FastPathLogs' },
+] as const;
+
+describe.each(machines)('$title', ({ file, type, workflow, logGroup }) => {
+  const definitionFile = fs.readFileSync(file, 'utf8');
+  const definedStates = (JSON.parse(definitionFile) as { States: Record<string, AslState> }).States;
+  const stageTaskNames = Object.entries(definedStates)
+    .filter(([, state]) => state.Type === 'Task' && state.Resource?.endsWith('FunctionArn}'))
+    .map(([name]) => name)
+    .sort();
   let template: Template;
   let stateMachineId: string;
   let stateMachine: { Properties: Record<string, unknown> };
 
   beforeAll(() => {
     template = synthesized.engine;
-    [stateMachineId, stateMachine] = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+    stateMachineId = logicalIdOf(workflow().stateMachine);
+    stateMachine = template.findResources('AWS::StepFunctions::StateMachine')[stateMachineId] as { Properties: Record<string, unknown> };
   });
 
   /**
@@ -57,30 +69,32 @@ describe('settlement state machine', () => {
     return fs.readFileSync(path.join(synthesized.assembly.directory, source), 'utf8');
   }
 
-  /** Placeholder → logical id of the function whose ARN CloudFormation substitutes for it. */
+  /** Placeholder → logical id of the resource whose ARN CloudFormation substitutes for it. */
   function substitutions(): Record<string, string> {
-    const map = (stateMachine.Properties.DefinitionSubstitutions ?? {}) as Record<string, { 'Fn::GetAtt': [string, string] }>;
-    return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, value['Fn::GetAtt'][0]]));
+    const map = (stateMachine.Properties.DefinitionSubstitutions ?? {}) as Record<string, { 'Fn::GetAtt'?: [string, string]; Ref?: string }>;
+    return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, value['Fn::GetAtt']?.[0] ?? value.Ref!]));
   }
 
-  const functionArnMarker = (logicalId: string) => `arn:test:lambda:${logicalId}`;
+  const arnMarker = (logicalId: string) => `arn:test:${logicalId}`;
 
-  it('deploys statemachines/settlement.asl.json byte for byte', () => {
+  it('deploys its file byte for byte', () => {
     expect(deployedDefinitionText()).toBe(definitionFile);
   });
 
-  it('substitutes every placeholder of the file, and only those, with a function ARN', () => {
+  it('substitutes every placeholder of the file, and only those: stage function ARNs, and the Standard machine for the hand-off', () => {
     const placeholders = new Set([...definitionFile.matchAll(placeholderPattern)].map((match) => match[1]));
     expect(new Set(Object.keys(substitutions()))).toEqual(placeholders);
-    for (const value of Object.values(stateMachine.Properties.DefinitionSubstitutions as Record<string, unknown>)) {
-      expect(value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+    for (const [key, value] of Object.entries(stateMachine.Properties.DefinitionSubstitutions as Record<string, unknown>)) {
+      if (key === standardStateMachineSubstitution) expect(value).toEqual({ Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) });
+      else expect(value).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
     }
+    expect(placeholders.has(standardStateMachineSubstitution)).toBe(type === 'EXPRESS');
   });
 
-  it('equals the file after substitution, each Task running the handler export named after its state', () => {
+  it('equals the file after substitution, each stage Task running the handler export named after its state', () => {
     const bySubstitution = substitutions();
     const deployed = JSON.parse(
-      deployedDefinitionText().replace(placeholderPattern, (_whole, key: string) => functionArnMarker(bySubstitution[key] ?? `UNSUBSTITUTED:${key}`)),
+      deployedDefinitionText().replace(placeholderPattern, (_whole, key: string) => arnMarker(bySubstitution[key] ?? `UNSUBSTITUTED:${key}`)),
     ) as { States: Record<string, AslState> };
 
     const expected = JSON.parse(definitionFile) as { States: Record<string, AslState> };
@@ -89,48 +103,73 @@ describe('settlement state machine', () => {
     );
     for (const [stateName, state] of Object.entries(expected.States)) {
       if (state.Type !== 'Task') continue;
+      if (!stageTaskNames.includes(stateName)) continue;
       const handlerLogicalId = handlerToLogicalId[`index.${stageExportName(stateName as StageStateName)}`];
       expect(handlerLogicalId).toBeDefined();
-      state.Resource = functionArnMarker(handlerLogicalId!);
+      state.Resource = arnMarker(handlerLogicalId!);
     }
-    expect(deployed).toEqual(expected);
+    expect(deployed.States).toEqual(JSON.parse(JSON.stringify(expected.States).replace(placeholderPattern, (_whole, key: string) => arnMarker(bySubstitution[key]!))));
   });
 
-  it('has a deployed function for every Task state of the file, and no other', () => {
-    const taskStates = Object.entries((JSON.parse(definitionFile) as { States: Record<string, AslState> }).States)
-      .filter(([, state]) => state.Type === 'Task')
-      .map(([name]) => name)
-      .sort();
-    expect(stageFunctions.map((spec) => spec.state).sort()).toEqual(taskStates);
-    expect(stageFunctions.map((spec) => substitutionKey(spec.state)).sort()).toEqual(Object.keys(substitutions()).sort());
+  it('has a deployed stage function for every stage Task state of the file', () => {
+    expect(stageTaskNames.every((name) => stageFunctions.some((spec) => spec.state === name))).toBe(true);
+    expect(stageTaskNames.map((name) => substitutionKey(name as StageStateName)).sort()).toEqual(Object.keys(substitutions()).filter((key) => key !== standardStateMachineSubstitution).sort());
   });
 
-  it('is a Standard workflow with every event logged and X-Ray tracing on', () => {
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineType: 'STANDARD',
+  it(`is a${type === 'EXPRESS' ? 'n Express' : ' Standard'} workflow with every event logged (no payloads) and X-Ray tracing on`, () => {
+    expect(stateMachine.Properties).toMatchObject({
+      StateMachineType: type,
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: {
         Level: 'ALL',
         IncludeExecutionData: false,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WorkflowLogs'), 'Arn'] } } }],
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${logGroup}`)), 'Arn'] } } }],
       },
     });
   });
 
   it('uses a wildcard resource only for log delivery and X-Ray, whose actions have no resource-level permissions', () => {
-    const role = logicalIdOf(synthesized.stacks.engine.workflow.stateMachine.role);
+    const role = logicalIdOf(workflow().stateMachine.role);
     const onEverything = statementsOfRole(template, role).filter((statement) => statement.Resource === '*');
     for (const action of onEverything.flatMap(actionsOf)) expect(action).toMatch(/^(logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|xray:\w+)$/);
   });
 
-  it('may invoke exactly the ten stage functions, by unqualified ARN', () => {
-    const role = logicalIdOf(synthesized.stacks.engine.workflow.stateMachine.role);
+  it('may invoke exactly the stage functions its file names, by unqualified ARN', () => {
+    const role = logicalIdOf(workflow().stateMachine.role);
     const invoke = statementsOfRole(template, role).filter((statement) => JSON.stringify(statement.Action).includes('lambda:InvokeFunction'));
-    const stageLogicalIds = stageFunctions.map((spec) => logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function)).sort();
+    const stageLogicalIds = stageTaskNames.map((name) => logicalIdOf(synthesized.stacks.engine.functions[`${name}Function`]!.function)).sort();
     expect(invoke).toHaveLength(1);
     const resources = (invoke[0]!.Resource as { 'Fn::GetAtt': [string, string] }[]).map((resource) => resource['Fn::GetAtt'][0]).sort();
     expect(resources).toEqual(stageLogicalIds);
     expect(stateMachineId).toBeDefined();
+  });
+
+  it(type === 'EXPRESS' ? 'may start executions of the Standard workflow, and of nothing else' : 'may start no execution', () => {
+    const role = logicalIdOf(workflow().stateMachine.role);
+    const states = statementsOfRole(template, role).filter((statement) => actionsOf(statement).some((action) => action.startsWith('states:')));
+    if (type === 'STANDARD') return expect(states).toEqual([]);
+    expect(states).toHaveLength(1);
+    expect(actionsOf(states[0]!)).toEqual(['states:StartExecution']);
+    expect(states[0]!.Resource).toEqual({ Ref: logicalIdOf(synthesized.stacks.engine.workflow.stateMachine) });
+  });
+});
+
+describe('the two state machines', () => {
+  it('are the only state machines, one of each type, every stage Task of either deployed', () => {
+    const types = Object.values(synthesized.engine.findResources('AWS::StepFunctions::StateMachine')).map((resource) => resource.Properties.StateMachineType as string);
+    expect(types.sort()).toEqual(['EXPRESS', 'STANDARD']);
+    expect(stageFunctions.map((spec) => spec.state).sort()).toEqual([...stageStateNames].sort());
+    expect(expressStageStates(stageStateNames)).toEqual(stageStateNames.filter((state) => state !== 'Compensate'));
+  });
+
+  it('start settlements on the fast path: the API, the admin API and the start-executing jobs name it in STATE_MACHINE_ARN', () => {
+    const fastPath = { Ref: logicalIdOf(synthesized.stacks.engine.fastPath.stateMachine) };
+    const starters = [apiFunction, adminApiFunction, ...jobFunctions].filter((spec) => spec.startsExecutions);
+    expect(starters.length).toBeGreaterThanOrEqual(4);
+    for (const spec of starters) {
+      const resource = synthesized.engine.findResources('AWS::Lambda::Function')[logicalIdOf(synthesized.stacks.engine.functions[spec.id]!.function)]!;
+      expect((resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables.STATE_MACHINE_ARN).toEqual(fastPath);
+    }
   });
 });
 
@@ -151,12 +190,14 @@ describe('job schedules', () => {
   });
 
   it('schedules the five jobs and nothing else', () => {
-    synthesized.engine.resourceCountIs('AWS::Events::Rule', 5);
+    // The one rule without a schedule is the statement inbox's (S3 Object Created): test/infra/console-and-statement-inbox.test.ts.
+    expect(Object.keys(synthesized.engine.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } }))).toHaveLength(5);
+    synthesized.engine.resourceCountIs('AWS::Events::Rule', 6);
   });
 
   it('gives every schedule target a retry policy and the failed-jobs queue as its dead-letter queue', () => {
     const queueId = logicalIdOf(synthesized.stacks.engine.schedules.failedJobsQueue);
-    const rules = Object.values(synthesized.engine.findResources('AWS::Events::Rule'));
+    const rules = Object.values(synthesized.engine.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } }));
     expect(rules).toHaveLength(jobFunctions.length);
     for (const rule of rules) {
       expect(rule.Properties.Targets).toEqual([

@@ -9,6 +9,7 @@ import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
 import { changeAccountStatus, postFundMovement, setAccountFloor } from '../../lambdas/usecases/operations/accounts';
 import { operationsOf } from '../../lambdas/usecases/operations/deps';
 import { driveTo, exploreScenario, park, useRacesTables } from './harness/scenario';
+import { parkAbandonDuringInitiate } from './harness/scenarios';
 import { outcomeOf, type World } from './harness/world';
 
 // A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
@@ -62,6 +63,10 @@ describe('an operator and a late execution on a parked settlement', () => {
         world.spawn('operator abandon', (context) => outcomeOf('abandon', () => abandonSettlement(context.deps, world.settlementIds[0], { principal: 'ops-1', note: 'give up' }), operatorRefusals));
       },
     });
+  });
+
+  it('three actors: the workflow parks, an operator abandons, while an execution that read LOCKED sends the transfer', async () => {
+    await exploreScenario(database(), parkAbandonDuringInitiate);
   });
 
   it('requeue and abandon at once: exactly one of them acts', async () => {

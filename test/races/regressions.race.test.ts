@@ -6,7 +6,8 @@ import { stageUseCases } from '../../lambdas/handlers/stage-handlers';
 import { abandonSettlement } from '../../lambdas/usecases/recovery/operator';
 import { cleanupFinished } from '../../lambdas/usecases/recovery/cleanup';
 import { driveTo, park, useRacesTables, replayOf, runSchedule, type Scenario } from './harness/scenario';
-import { outcomeOf } from './harness/world';
+import { outcomeOf, type World } from './harness/world';
+import { orphanReversalRefused, parkAbandonDuringInitiate } from './harness/scenarios';
 
 // A scenario explores many schedules; on a loaded machine that takes longer than jest's default per test.
 jest.setTimeout(10 * 60_000);
@@ -56,8 +57,22 @@ describe('races found by the harness, replayed in the order that broke them', ()
     ['two executions: the one that loses Finalize ends Completed, not Parked (no false alarm)', twoExecutions, '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.1'],
     ['abandon while a late execution sends the transfer: the execution stops at the parked settlement', abandonDuringInitiate, '0.0.0.1.0.0.1.1.0.0'],
     ['cleanup voids a lock while a late execution sends the transfer: the orphaned transfer is reversed', cleanupAndLateTransfer, '0.0.0.1.0.0.1.1.0.0.1.1.1.1.0.0.1.0.1.1.1.1.1'],
+    ['three actors: parked, then abandoned, while an execution that read LOCKED sends the transfer: the send is refused by the record', parkAbandonDuringInitiate, '0.0.0.0.1.0.0.1.0.0.0.0.0'],
   ] as const)('%s', async (_title, scenario, choices) => {
     const run = await runSchedule(database(), scenario, replayOf(choices));
     expect({ violations: run.violations, trace: run.violations.length > 0 ? run.trace : [] }).toEqual({ violations: [], trace: [] });
+  });
+});
+
+describe('an orphaned transfer whose reversal the bank refuses', () => {
+  it('parks the settlement visibly (dead-letter queue, PARKED alarm, reason code), never leaves it silently FAILED', async () => {
+    let world: World | undefined;
+    const run = await runSchedule(database(), { ...orphanReversalRefused, prepare: async (created) => ((world = created), orphanReversalRefused.prepare?.(created)) }, replayOf(''));
+    expect({ violations: run.violations, trace: run.violations.length > 0 ? run.trace : [] }).toEqual({ violations: [], trace: [] });
+    const settlementId = world!.settlementIds[0];
+    expect(await world!.deps.settlements.get(settlementId)).toMatchObject({ status: 'FAILED', parked: true, reasonCode: 'BANK.REVERSAL_REFUSED', retryable: false });
+    expect(world!.deadLetters.messages).toEqual([expect.objectContaining({ settlementId, reasonCode: 'BANK.REVERSAL_REFUSED' })]);
+    expect(world!.alarms).toContain('PARKED');
+    expect((await world!.bank.allTransfers()).filter((transfer) => transfer.instruction.settlementId === settlementId).map((transfer) => transfer.state)).toEqual([expect.stringMatching(/^(ACCEPTED|SETTLED)$/)]);
   });
 });

@@ -63,6 +63,14 @@ export async function bookViolations(engine: TestEngine, options: { allSettled?:
     const expectedLocked = pendingLockedByAccount.get(account.accountId) ?? new Money(0);
     if (!account.locked.equals(expectedLocked)) violations.push(`${account.accountId}: locked ${account.locked.toFixed()} but pending locks hold ${expectedLocked.toFixed()}`);
   }
+  // A return after Finalize: two RETURN postings per RETURN record, only on a COMPLETED settlement.
+  const returnItems = settlementItems.filter((item) => item.sk === 'RETURN');
+  for (const item of returnItems) {
+    const postings = ledger.filter((entry) => entry.kind === 'RETURN' && entry.reference === item.pk).length;
+    if (postings !== 2) violations.push(`${String(item.pk)}: returned with ${postings} RETURN postings (expected 2)`);
+    if (records.find((record) => record.pk === item.pk)?.status !== 'COMPLETED') violations.push(`${String(item.pk)}: a return on a settlement that is not COMPLETED`);
+  }
+  if (ledger.filter((entry) => entry.kind === 'RETURN').length !== returnItems.length * 2) violations.push('RETURN postings without a RETURN record');
   const postingsBySettlement = new Map<string, number>();
   for (const entry of ledger.filter((item) => item.kind === 'SETTLEMENT')) postingsBySettlement.set(String(entry.reference), (postingsBySettlement.get(String(entry.reference)) ?? 0) + 1);
   for (const record of records) {

@@ -23,19 +23,27 @@ export function consoleAssets(): Promise<ConsoleAssets> {
   return building;
 }
 
+/** How the script is built, here and for the static site on AWS (infra/constructs/console-site.ts bundles at synth). */
+export const consoleScriptBuildOptions: import('esbuild').BuildOptions & { write: false } = {
+  entryPoints: [join(root, 'console', 'src', 'main.ts')],
+  bundle: true,
+  write: false,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'silent',
+};
+
+/** The page and its styles (uPlot's and ours), as served. */
+export function consoleStaticFiles(): Pick<ConsoleAssets, 'html' | 'css'> {
+  const css = [readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), readFileSync(join(root, 'console', 'src', 'console.css'), 'utf8')].join('\n');
+  return { html: readFileSync(join(root, 'console', 'src', 'index.html'), 'utf8'), css };
+}
+
 async function build(): Promise<ConsoleAssets> {
   const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: [join(root, 'console', 'src', 'main.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    sourcemap: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  const css = [readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'), readFileSync(join(root, 'console', 'src', 'console.css'), 'utf8')].join('\n');
-  return { html: readFileSync(join(root, 'console', 'src', 'index.html'), 'utf8'), script: result.outputFiles[0].text, css };
+  const result = await esbuild.build(consoleScriptBuildOptions);
+  return { ...consoleStaticFiles(), script: result.outputFiles[0].text };
 }

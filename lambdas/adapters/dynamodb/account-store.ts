@@ -15,6 +15,28 @@ export function ledgerEntryKey(entry: Pick<LedgerEntry, 'postedAt' | 'reference'
   return `${entry.postedAt}#${entry.reference}#${entry.leg}`;
 }
 
+/** A posting's ledger entry as one transaction item: an append that never overwrites (the ledger is append-only). */
+export function ledgerEntryPut(ledgerTable: string, entry: LedgerEntry) {
+  return {
+    Put: {
+      TableName: ledgerTable,
+      Item: {
+        accountId: entry.accountId,
+        entryKey: ledgerEntryKey(entry),
+        amount: toNumberValue(entry.amount),
+        currency: entry.currency,
+        kind: entry.kind,
+        reference: entry.reference,
+        leg: entry.leg,
+        postedAt: entry.postedAt,
+        valueDate: entry.valueDate,
+        counterpartyAccountId: entry.counterpartyAccountId,
+      },
+      ConditionExpression: 'attribute_not_exists(accountId)',
+    },
+  };
+}
+
 export function accountFromItem(item: Item): Account {
   return {
     accountId: String(item.accountId),

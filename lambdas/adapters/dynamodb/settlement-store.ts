@@ -9,7 +9,7 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, invariant } from '../../domain/errors';
+import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
@@ -28,7 +28,7 @@ import {
 } from '../../ports/stores';
 import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
-import { ledgerEntryKey } from './account-store';
+import { ledgerEntryPut } from './account-store';
 
 type Item = Record<string, unknown>;
 type DocumentTransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -58,7 +58,7 @@ export function indexShard(settlementId: string): string {
   return String(hash % indexShardCount);
 }
 
-const requestAttributes = ['settlementId', 'payerBic', 'payeeBic', 'currency', 'rail', 'kind', 'valueDate', 'reference'] as const;
+const requestAttributes = ['settlementId', 'payerBic', 'payeeBic', 'currency', 'rail', 'kind', 'valueDate', 'reference', 'payerIban', 'payeeIban'] as const;
 
 export class DynamoSettlementStore implements SettlementStore {
   constructor(
@@ -196,8 +196,12 @@ export class DynamoSettlementStore implements SettlementStore {
       const effect = effects[index];
       if (effect.type === 'lockAmount') {
         // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
-        const old = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined;
+        const old = reason.Item ? unmarshall(reason.Item as Record<string, AttributeValue>, { wrapNumbers: true }) : undefined;
         if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(effect.account.accountId, String(old?.accountStatus ?? 'MISSING'));
+        const position = old.locked === undefined ? undefined : toMoney(old.locked).plus(effect.amount);
+        if (effect.netDebitCap && position?.greaterThan(effect.netDebitCap)) {
+          return new NetDebitCapExceededError(effect.account.bic, effect.account.currency, formatAmount(effect.netDebitCap, effect.account.currency), formatAmount(position, effect.account.currency));
+        }
         return new InsufficientFundsError(effect.account.accountId, formatAmount(effect.amount, effect.account.currency));
       }
       // Any other effect failing means the engine's own bookkeeping disagrees with the store: a bug, stop loudly.
@@ -215,8 +219,10 @@ export class DynamoSettlementStore implements SettlementStore {
             Key: { accountId: effect.account.accountId },
             UpdateExpression: 'SET locked = locked + :amount, available = available - :amount, version = version + :one, updatedAt = :now',
             // available − amount ≥ floor, written as available ≥ amount + floor (conditions cannot subtract);
-            // the floor the sum was computed with must still be the account's floor.
-            ConditionExpression: 'accountStatus = :active AND currency = :currency AND available >= :required AND floor = :floor',
+            // the floor the sum was computed with must still be the account's floor. With a net debit cap, the
+            // held amount after this lock must stay within it: locked + amount ≤ cap, written as locked ≤ cap − amount,
+            // on the same item in the same transaction, so concurrent locks cannot pass the cap together.
+            ConditionExpression: `accountStatus = :active AND currency = :currency AND available >= :required AND floor = :floor${effect.netDebitCap ? ' AND locked <= :lockedMax' : ''}`,
             ExpressionAttributeValues: {
               ':amount': toNumberValue(effect.amount),
               ':one': 1,
@@ -225,6 +231,7 @@ export class DynamoSettlementStore implements SettlementStore {
               ':currency': effect.account.currency,
               ':required': toNumberValue(effect.amount.plus(effect.account.floor)),
               ':floor': toNumberValue(effect.account.floor),
+              ...(effect.netDebitCap && { ':lockedMax': toNumberValue(effect.netDebitCap.minus(effect.amount)) }),
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
@@ -249,27 +256,8 @@ export class DynamoSettlementStore implements SettlementStore {
             ExpressionAttributeValues: { ':amount': toNumberValue(effect.amount), ':one': 1, ':now': new Date().toISOString() },
           },
         };
-      case 'ledgerEntry': {
-        const entry = effect.entry;
-        return {
-          Put: {
-            TableName: this.tables.ledger,
-            Item: {
-              accountId: entry.accountId,
-              entryKey: ledgerEntryKey(entry),
-              amount: toNumberValue(entry.amount),
-              currency: entry.currency,
-              kind: entry.kind,
-              reference: entry.reference,
-              leg: entry.leg,
-              postedAt: entry.postedAt,
-              valueDate: entry.valueDate,
-              counterpartyAccountId: entry.counterpartyAccountId,
-            },
-            ConditionExpression: 'attribute_not_exists(accountId)',
-          },
-        };
-      }
+      case 'ledgerEntry':
+        return ledgerEntryPut(this.tables.ledger, effect.entry);
       case 'putCompensation':
         return {
           Put: {

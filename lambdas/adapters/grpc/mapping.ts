@@ -66,6 +66,9 @@ export function toSubmitRequest(message: ExecuteSettlementRequestMessage): Recor
     kind: knownProtoEnum(message.kind, EnumPrefix.kind, 'kind'),
     valueDate: message.value_date,
     reference: message.reference,
+    // proto3 cannot tell an empty string from an absent one: empty means no IBAN.
+    ...(message.payer_iban && { payerIban: message.payer_iban }),
+    ...(message.payee_iban && { payeeIban: message.payee_iban }),
   };
 }
 
@@ -120,6 +123,9 @@ export function toSettlementMessage(view: SettlementView): SettlementMessage {
     completed_at: isoToTimestamp(view.completedAt),
     lock: view.lock === undefined ? null : toFundLockMessage(view.lock),
     checkpoints: view.checkpoints.map(toCheckpointMessage),
+    payer_iban: view.payerIban ?? '',
+    payee_iban: view.payeeIban ?? '',
+    returned: view.returned === undefined ? null : { return_id: view.returned.returnId, amount: view.returned.amount, reason_code: view.returned.reasonCode, returned_at: isoToTimestamp(view.returned.returnedAt) },
   };
 }
 

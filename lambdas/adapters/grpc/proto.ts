@@ -39,6 +39,9 @@ export interface ExecuteSettlementRequestMessage {
   value_date: string;
   reference: string;
   wait_for_terminal_ms: number;
+  /** Empty: none (proto3 strings have no absence). */
+  payer_iban: string;
+  payee_iban: string;
 }
 
 export interface GetSettlementStatusRequestMessage {
@@ -76,6 +79,13 @@ export interface CheckpointMessage {
   detail: string;
 }
 
+export interface SettlementReturnMessage {
+  return_id: string;
+  amount: string;
+  reason_code: string;
+  returned_at: TimestampMessage | null;
+}
+
 export interface FundLockMessage {
   state: string;
   amount: string;
@@ -110,6 +120,9 @@ export interface SettlementMessage {
   completed_at: TimestampMessage | null;
   lock: FundLockMessage | null;
   checkpoints: CheckpointMessage[];
+  payer_iban: string;
+  payee_iban: string;
+  returned: SettlementReturnMessage | null;
 }
 
 export interface AccountBalanceMessage {

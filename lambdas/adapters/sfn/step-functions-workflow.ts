@@ -1,6 +1,8 @@
 /**
- * WorkflowPort on AWS: Step Functions StartExecution, execution name derived from the settlement id and attempt.
- * On AWS a Standard execution name cannot be reused once closed, so every attempt gets its own name.
+ * WorkflowPort on AWS: Step Functions StartExecution of the fast path (the Express machine, STATE_MACHINE_ARN),
+ * execution name derived from the settlement id and attempt. The fast path hands a slow settlement to the Standard
+ * machine under the same name, and a Standard execution name cannot be reused once closed, so every attempt (and
+ * every resumed run) gets its own name.
  */
 import { createHash } from 'node:crypto';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';

@@ -5,12 +5,13 @@
  */
 import { Permission } from '../../domain/access';
 import { consoleAssets } from '../../adapters/console/bundle';
+import { consoleContentSecurityPolicy } from '../../adapters/console/security-headers';
 import type { ApiResponse, Route } from '../http';
 import { noInput } from '../request-schemas';
 
 /** The page may run only its own script and styles and talk only to this origin. */
 const securityHeaders = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy': consoleContentSecurityPolicy(),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-cache',
@@ -30,4 +31,6 @@ export const consoleRoutes: readonly Route[] = [
   file('/console', 'text/html; charset=utf-8', (assets) => assets.html),
   file('/console/app.js', 'text/javascript; charset=utf-8', (assets) => assets.script),
   file('/console/app.css', 'text/css; charset=utf-8', (assets) => assets.css),
+  // How the page signs in here: with an API key (on AWS the console stack writes the Cognito settings instead).
+  file('/console/config.json', 'application/json', () => JSON.stringify({ signIn: 'api-key' })),
 ];

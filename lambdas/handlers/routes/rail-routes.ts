@@ -51,7 +51,7 @@ export const statementRoutes: readonly Route[] = [
     request: { body: statementUploadBody },
     summary: 'Upload a correspondent statement (camt.053 or CSV); idempotent on the statement id.',
     handle: async (request, deps) => {
-      const { created, statement } = await importStatement(operationsOf(deps), request.body, statementContentBytesMax);
+      const { created, statement } = await importStatement(operationsOf(deps), request.body, statementContentBytesMax, { actor: request.caller.clientName, via: 'API' });
       return { statusCode: created ? 201 : 200, headers: { location: `/api/v1/statements/${encodeURIComponent(statement.statementId)}` }, body: statement };
     },
   },

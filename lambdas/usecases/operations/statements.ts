@@ -10,6 +10,16 @@ import { StatementConflictError } from '../../domain/operations-errors';
 import { StatementFormat, type StatementInbox, type StatementReader, type StoredReport, type StoredStatement } from '../../ports/operations';
 import type { OperationsDeps } from './deps';
 import { ReconciliationTrigger, runReconciliation, type ScheduledRunOutcome } from './reconcile';
+import { recordAudit } from './audit';
+
+/** Who delivered a statement and through which door: the audit entry of its receipt names both. */
+export interface StatementOrigin {
+  /** The principal of the upload, or the inbox that picked the file up. */
+  readonly actor: string;
+  readonly via: 'API' | 'S3' | 'FOLDER';
+  /** The object key or file name it arrived as. */
+  readonly file?: string;
+}
 
 /** Statements one scheduled run reconciles at most; the rest wait for the next run. */
 export const statementsPerRunMax = 100;
@@ -27,7 +37,7 @@ function inboxOf(ops: OperationsDeps): { inbox: StatementInbox; reader: Statemen
  * unless given. A repeat of the same id with the same content answers with the stored statement; with different
  * content it is a conflict. Nothing is written unless the whole file reads cleanly.
  */
-export async function importStatement(ops: OperationsDeps, body: unknown, contentBytesMax: number): Promise<{ created: boolean; statement: StoredStatement }> {
+export async function importStatement(ops: OperationsDeps, body: unknown, contentBytesMax: number, origin: StatementOrigin): Promise<{ created: boolean; statement: StoredStatement }> {
   const { inbox, reader } = inboxOf(ops);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object');
   const input = body as Record<string, unknown>;
@@ -62,6 +72,10 @@ export async function importStatement(ops: OperationsDeps, body: unknown, conten
   };
   const stored = await inbox.put(statement, input.content);
   if (!stored.created && stored.statement.contentSha256 !== statement.contentSha256) throw new StatementConflictError(statementId);
+  if (stored.created) {
+    const { accountId, format, entryCount, contentSha256 } = statement;
+    await recordAudit({ operations: ops }, { action: 'STATEMENT.RECEIVED', entityType: 'STATEMENT', entityId: statementId, before: null, after: { accountId, format, entryCount, contentSha256, via: origin.via }, detail: origin.file?.slice(0, 500) }, { actor: origin.actor, at: statement.receivedAt });
+  }
   return stored;
 }
 

@@ -15,7 +15,7 @@ import { logJob } from './limits';
 
 /** A transition's audit: the stage name in the settlement's history and a human-readable detail. */
 export interface Audit {
-  readonly stage: 'Retry' | 'Recovery' | 'Cleanup' | 'Operator';
+  readonly stage: 'Retry' | 'Recovery' | 'Cleanup' | 'Operator' | 'ParkSettlement';
   readonly detail: string;
 }
 

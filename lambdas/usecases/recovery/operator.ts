@@ -118,6 +118,8 @@ async function abandonEffects(deps: EngineDeps, record: SettlementRecord): Promi
     const key = transferKey(record);
     const receipt = await deps.banks.forRail(record.rail).getTransfer(key);
     if (receipt && (receipt.state === 'ACCEPTED' || receipt.state === 'SETTLED')) throw new AbandonRefusedError(record.settlementId, key, receipt.state);
+    // TRANSFER_INITIATED is committed before the bank call (stages.ts): the bank's silence is no answer yet.
+    if (!receipt && record.status === 'TRANSFER_INITIATED') throw new AbandonRefusedError(record.settlementId, key, 'NONE');
     effects.push(...(await reversalRecord(deps, record, receipt, at)));
   }
   if (pendingLock) {

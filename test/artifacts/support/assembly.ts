@@ -35,17 +35,22 @@ export function bundleOf(template: TemplateJson, assemblyDirectory: string, logi
   return { logicalId, file, exportName: exportName! };
 }
 
-/** Each Task state of the one state machine, mapped to the bundle its substituted Resource invokes. */
-export function stateMachineTasks(template: TemplateJson, assemblyDirectory: string): Record<string, FunctionBundle> {
-  const machines = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  const substitutions = machines[0]!.Properties.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt'?: [string, string] }>;
+/**
+ * Each stage Task state of one state machine (by logical id), mapped to the bundle its substituted Resource invokes.
+ * A substitution that is not a function (the fast path's `${StandardStateMachineArn}`, a Ref) names no bundle.
+ */
+export function stateMachineTasks(template: TemplateJson, assemblyDirectory: string, stateMachineLogicalId: string): Record<string, FunctionBundle> {
+  const machine = template.Resources[stateMachineLogicalId];
+  if (machine?.Type !== 'AWS::StepFunctions::StateMachine') throw new Error(`${stateMachineLogicalId} is not a state machine`);
+  const substitutions = machine.Properties.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt'?: [string, string]; Ref?: string }>;
   return Object.fromEntries(
-    Object.entries(substitutions).map(([placeholder, value]) => {
-      const [logicalId, attribute] = value['Fn::GetAtt'] ?? [];
-      if (!logicalId || attribute !== 'Arn') throw new Error(`${placeholder} is not a function ARN: ${JSON.stringify(value)}`);
-      return [placeholder.replace(/FunctionArn$/, ''), bundleOf(template, assemblyDirectory, logicalId)];
-    }),
+    Object.entries(substitutions)
+      .filter(([placeholder]) => placeholder.endsWith('FunctionArn'))
+      .map(([placeholder, value]) => {
+        const [logicalId, attribute] = value['Fn::GetAtt'] ?? [];
+        if (!logicalId || attribute !== 'Arn') throw new Error(`${placeholder} is not a function ARN: ${JSON.stringify(value)}`);
+        return [placeholder.replace(/FunctionArn$/, ''), bundleOf(template, assemblyDirectory, logicalId)];
+      }),
   );
 }
 

@@ -31,6 +31,11 @@ export interface SynthesisOptions {
   readonly config?: Partial<SettlementEngineConfig>;
   /** Run esbuild for every function (slow); default false. */
   readonly bundle?: boolean;
+  /**
+   * Build the console stack too (as bin/app.ts does by default); default false. It costs ~5 s per synthesis and the
+   * engine stack does not depend on it, so only the files that assert it (console, cdk-nag) ask for it.
+   */
+  readonly withConsole?: boolean;
 }
 
 /** The context of cdk.json: feature flags the CLI would pass to bin/app.ts. */
@@ -44,7 +49,8 @@ export function synthesizeEngine(options: SynthesisOptions = {}): SynthesizedEng
   const context = { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) };
   // CDK's built-in CloudFormation schema validation costs ~15 s per synthesis; `npm run synth` keeps it on.
   const app = new App({ outdir, context, builtinCloudFormationValidation: false });
-  const stacks = buildSettlementEngine(app, { ...defaultConfig, ...options.config }, apiRoutes);
+  const config = { ...defaultConfig, ...options.config };
+  const stacks = buildSettlementEngine(app, { ...config, console: { ...config.console, enabled: (options.withConsole ?? false) && config.console.enabled } }, apiRoutes);
   const assembly = app.synth();
   return { app, stacks, assembly, stateful: Template.fromStack(stacks.stateful), engine: Template.fromStack(stacks.engine) };
 }

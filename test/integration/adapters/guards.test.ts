@@ -7,7 +7,7 @@
  * and nothing is written at all. `npm run ablate` weakens each condition in turn; every one here must fail a test.
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAccountStore, DynamoReferenceStore, ledgerEntryKey } from '../../../lambdas/adapters/dynamodb/account-store';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
@@ -17,6 +17,7 @@ import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { parseSettlementWindow } from '../../../lambdas/domain/window';
 import { StaleSettlementError, type Effect, type FundLock, type SettlementRecord } from '../../../lambdas/ports/stores';
+import type { Proposal } from '../../../lambdas/ports/operations';
 import { racesTables, type RacesTables } from '../../races/harness/scenario';
 
 // Audit ids are random: the audit test fixes one to make two entries collide (every other call stays random).
@@ -323,5 +324,80 @@ describe('DynamoOperationsStore', () => {
     const trail = await database.client.send(new QueryCommand({ TableName: database.tables.reference, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `AUDIT#BANK#${payerBic}` } }));
     expect(trail.Items?.map((entry) => entry.actor)).toEqual(['first']);
     expect((await operations.getBank(payerBic))?.status).toBe('SUSPENDED');
+  });
+});
+
+describe('DynamoOperationsStore: two operators on one proposal or one audit chain head', () => {
+  const at = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString();
+  const proposalOf = (): Proposal => ({
+    proposalId: randomUUID(),
+    action: 'FREEZE',
+    target: 'VOSTRO#GUARDEFF#EUR',
+    request: {},
+    summary: 'FREEZE VOSTRO#GUARDEFF#EUR',
+    status: 'PENDING',
+    proposedBy: 'maker',
+    proposedAt: at(),
+    expiresAt: at(3600_000),
+  });
+
+  it('records a proposal once: a second one with the same id is refused and the first kept', async () => {
+    const proposal = proposalOf();
+    await operations.createProposal(proposal, { actor: 'maker', at: at() });
+    await expect(operations.createProposal({ ...proposal, summary: 'replaced' }, { actor: 'intruder', at: at() })).rejects.toThrow(/exists already/);
+    expect((await operations.getProposal(proposal.proposalId))?.summary).toBe(proposal.summary);
+  });
+
+  it('decides a proposal once when two checkers both read it PENDING, never by its proposer, never once expired', async () => {
+    const proposal = proposalOf();
+    await operations.createProposal(proposal, { actor: 'maker', at: at() });
+    // Both checkers read the proposal PENDING; the first decision commits, the second arrives with the stale read.
+    expect((await operations.decideProposal(proposal, 'APPROVED', { actor: 'checker-1', at: at() })).decided).toBe(true);
+    const late = await operations.decideProposal(proposal, 'REJECTED', { actor: 'checker-2', at: at() });
+    expect(late).toMatchObject({ decided: false, current: { status: 'APPROVED', decidedBy: 'checker-1' } });
+
+    const own = proposalOf();
+    await operations.createProposal(own, { actor: 'maker', at: at() });
+    expect((await operations.decideProposal(own, 'APPROVED', { actor: 'maker', at: at() })).decided).toBe(false);
+    expect((await operations.decideProposal(own, 'APPROVED', { actor: 'checker-1', at: at(7200_000) })).decided).toBe(false);
+    expect((await operations.getProposal(own.proposalId))?.status).toBe('PENDING');
+  });
+
+  it('finishes an approved proposal once: the outcome of a repeated finish never replaces the first', async () => {
+    const proposal = proposalOf();
+    await operations.createProposal(proposal, { actor: 'maker', at: at() });
+    const decision = await operations.decideProposal(proposal, 'APPROVED', { actor: 'checker-1', at: at() });
+    if (!decision.decided) throw new Error('the first decision must commit');
+    await operations.finishProposal(decision.proposal, 'EXECUTED', { account: 'frozen' }, { actor: 'checker-1', at: at() });
+    await operations.finishProposal(decision.proposal, 'FAILED', { error: 'late' }, { actor: 'checker-1', at: at() });
+    expect(await operations.getProposal(proposal.proposalId)).toMatchObject({ status: 'EXECUTED', outcome: { account: 'frozen' } });
+    const trail = await operations.listByEntity('PROPOSAL', proposal.proposalId, { limit: 10 });
+    expect(trail.items.map((entry) => entry.action).sort()).toEqual(['PROPOSAL.APPROVE', 'PROPOSAL.CREATE', 'PROPOSAL.EXECUTED']);
+  });
+
+  it('links two audit appends that read the same chain head one after the other, never both after that head', async () => {
+    const entityId = `race-${randomUUID().slice(0, 8)}`;
+    const draft = (action: string) => ({ action, entityType: 'RECONCILIATION' as const, entityId, before: null, after: { action } });
+    // Operator A reads the head; operator B appends in full before A's transaction reaches the table.
+    let raced = false;
+    const racingClient = new Proxy(database.client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+          if (command instanceof TransactWriteCommand && !raced) {
+            raced = true;
+            await operations.append(draft('B'), { actor: 'operator-b', at: at() });
+          }
+          return target.send(command);
+        };
+      },
+    });
+    const a = await new DynamoOperationsStore(racingClient, database.tables).append(draft('A'), { actor: 'operator-a', at: at() });
+    const entries = (await operations.listByEntity('RECONCILIATION', entityId, { limit: 10 })).items;
+    const b = entries.find((entry) => entry.action === 'B')!;
+    expect(raced).toBe(true);
+    expect(entries).toHaveLength(2);
+    expect(a.seq).toBeGreaterThan(b.seq);
+    expect(a.prevHash).toBe(b.hash);
   });
 });

@@ -45,6 +45,13 @@ describe('ExecuteSettlement', () => {
     expect(status.settlement).toEqual(executed.settlement);
   });
 
+  it('carries the payer\'s and payee\'s IBANs through to the settlement', async () => {
+    const settlementId = newSettlementId('grpc-iban');
+    const ibans = { payer_iban: 'DE89370400440532013000', payee_iban: 'FR1420041010050500013M02606' };
+    const executed = await running.client.call<{ settlement: SettlementMessage }>('ExecuteSettlement', { ...grpcSettlementRequest(settlementId), ...ibans });
+    expect(executed.settlement).toMatchObject(ibans);
+  });
+
   it('answers at once without a wait, then returns the current state for the same request', async () => {
     const request = grpcSettlementRequest(newSettlementId('grpc'));
     const first = await running.client.call<{ created: boolean; settlement: SettlementMessage }>('ExecuteSettlement', request);
@@ -91,6 +98,8 @@ describe('ExecuteSettlement', () => {
     ['reference', { reference: 'r'.repeat(141) }], // 141 characters
     ['reference', { reference: 'emoji 🙂' }],
     ['wait_for_terminal_ms', { wait_for_terminal_ms: 120_001 }],
+    ['payer_iban', { payer_iban: 'DE89370400440532013001' }], // check digits wrong
+    ['payee_iban', { payee_iban: 'not an iban' }],
   ] as Array<[string, Record<string, unknown>]>)('refuses an invalid %s with INVALID_ARGUMENT naming it, writing nothing (%#)', async (field, change) => {
     const settlementId = newSettlementId('bad');
     const request: Record<string, unknown> = { ...grpcSettlementRequest(settlementId), ...change };

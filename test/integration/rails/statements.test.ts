@@ -91,7 +91,7 @@ describe('the statement inbox', () => {
     ['entity expansion', `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&b;</Document>`, /DOCTYPE/],
     ['an external entity', `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&x;</Document>`, /DOCTYPE/],
     ['malformed XML', `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt></Document>`, /not well-formed/],
-    ['the wrong namespace', `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf/></Document>`, /not a camt.053/],
+    ['the wrong namespace', `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"><FIToFICstmrCdtTrf/></Document>`, /not a camt.053/],
   ])('refuses %s with a clear error and stores nothing', async (_name, content, message) => {
     const before = await pending();
 

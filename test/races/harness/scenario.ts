@@ -9,7 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../../lambdas/adapters/dynamodb/client';
 import { ensureTables } from '../../../lambdas/adapters/dynamodb/bootstrap';
 import { tableNamesWithPrefix, type TableNames } from '../../../lambdas/adapters/dynamodb/table-definitions';
-import { localCredentials, localRegion } from '../../../lambdas/local/dynamodb-local';
+import { localCredentials, localRegion, startDynamoDbLocal, type DynamoDbLocal } from '../../../lambdas/local/dynamodb-local';
 import type { SettlementStatus } from '../../../lambdas/domain/settlement';
 import { beginRollback, compensate, parkSettlement, releaseLocks } from '../../../lambdas/usecases/rollback';
 import { checkConfirmation, initiateTransfer, lockFunds, validate } from '../../../lambdas/usecases/stages';
@@ -36,8 +36,7 @@ export interface RacesTables {
   destroy(): void;
 }
 
-export async function racesTables(): Promise<RacesTables> {
-  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+export async function racesTables(endpoint = process.env.TEST_DYNAMODB_ENDPOINT): Promise<RacesTables> {
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set (jest globalSetup starts DynamoDB Local)');
   const client = createDocumentClient({ endpoint, region: localRegion, credentials: localCredentials });
   const tables = tableNamesWithPrefix(`races${randomUUID().slice(0, 6)}-`);
@@ -49,13 +48,19 @@ export async function racesTables(): Promise<RacesTables> {
  * One race file's tables: created before its tests, released after them, and (given a label) the interleavings the
  * file explored printed with their seed. Returns a getter, since the tables exist only once beforeAll has run.
  */
-export function useRacesTables(label?: string): () => RacesTables {
+export function useRacesTables(label?: string, options: { readonly ownDatabase?: boolean } = {}): () => RacesTables {
   let database: RacesTables | undefined;
+  let own: DynamoDbLocal | undefined;
   beforeAll(async () => {
-    database = await racesTables();
+    // A file that hammers the database (the fault soak: thousands of store calls) gets a DynamoDB Local of its own:
+    // DynamoDB Local runs transactions one at a time, and on the shared one it would hold every other file's
+    // settlements up for minutes.
+    if (options.ownDatabase) own = await startDynamoDbLocal();
+    database = await racesTables(own?.endpoint);
   });
-  afterAll(() => {
+  afterAll(async () => {
     database?.destroy();
+    await own?.stop();
     if (label !== undefined) console.log(`races: ${label}: ${explored.schedules} interleavings explored in ${explored.scenarios.length} scenarios (seed ${explored.scenarios[0]?.seed})`);
   });
   return () => {

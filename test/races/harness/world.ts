@@ -79,6 +79,8 @@ export class World {
   readonly requests: SettlementRequest[] = [];
   readonly clock = new TickingClock(Date.now());
   readonly deadLetters = new InMemoryDeadLetterQueue();
+  /** Atomic-operation metrics (PARKED raises the alarm) counted by actors that record them. */
+  readonly alarms: string[] = [];
   /** Deps on the ungated client: set-up and the invariant reads. */
   readonly deps: RecoveryDeps;
   readonly bank: MockBank;

@@ -104,13 +104,34 @@ describe('capacity model › update expressions', () => {
 });
 
 describe('capacity model › cost', () => {
-  const usage: SettlementUsage = { writeUnits: 16, readUnits: 8, stateTransitions: 7, lambdaInvocations: 6, lambdaGbSeconds: 0.1, workflowSeconds: 0.25, logBytes: 6_000 };
+  const usage: SettlementUsage = {
+    writeUnits: 16,
+    readUnits: 8,
+    stateTransitions: 7,
+    standardTransitions: 0,
+    expressExecutions: 1,
+    expressSeconds: 0.25,
+    lambdaInvocations: 6,
+    lambdaGbSeconds: 0.1,
+    logBytes: 6_000,
+    workflowLogEvents: { express: 31, standard: 0 },
+  };
 
-  it('bills Standard per state transition and Express per request and 100 ms of 64 MB', () => {
+  it('bills one Standard workflow per state transition, and the fast path per Express request and 100 ms of 64 MB', () => {
     const standard = settlementCostUsd(usage, 'STANDARD', listPrices);
     expect(standard.stepFunctions * 1e6).toBeCloseTo(175, 6);
-    const express = settlementCostUsd(usage, 'EXPRESS', listPrices);
-    expect(express.stepFunctions * 1e6).toBeCloseTo(1 + 0.3 * (64 / 1024) * 0.00001667 * 1e6, 6);
+    const fastPath = settlementCostUsd(usage, 'FAST_PATH', listPrices);
+    expect(fastPath.stepFunctions * 1e6).toBeCloseTo(1 + 0.3 * (64 / 1024) * 0.00001667 * 1e6, 6);
+  });
+
+  it('bills the fast path the Standard transitions of what it hands off, on top of its Express execution', () => {
+    const handedOff = settlementCostUsd({ ...usage, stateTransitions: 16, standardTransitions: 6, expressSeconds: 3.21 }, 'FAST_PATH', listPrices);
+    expect(handedOff.stepFunctions * 1e6).toBeCloseTo(1 + 3.3 * (64 / 1024) * 0.00001667 * 1e6 + 6 * 25, 6);
+  });
+
+  it('bills the workflow log events (level ALL) with the Lambda log lines', () => {
+    const cost = settlementCostUsd(usage, 'FAST_PATH', listPrices);
+    expect(cost.logs * 1e6).toBeCloseTo(((6_000 + 31 * 350) / 1024 ** 3) * 0.5 * 1e6, 6);
   });
 
   it('bills DynamoDB on demand by request units and Lambda by requests and GB-seconds', () => {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../../lambdas/domain/errors';
-import { allowedTransitions, canTransition, isTerminal, parseSettlementRequest, settlementStatuses } from '../../../lambdas/domain/settlement';
+import { allowedTransitions, canTransition, isTerminal, parseSettlementRequest, requireIbans, settlementStatuses } from '../../../lambdas/domain/settlement';
 
 const valid = {
   settlementId: 'obl-2026-0001',
@@ -48,8 +48,36 @@ describe('settlement request', () => {
     ['reference', { reference: 'line\nbreak' }],
     ['reference', { reference: 'r'.repeat(141) }],
     ['surprise', { surprise: true }],
+    ['payerIban', { payerIban: 'DE89370400440532013001' }], // check digits wrong
+    ['payerIban', { payerIban: 'DE89 3704 0044 0532 0130 00' }], // printed form, not electronic
+    ['payerIban', { payerIban: 'de89370400440532013000' }],
+    ['payerIban', { payerIban: 'XX89370400440532013000' }],
+    ['payeeIban', { payeeIban: 'FR1420041010050500013M02607' }],
+    ['payeeIban', { payeeIban: 123 }],
+    ['payeeIban', { payerIban: 'DE89370400440532013000', payeeIban: 'DE89370400440532013000' }],
   ])('names the bad field %s', (field, override) => {
     expect(fieldOf({ ...valid, ...override })).toBe(field);
+  });
+
+  it('keeps valid IBANs of payer and payee', () => {
+    const ibans = { payerIban: 'DE89370400440532013000', payeeIban: 'FR1420041010050500013M02606' };
+    expect(parseSettlementRequest({ ...valid, ...ibans })).toMatchObject(ibans);
+  });
+
+  it('requires both IBANs on a rail that names accounts by IBAN, and only there', () => {
+    const request = parseSettlementRequest(valid);
+    const missing = (rails: readonly ('SEPA' | 'SWIFT')[], extra = {}) => {
+      try {
+        requireIbans({ ...request, ...extra }, rails);
+        return undefined;
+      } catch (error) {
+        return (error as ValidationError).field;
+      }
+    };
+    expect(missing(['SEPA'])).toBe('payerIban');
+    expect(missing(['SEPA'], { payerIban: 'DE89370400440532013000' })).toBe('payeeIban');
+    expect(missing(['SEPA'], { payerIban: 'DE89370400440532013000', payeeIban: 'FR1420041010050500013M02606' })).toBeUndefined();
+    expect(missing(['SWIFT'])).toBeUndefined();
   });
 
   it.each([[null], [[]], ['text'], [42]])('refuses a body that is not an object: %p', (body) => {

@@ -15,7 +15,7 @@
 import { Agent, request as httpsRequest } from 'node:https';
 import { BankUnavailableError, Iso20022MessageInvalidError, TransferOutcomeUnknownError } from '../../../domain/errors';
 import type { Rail } from '../../../domain/settlement';
-import { BankMessageDirection, type BankClient, type BankDirectory, type BankMessageJournal, type ReversalReceipt, type Statement, type StatementRequest, type TransferInstruction, type TransferReceipt } from '../../../ports/bank';
+import { BankMessageDirection, bankReturnsPageMax, type BankClient, type BankReturn, type BankDirectory, type BankMessageJournal, type ReversalReceipt, type Statement, type StatementRequest, type TransferInstruction, type TransferReceipt } from '../../../ports/bank';
 import type { Clock } from '../../../ports';
 import { camt053Statement } from '../../statements/camt053';
 import {
@@ -91,6 +91,36 @@ export class Iso20022GatewayBank implements BankDirectory {
     };
   }
 
+  /**
+   * Returns the gateway reports since `since` (GET /returns?since=: JSON `{ "returns": [envelope, ...] }`, each a
+   * pacs.004 in an envelope). An unreadable list is transient; an unreadable return in it is skipped (and logged),
+   * never booked.
+   */
+  async listReturns(since: string): Promise<readonly BankReturn[]> {
+    const response = await this.call('GET', `/returns?${new URLSearchParams({ since, limit: String(bankReturnsPageMax) }).toString()}`);
+    if (response.status !== 200) throw new BankUnavailableError(`gateway returns query answered HTTP ${response.status}`);
+    let listed: unknown;
+    try {
+      listed = JSON.parse(response.body);
+    } catch (error) {
+      throw new BankUnavailableError('gateway returns list is not JSON', { cause: error });
+    }
+    const envelopes = (listed as { returns?: unknown } | null)?.returns;
+    if (!Array.isArray(envelopes)) throw new BankUnavailableError('gateway returns list has no "returns" array');
+    const returns: BankReturn[] = [];
+    for (const xml of envelopes.slice(0, bankReturnsPageMax)) {
+      try {
+        if (typeof xml !== 'string') throw new Iso20022MessageInvalidError('return from the gateway', 'is not a string');
+        const parsed = parsePacs004(openEnvelope(xml, 'return from the gateway', [MessageDefinition.pacs004]).document);
+        returns.push({ returnId: parsed.returnId, messageId: parsed.messageId, originalEndToEndId: parsed.originalEndToEndId, originalUetr: parsed.originalUetr, amount: parsed.returnedAmount, currency: parsed.currency, reasonCode: parsed.reasonCode, type: MessageDefinition.pacs004, xml });
+      } catch (error) {
+        if (!(error instanceof Iso20022MessageInvalidError)) throw error;
+        console.error(JSON.stringify({ level: 'error', message: 'unreadable return skipped', error: error.message }));
+      }
+    }
+    return returns;
+  }
+
   /** Closes kept-alive connections (local engine stop). */
   close(): void {
     this.agent.destroy();
@@ -114,6 +144,8 @@ export class Iso20022GatewayBank implements BankDirectory {
       debtorAccount: `NOSTRO#${instruction.debtorAgentBic}#${instruction.currency}`,
       remittance: instruction.reference,
       debtorName: this.config.networkName,
+      ...(instruction.debtorIban && { debtorIban: instruction.debtorIban }),
+      ...(instruction.creditorIban && { creditorIban: instruction.creditorIban }),
     };
   }
 

@@ -3,10 +3,11 @@
  * (xml.ts). Pure functions: no I/O, no clock (times are arguments), so every message is reproducible in tests and
  * each one is validated there against the vendored official schema (schemas/iso20022/).
  *
- * Versions (schemas/iso20022/README.md says why these): pacs.008.001.09 (SEPA credit transfer), pacs.009.001.09
- * with the head.001.001.02 business application header (SWIFT CBPR+ financial institution transfer),
- * pacs.002.001.11 (status report), camt.056.001.09 (recall), pacs.004.001.10 (return), camt.029.001.10 (answer to
- * a recall that returns nothing), camt.053.001.08 (statement).
+ * Versions: the ones SWIFT CBPR+ and the EPC SCT 2025 interbank implementation guidelines name
+ * (schemas/iso20022/README.md): pacs.008.001.08 (SEPA credit transfer), pacs.009.001.08 with the head.001.001.02
+ * business application header (SWIFT CBPR+ financial institution transfer), pacs.002.001.10 (status report),
+ * camt.056.001.08 (recall), pacs.004.001.09 (return), camt.029.001.09 (answer to a recall that returns nothing),
+ * camt.053.001.08 (statement).
  */
 import { createHash } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -15,12 +16,12 @@ import { at, child, parseXml, requiredText, textAt, type XmlElement } from './xm
 
 export const MessageDefinition = {
   head001: 'head.001.001.02',
-  pacs008: 'pacs.008.001.09',
-  pacs009: 'pacs.009.001.09',
-  pacs002: 'pacs.002.001.11',
-  pacs004: 'pacs.004.001.10',
-  camt056: 'camt.056.001.09',
-  camt029: 'camt.029.001.10',
+  pacs008: 'pacs.008.001.08',
+  pacs009: 'pacs.009.001.08',
+  pacs002: 'pacs.002.001.10',
+  pacs004: 'pacs.004.001.09',
+  camt056: 'camt.056.001.08',
+  camt029: 'camt.029.001.09',
   camt053: 'camt.053.001.08',
 } as const;
 export type MessageDefinition = (typeof MessageDefinition)[keyof typeof MessageDefinition];
@@ -85,6 +86,9 @@ export interface CreditTransfer {
   readonly debtorAccount: string;
   readonly remittance: string;
   readonly debtorName: string;
+  /** The debtor's and creditor's account IBANs: mandatory under SEPA (EPC SCT), used on ACH when given. */
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 /** The scheme a pacs.008 is sent under: SEPA (EPC SCT) or the local ACH's ISO 20022 credit transfer. */
@@ -98,6 +102,7 @@ export type CreditTransferScheme = 'SEPA' | 'ACH';
 export function buildPacs008(transfer: CreditTransfer, scheme: CreditTransferScheme): string {
   const sepa = scheme === 'SEPA';
   if (sepa && transfer.currency !== 'EUR') throw new Iso20022MessageInvalidError('pacs.008 for SEPA', `cannot carry ${transfer.currency}: SEPA settles EUR only`);
+  if (sepa && (!transfer.debtorIban || !transfer.creditorIban)) throw new Iso20022MessageInvalidError('pacs.008 for SEPA', 'needs the debtor\'s and the creditor\'s IBAN (EPC SCT)');
   const text = (value: string) => (sepa ? toSepaText(value) : value);
   return document(MessageDefinition.pacs008, {
     FIToFICstmrCdtTrf: {
@@ -117,11 +122,11 @@ export function buildPacs008(transfer: CreditTransfer, scheme: CreditTransferSch
         IntrBkSttlmAmt: amount(transfer.amount, transfer.currency),
         ChrgBr: 'SLEV',
         Dbtr: { Nm: text(transfer.debtorName).slice(0, 70), Id: { OrgId: { AnyBIC: transfer.instructingAgentBic } } },
-        DbtrAcct: { Id: { Othr: { Id: text(transfer.debtorAccount).slice(0, 34) } } },
+        DbtrAcct: { Id: transfer.debtorIban ? { IBAN: transfer.debtorIban } : { Othr: { Id: text(transfer.debtorAccount).slice(0, 34) } } },
         DbtrAgt: agent(transfer.instructedAgentBic),
         CdtrAgt: agent(transfer.creditorAgentBic),
         Cdtr: { Nm: transfer.creditorAgentBic, Id: { OrgId: { AnyBIC: transfer.creditorAgentBic } } },
-        CdtrAcct: { Id: { Othr: { Id: transfer.creditorAgentBic } } },
+        CdtrAcct: { Id: transfer.creditorIban ? { IBAN: transfer.creditorIban } : { Othr: { Id: transfer.creditorAgentBic } } },
         RmtInf: { Ustrd: text(transfer.remittance).slice(0, 140) },
       },
     },
@@ -300,6 +305,8 @@ export interface ReceivedTransfer {
   readonly creditorAgentBic: string;
   readonly debtorAccount: string;
   readonly remittance: string;
+  readonly debtorIban?: string;
+  readonly creditorIban?: string;
 }
 
 export function parseCreditTransfer(opened: OpenedEnvelope, what: string): ReceivedTransfer {
@@ -320,8 +327,10 @@ export function parseCreditTransfer(opened: OpenedEnvelope, what: string): Recei
     settlementDate: textAt(transaction, 'IntrBkSttlmDt') ?? textAt(body, 'GrpHdr/IntrBkSttlmDt') ?? '',
     instructedAgentBic: textAt(transaction, 'InstdAgt/FinInstnId/BICFI') ?? textAt(body, 'GrpHdr/InstdAgt/FinInstnId/BICFI') ?? '',
     creditorAgentBic: requiredText(transaction, 'CdtrAgt/FinInstnId/BICFI', what),
-    debtorAccount: textAt(transaction, 'DbtrAcct/Id/Othr/Id') ?? '',
+    debtorAccount: textAt(transaction, 'DbtrAcct/Id/Othr/Id') ?? textAt(transaction, 'DbtrAcct/Id/IBAN') ?? '',
     remittance: textAt(transaction, 'RmtInf/Ustrd') ?? '',
+    ...(textAt(transaction, 'DbtrAcct/Id/IBAN') && { debtorIban: textAt(transaction, 'DbtrAcct/Id/IBAN') }),
+    ...(textAt(transaction, 'CdtrAcct/Id/IBAN') && { creditorIban: textAt(transaction, 'CdtrAcct/Id/IBAN') }),
   };
 }
 
@@ -407,13 +416,21 @@ export function buildPacs004(payment: PaymentReturn): string {
   });
 }
 
-export function parsePacs004(documentElement: XmlElement, what = 'pacs.004'): { readonly originalUetr: string; readonly returnedAmount: string; readonly currency: string; readonly reasonCode: string } {
+export function parsePacs004(
+  documentElement: XmlElement,
+  what = 'pacs.004',
+): { readonly messageId: string; readonly returnId: string; readonly originalEndToEndId: string; readonly originalUetr: string; readonly returnedAmount: string; readonly currency: string; readonly reasonCode: string } {
   const payment = child(documentElement, 'PmtRtr');
   const transaction = child(payment, 'TxInf');
-  if (!transaction) throw new Iso20022MessageInvalidError(what, 'has no PmtRtr/TxInf');
+  if (!payment || !transaction) throw new Iso20022MessageInvalidError(what, 'has no PmtRtr/TxInf');
+  const returnedAmount = requiredText(transaction, 'RtrdIntrBkSttlmAmt', what);
+  if (!/^\d{1,13}(\.\d{1,5})?$/.test(returnedAmount)) throw new Iso20022MessageInvalidError(what, `has returned amount "${returnedAmount.slice(0, 20)}"`);
   return {
+    messageId: requiredText(payment, 'GrpHdr/MsgId', what),
+    returnId: textAt(transaction, 'RtrId') ?? requiredText(payment, 'GrpHdr/MsgId', what),
+    originalEndToEndId: textAt(transaction, 'OrgnlEndToEndId') ?? '',
     originalUetr: requiredText(transaction, 'OrgnlUETR', what),
-    returnedAmount: requiredText(transaction, 'RtrdIntrBkSttlmAmt', what),
+    returnedAmount,
     currency: at(transaction, 'RtrdIntrBkSttlmAmt')?.attributes.Ccy ?? '',
     reasonCode: textAt(transaction, 'RtrRsnInf/Rsn/Cd') ?? '',
   };

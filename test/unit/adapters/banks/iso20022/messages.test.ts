@@ -41,6 +41,8 @@ const transfer: CreditTransfer = {
   debtorAccount: 'NOSTRO#BNPAFRPP#EUR',
   remittance: 'Invoice 42 – [mock:reject] Zürich',
   debtorName: 'DelTran Settlement Network',
+  debtorIban: 'DE89370400440532013000',
+  creditorIban: 'FR1420041010050500013M02606',
 };
 
 describe('ISO 20022 message builders', () => {
@@ -50,6 +52,15 @@ describe('ISO 20022 message builders', () => {
     const remittance = /<Ustrd>(.*)<\/Ustrd>/.exec(xml)![1];
     expect(remittance).toHaveLength(140);
     expect(remittance.startsWith('Invoice 42 . .mock:reject. Z.rich')).toBe(true);
+    expect(xml).toContain('<DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>');
+    expect(xml).toContain('<CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>');
+  });
+
+  it('refuses a SEPA pacs.008 without the debtor\'s or the creditor\'s IBAN (EPC SCT), and builds an ACH one without', async () => {
+    const { debtorIban, creditorIban, ...withoutIbans } = transfer;
+    expect(() => buildPacs008({ ...withoutIbans, creditorIban }, 'SEPA')).toThrow(/IBAN/);
+    expect(() => buildPacs008({ ...withoutIbans, debtorIban }, 'SEPA')).toThrow(/IBAN/);
+    expect(await xsdErrors(MessageDefinition.pacs008, buildPacs008(withoutIbans, 'ACH'))).toEqual([]);
   });
 
   it('refuses a SEPA pacs.008 in any currency but EUR', () => {
@@ -116,7 +127,7 @@ describe('pacs.002 status reports', () => {
 });
 
 describe('the hardened XML reader', () => {
-  const namespace = 'urn:iso:std:iso:20022:tech:xsd:pacs.002.001.11';
+  const namespace = 'urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10';
   const refused = (xml: string, namespaces?: readonly string[]) => {
     try {
       parseXml(xml, 'the message', namespaces);

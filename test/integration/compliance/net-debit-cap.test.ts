@@ -1,0 +1,71 @@
+/**
+ * The net debit cap holds under concurrency: it is a condition of LockFunds' transaction on the payer's vostro
+ * (locked + amount ≤ cap), not only Validate's read. Two settlements that each fit the cap and together do not
+ * both pass Validate (nothing is held yet when each reads), then lock at the same time: exactly one locks.
+ */
+import { ErrorCode, NetDebitCapExceededError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { Money } from '../../../lambdas/domain/money';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { loadCompliancePolicy } from '../../../lambdas/adapters/compliance/policy-file';
+import { lockFunds, validate } from '../../../lambdas/usecases/stages';
+import { beginRollback } from '../../../lambdas/usecases/rollback';
+import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { bookViolations } from '../../support/invariants';
+
+const cap = '1500.00';
+let engine: TestEngine;
+
+beforeAll(async () => {
+  const policy = loadCompliancePolicy();
+  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) } } } });
+});
+
+afterAll(async () => {
+  await engine.stop();
+});
+
+/** Creates a settlement (no workflow) and runs Validate on it, as the state machine would. */
+async function validated(amount: string): Promise<string> {
+  const request = parseSettlementRequest(settlementRequest({ payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount }));
+  await engine.deps.settlements.create(request, engine.deps.clock.now().toISOString());
+  await validate(engine.deps, { settlementId: request.settlementId });
+  return request.settlementId;
+}
+
+/** LockFunds as the state machine runs it: a transaction conflict is retried (its Retry list), anything else ends it. */
+async function lockAsTheWorkflowWould(settlementId: string): Promise<'LOCKED' | Error> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await lockFunds(engine.deps, { settlementId });
+      return 'LOCKED';
+    } catch (error) {
+      if (!(error instanceof TransactionConflictError)) return error as Error;
+    }
+  }
+  throw new Error(`lockFunds of ${settlementId} kept conflicting`);
+}
+
+describe('the net debit cap at lock time', () => {
+  it('locks exactly one of two concurrent settlements that each fit the cap and together pass it', async () => {
+    const first = await validated('1000.00');
+    const second = await validated('1000.00');
+    // Both passed Validate: its read saw nothing held for either.
+    expect((await engine.deps.settlements.get(first))?.status).toBe('VALIDATED');
+    expect((await engine.deps.settlements.get(second))?.status).toBe('VALIDATED');
+
+    const outcomes = await Promise.all([lockAsTheWorkflowWould(first), lockAsTheWorkflowWould(second)]);
+
+    expect(outcomes.filter((outcome) => outcome === 'LOCKED')).toHaveLength(1);
+    const refusal = outcomes.find((outcome) => outcome !== 'LOCKED') as NetDebitCapExceededError;
+    expect(refusal).toBeInstanceOf(NetDebitCapExceededError);
+    expect(refusal).toMatchObject({ code: ErrorCode.netDebitCapExceeded, bic: 'DEUTDEFF', currency: 'EUR', cap, position: '2000.00' });
+    const vostro = await engine.deps.accounts.get('VOSTRO#DEUTDEFF#EUR');
+    expect(vostro?.locked.toFixed(2)).toBe('1000.00');
+
+    // The refused one rolls back with the stable code, nothing of it held.
+    const refused = outcomes[0] === 'LOCKED' ? second : first;
+    await beginRollback(engine.deps, { settlementId: refused, error: { Error: refusal.name, Cause: refusal.message } });
+    expect(await engine.deps.settlements.get(refused)).toMatchObject({ reasonCode: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED', retryable: false });
+    expect(await bookViolations(engine)).toEqual([]);
+  });
+});
