@@ -1,6 +1,7 @@
 /**
  * Whole-database checks of the money invariants, used by lifecycle, property and crash tests.
  */
+import { withRecordParts } from './settlement-items';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Money } from '../../lambdas/domain/money';
 import { accountsFromItems, baseAccountId } from '../../lambdas/adapters/dynamodb/account-shards';
@@ -46,7 +47,7 @@ export async function bookViolations(engine: TestEngine, options: { allSettled?:
   const accounts = accountsFromItems(await scanAll(engine, 'accounts'));
   // A hot account's postings are spread over one ledger partition per shard: each entry counts for its account.
   const ledger: Item[] = (await scanAll(engine, 'ledger')).map((entry) => ({ ...entry, accountId: baseAccountId(String(entry.accountId)) }));
-  const settlementItems = await scanAll(engine, 'settlements');
+  const settlementItems = withRecordParts(await scanAll(engine, 'settlements'));
   const locks = settlementItems.filter((item) => item.sk === 'LOCK');
   const records = settlementItems.filter((item) => item.sk === 'RECORD');
   const pendingLockedByAccount = new Map<string, Money>();
