@@ -60,7 +60,7 @@ async function bookBankReturn(deps: BookingDeps, bankReturn: BankReturn): Promis
     return unmatched(bankReturn, 'its amount is not a decimal');
   }
   // The credit goes back to the shards the settlement's lock held on (a hot account's; absent: 0).
-  const lock = await deps.settlements.getLock(settlementId);
+  const lock = record.lock;
   return deps.returns.bookReturn({
     settlementId,
     returnId: bankReturn.returnId,
