@@ -41,15 +41,23 @@ export interface CleanupRunReport {
 export async function cleanupFinished(deps: RecoveryDeps, settings: Pick<JobSettings, 'batchSize' | 'operationRetentionSeconds' | 'stuckAfterSeconds' | 'isRunning'>): Promise<CleanupRunReport> {
   const operationsDeleted = await deleteEndedOperations(deps, settings);
   const { outcomes, errors } = await endExpiredLocks(deps, settings);
-  // 3. Evens the hot accounts' balance shards, so a lock rarely needs more than its home shard.
-  const rebalanced = await deps.accounts.rebalanceShards();
+  // 3. Evens the hot accounts' balance shards, so a lock rarely needs more than its home shard. A failure here (the
+  // store throttled) costs only evenness: the next run tries again.
+  let rebalanced: RebalanceOutcome[] = [];
+  try {
+    rebalanced = await deps.accounts.rebalanceShards();
+  } catch (error) {
+    logJob('error', 'rebalancing hot accounts failed; the next run tries again', { error: String(error) });
+  }
   const report = { operationsDeleted, rebalanced, expiredLocks: outcomes, errors };
-  if (operationsDeleted + outcomes.length + errors.length > 0) {
+  const shardsMoved = rebalanced.filter((outcome) => outcome.result === 'MOVED' || outcome.result === 'BUSY');
+  if (operationsDeleted + outcomes.length + errors.length + shardsMoved.length > 0) {
     logJob(errors.length > 0 || outcomes.some((outcome) => outcome.action !== 'VOIDED') ? 'warn' : 'info', 'cleanup run', {
       operationsDeleted,
       locksVoided: outcomes.filter((outcome) => outcome.action === 'VOIDED').length,
       locksParked: outcomes.filter((outcome) => outcome.action === 'PARKED').length,
       locksReported: outcomes.filter((outcome) => outcome.action === 'REPORTED').map((outcome) => `${outcome.settlementId} (${outcome.status}): ${outcome.reason}`),
+      accountsRebalanced: shardsMoved.map((outcome) => `${outcome.accountId} ${outcome.result}${outcome.moved ? ` ${outcome.moved}` : ''}`),
       errors: errors.length,
     });
   }
