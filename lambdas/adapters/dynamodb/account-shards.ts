@@ -11,7 +11,7 @@
 import { BatchGetCommand, GetCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, NetDebitCapExceededError, ThrottlingError, TransactionConflictError, invariant } from '../../domain/errors';
+import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, ThrottlingError, TransactionConflictError, invariant } from '../../domain/errors';
 import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
@@ -367,7 +367,10 @@ export async function splitAccount(documentClient: DynamoDBDocumentClient, table
   try {
     await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
-    if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') throw new TransactionConflictError(`account ${account.accountId} changed while it was being split; read it again`);
+    const reasons = cancellationReasons(error);
+    if (reasons?.[0]?.Code === 'ConditionalCheckFailed') throw new TransactionConflictError(`account ${account.accountId} changed while it was being split; read it again`);
+    // A shard item already where a new shard goes: the store disagrees with the account item. Nothing was written.
+    if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new InvariantViolationError(`splitAccount: ${account.accountId} has shard items but no shard count`, { cause: error });
     throw translateTransientError(error);
   }
   const after = await readShards(documentClient, tables, (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: account.accountId }, ConsistentRead: true })))).Item!);

@@ -7,8 +7,10 @@
  */
 import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
-import { ledgerPartition, rebalanceAccount, shardKey } from '../../../lambdas/adapters/dynamodb/account-shards';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ledgerPartition, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations, scanAll, shardViolations } from '../../support/invariants';
@@ -144,6 +146,40 @@ describe('a hot account (balance shards)', () => {
     expect([account.balance.toFixed(), account.available.toFixed()]).toEqual(['220', '220']);
     for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
     expect(shards.map((shard) => shard.available.minus(shard.floor).toFixed())).toEqual(['100', '100']);
+  });
+
+  it('splits an account of one item into shards in one transaction, its sums unchanged, and settles on it after', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00', '10.00');
+    expect((await engine.accounts.get(accountId))?.shards).toBeUndefined();
+
+    const split = await engine.accounts.split(accountId, 4);
+
+    expect([split.balance.toFixed(), split.available.toFixed(), split.floor.toFixed()]).toEqual(['1000', '1000', '10']);
+    expect(split.shards?.map((shard) => [shard.available.toFixed(), shard.floor.toFixed()])).toEqual([
+      ['250', '2.5'],
+      ['250', '2.5'],
+      ['250', '2.5'],
+      ['250', '2.5'],
+    ]);
+    expect((await pay(bic, '600.00')).status).toBe('COMPLETED');
+    expect((await shardsOf(accountId)).account.balance.toFixed()).toBe('400');
+  });
+
+  it('refuses a split on a stale read of the account, or over a shard item already there, and writes nothing', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00');
+    const stale = (await engine.accounts.get(accountId))!;
+    expect((await pay(bic, '1.00')).status).toBe('COMPLETED');
+    const now = new Date().toISOString();
+    await expect(splitAccount(engine.documentClient, engine.tables, stale, 4, now)).rejects.toThrow(TransactionConflictError);
+    // A shard item left where a new shard would go (a half-done operator script): never overwritten.
+    await engine.documentClient.send(new PutCommand({ TableName: engine.tables.accounts, Item: { accountId: shardKey(accountId, 2), balance: toNumberValue('5'), locked: toNumberValue('0'), available: toNumberValue('5'), floor: toNumberValue('0'), version: 1 } }));
+    await expect(splitAccount(engine.documentClient, engine.tables, (await engine.accounts.get(accountId))!, 4, now)).rejects.toThrow(InvariantViolationError);
+    const items = (await scanAll(engine, 'accounts')).filter((item) => String(item.accountId).startsWith(accountId));
+    await engine.documentClient.send(new DeleteCommand({ TableName: engine.tables.accounts, Key: { accountId: shardKey(accountId, 2) } }));
+    expect(items.map((item) => [item.accountId, item.shardCount === undefined, String(item.balance)]).sort()).toEqual([
+      [shardKey(accountId, 2), true, '5'],
+      [accountId, true, '999'],
+    ]);
   });
 
   it('freezes as a whole: every shard in one transaction, and a frozen account locks nothing', async () => {
