@@ -6,10 +6,10 @@
  * the record plus the account and ledger items. Subscribers get each checkpoint from the table's change stream
  * (old and new images of the record: the checkpoints a write appended).
  */
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, invariant } from '../../domain/errors';
+import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, ThrottlingError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
@@ -394,6 +394,32 @@ export function recordFromItem(item: Item): SettlementRecord {
     operations: ((item.ops ?? []) as Item[]).map(
       (operation): OperationEntry => stripUndefined({ attempt: toInteger(operation.a), state: operation.s as OperationState, startedAt: String(operation.t), endedAt: operation.e as string | undefined }),
     ),
+  });
+}
+
+/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
+const batchGetKeysMax = 100;
+const unprocessedRoundsMax = 5;
+
+/**
+ * Settlement RECORD items by settlement id, strongly consistent, in the order given (missing ids left out). The
+ * keys-only indexes (`pendingLocks`) return ids; their readers fetch the records here.
+ */
+export async function getRecordItems(documentClient: DynamoDBDocumentClient, tables: Pick<TableNames, 'settlements'>, settlementIds: readonly string[]): Promise<Item[]> {
+  const found = new Map<string, Item>();
+  for (let start = 0; start < settlementIds.length; start += batchGetKeysMax) {
+    let keys: Item[] | undefined = [...new Set(settlementIds.slice(start, start + batchGetKeysMax))].map((pk) => ({ pk, sk: SortKey.record }));
+    for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
+      const request: Item[] = keys;
+      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.settlements]: { Keys: request, ConsistentRead: true } } })));
+      for (const item of result.Responses?.[tables.settlements] ?? []) found.set(String(item.pk), item);
+      keys = result.UnprocessedKeys?.[tables.settlements]?.Keys as Item[] | undefined;
+    }
+    if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`settlements: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
+  }
+  return settlementIds.flatMap((settlementId): Item[] => {
+    const item = found.get(settlementId);
+    return item ? [item] : [];
   });
 }
 
