@@ -13,6 +13,7 @@ import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operat
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
 import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
+import { NetDebitCapExceededError } from '../../../lambdas/domain/errors';
 import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { parseSettlementWindow } from '../../../lambdas/domain/window';
@@ -103,6 +104,17 @@ describe('DynamoSettlementStore.transition', () => {
     expect((await balances(vostroId)).locked).toBe('0.00');
     expect((await balances(nostroId)).locked).toBe('0.00');
   });
+  it('never locks past the payer\'s net debit cap, whatever the snapshot the lock was decided on shows held', async () => {
+    const { record, vostroId } = await fixture();
+    const vostro = (await accounts.get(vostroId))!;
+    const netDebitCap = new Money('120.00');
+    await transitionWith(record, [{ type: 'lockAmount', account: vostro, amount: new Money('100.00'), netDebitCap }]);
+    const current = (await settlements.get(record.settlementId))!;
+    // Decided on the snapshot taken before that lock (nothing held): 30.00 fits what is available, not the cap.
+    await expect(transitionWith(current, [{ type: 'lockAmount', account: vostro, amount: new Money('30.00'), netDebitCap }])).rejects.toBeInstanceOf(NetDebitCapExceededError);
+    expect(await balances(vostroId)).toMatchObject({ locked: '100.00', available: '50.00' });
+  });
+
   it('never cuts the history: a record presented without all its checkpoints is refused and nothing is written', async () => {
     const { record } = await fixture();
     await expect(settlements.transition({ record: { ...record, checkpoints: record.checkpoints!.slice(1) }, to: 'VALIDATED', stage: 'Validate', at: now() })).rejects.toThrow(/checkpoints/);
