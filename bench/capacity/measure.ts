@@ -289,7 +289,7 @@ function summarize(settlements: readonly { tally: Tally; bank: Tally; workflow: 
   const lambdaInvocations = mean((entry) => entry.workflow?.invocations ?? 0) + submitInvocations;
   return {
     transactions: mean((entry) => entry.tally.transactions),
-    singleItemWrites: (calls.PutItem ?? 0) + (calls.UpdateItem ?? 0) + (calls.DeleteItem ?? 0),
+    singleItemWrites: mean((entry) => ['PutItem', 'UpdateItem', 'DeleteItem'].reduce((sum, operation) => sum + (entry.tally.calls.get(operation) ?? 0), 0)),
     itemWrites: mean((entry) => entry.tally.itemWrites),
     writeUnits: mean((entry) => entry.tally.writeUnits),
     indexWriteUnits: mean((entry) => entry.tally.indexWriteUnits),

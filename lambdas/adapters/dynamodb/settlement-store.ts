@@ -334,17 +334,43 @@ function applyToRecord(record: SettlementRecord, effect: Effect): SettlementReco
 }
 
 /** The record as stored. Compact: checkpoints `cp` {q, s, g, t, r, d}, operations `ops` {a, s, t, e}; the lock's legs and amount are the record's. */
+/**
+ * The stage that usually reaches each status: a checkpoint by that stage is stored without its stage name (`g`),
+ * which keeps a happy-path record within one 1 KB write unit at Finalize (each started KB is a unit, twice in a
+ * transaction). Changing an entry changes how stored checkpoints read: only add statuses.
+ */
+export const usualStage: Readonly<Record<SettlementStatus, string>> = {
+  PENDING: 'Submit',
+  VALIDATED: 'Validate',
+  LOCKED: 'LockFunds',
+  TRANSFER_INITIATED: 'InitiateTransfer',
+  CONFIRMED: 'CheckConfirmation',
+  COMPLETED: 'Finalize',
+  ROLLING_BACK: 'BeginRollback',
+  COMPENSATING: 'BeginRollback',
+  COMPENSATED: 'Compensate',
+  ROLLED_BACK: 'ReleaseLocks',
+  FAILED: 'MarkFailed',
+};
+
 function recordItem(record: SettlementRecord): Item {
-  const { lock, checkpoints, operations, ...fields } = record;
+  const { lock, checkpoints, operations, updatedAt, attemptStartedAt, ...fields } = record;
   const terminal = isTerminal(record.status);
   const shard = indexShard(record.settlementId);
+  const last = checkpoints?.[checkpoints.length - 1];
   return stripUndefined({
     pk: record.settlementId,
     sk: SortKey.record,
     itemType: 'SETTLEMENT',
     ...fields,
+    // Stored only where they say more than the rest of the record (recordFromItem derives them otherwise): the
+    // time of the last change is its last checkpoint's, an attempt 1 starts when the settlement was created.
+    updatedAt: updatedAt === last?.at ? undefined : updatedAt,
+    attemptStartedAt: attemptStartedAt === record.createdAt ? undefined : attemptStartedAt,
     amount: toNumberValue(record.amount),
-    cp: (checkpoints ?? []).map((checkpoint) => stripUndefined({ q: checkpoint.seq, s: checkpoint.status, g: checkpoint.stage, t: checkpoint.at, r: checkpoint.reasonCode, d: checkpoint.detail })),
+    cp: (checkpoints ?? []).map((checkpoint) =>
+      stripUndefined({ q: checkpoint.seq, s: checkpoint.status, g: checkpoint.stage === usualStage[checkpoint.status] ? undefined : checkpoint.stage, t: checkpoint.at, r: checkpoint.reasonCode, d: checkpoint.detail }),
+    ),
     ops: (operations ?? []).map((operation) => stripUndefined({ a: operation.attempt, s: operation.state, t: operation.startedAt, e: operation.endedAt })),
     lockState: lock?.state,
     lockedAt: lock?.createdAt,
@@ -370,8 +396,8 @@ export function recordFromItem(item: Item): SettlementRecord {
     version: toInteger(item.version),
     attempt: toInteger(item.attempt),
     createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    attemptStartedAt: String(item.attemptStartedAt),
+    updatedAt: String(item.updatedAt ?? ((item.cp ?? []) as Item[]).at(-1)?.t),
+    attemptStartedAt: String(item.attemptStartedAt ?? item.createdAt),
     completedAt: item.completedAt as string | undefined,
     reasonCode: item.reasonCode as string | undefined,
     reason: item.reason as string | undefined,
@@ -389,7 +415,7 @@ export function recordFromItem(item: Item): SettlementRecord {
     lock: lockFromItem(item),
     checkpoints: ((item.cp ?? []) as Item[]).map(
       (checkpoint): Checkpoint =>
-        stripUndefined({ seq: toInteger(checkpoint.q), status: checkpoint.s as SettlementStatus, stage: String(checkpoint.g), at: String(checkpoint.t), reasonCode: checkpoint.r as string | undefined, detail: checkpoint.d as string | undefined }),
+        stripUndefined({ seq: toInteger(checkpoint.q), status: checkpoint.s as SettlementStatus, stage: String(checkpoint.g ?? usualStage[checkpoint.s as SettlementStatus]), at: String(checkpoint.t), reasonCode: checkpoint.r as string | undefined, detail: checkpoint.d as string | undefined }),
     ),
     operations: ((item.ops ?? []) as Item[]).map(
       (operation): OperationEntry => stripUndefined({ attempt: toInteger(operation.a), state: operation.s as OperationState, startedAt: String(operation.t), endedAt: operation.e as string | undefined }),

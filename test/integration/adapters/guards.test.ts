@@ -135,6 +135,29 @@ describe('DynamoSettlementStore.transition', () => {
     ]);
   });
 
+  it('stores a stage, the last change\'s time and an attempt\'s start only where they say more than the record, and reads every layout back whole', async () => {
+    const { record } = await fixture();
+    const at = now();
+    await settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at });
+    const raw = (await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.record }))!;
+    expect(raw.cp.map((checkpoint: Record<string, unknown>) => checkpoint.g)).toEqual([undefined, 'GuardTest', undefined]);
+    expect([raw.updatedAt, raw.attemptStartedAt]).toEqual([undefined, undefined]);
+    const read = (await settlements.get(record.settlementId))!;
+    expect(read.checkpoints!.map((checkpoint) => checkpoint.stage)).toEqual(['Submit', 'GuardTest', 'Validate']);
+    expect(read).toMatchObject({ updatedAt: at, attemptStartedAt: record.createdAt });
+    // A later attempt starts after the creation (the retry job's patch): then it is stored.
+    const retriedAt = new Date(Date.parse(at) + 1000).toISOString();
+    await settlements.transition({ record: read, to: 'ROLLING_BACK', stage: 'BeginRollback', at: retriedAt, patch: { attempt: 2, attemptStartedAt: retriedAt } });
+    expect((await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.record }))?.attemptStartedAt).toBe(retriedAt);
+    expect(await settlements.get(record.settlementId)).toMatchObject({ attempt: 2, attemptStartedAt: retriedAt, updatedAt: retriedAt });
+    // A record written whole (the layout before): every stored value wins over what would be derived.
+    const whole = { ...raw, attempt: 1, updatedAt: '2026-01-02T00:00:00.000Z', attemptStartedAt: '2026-01-01T00:00:00.000Z', cp: raw.cp.map((checkpoint: Record<string, unknown>) => ({ ...checkpoint, g: 'Written' })) };
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: whole }));
+    const legacy = (await settlements.get(record.settlementId))!;
+    expect(legacy.checkpoints!.map((checkpoint) => checkpoint.stage)).toEqual(['Written', 'Written', 'Written']);
+    expect(legacy).toMatchObject({ updatedAt: '2026-01-02T00:00:00.000Z', attemptStartedAt: '2026-01-01T00:00:00.000Z' });
+  });
+
   it('never creates a second pending lock over one that is pending or posted', async () => {
     const { record, vostroId, nostroId } = await fixture();
     await transitionWith(record, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId) }]);
