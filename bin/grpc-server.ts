@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     host: config.grpc.host,
     access: config.access,
     ...streamLimitsFromEnvironment(process.env),
-    deps: settlementApiDeps({ deps: engine.deps, documentClient: engine.documentClient, settlementsTableName: engine.tables.settlements }),
+    deps: settlementApiDeps({ deps: engine.deps, events: engine.settlementEvents }),
   });
   console.log(JSON.stringify({ level: 'INFO', message: 'gRPC shim listening', port: server.port, bankAdapter: config.bankAdapter }));
   // Buffered EMF metrics go to stdout every minute and once more on the way out (the awslogs driver ships them).
