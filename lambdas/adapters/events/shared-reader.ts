@@ -103,6 +103,11 @@ export class SharedChangeStreamReader implements SettlementEventSource {
     this.#options = options;
   }
 
+  /** Starts the reader (else the first subscriber does); resolves once it has caught up with the stream. */
+  async start(): Promise<void> {
+    await this.#started(this.#stop.signal);
+  }
+
   /** Stops the reader; open subscriptions end. */
   async stop(): Promise<void> {
     this.#stop.abort();
@@ -228,7 +233,7 @@ export class SharedChangeStreamReader implements SettlementEventSource {
 
   #push(entry: LogEntry): void {
     this.#log.push(entry);
-    if (this.#log.length <= this.#options.retainedRecordsMax + dropBatchRecords) return;
+    if (this.#log.length <= this.#options.retainedRecordsMax + Math.min(dropBatchRecords, Math.ceil(this.#options.retainedRecordsMax / 4))) return;
     const dropCount = this.#log.length - this.#options.retainedRecordsMax;
     for (const dropped of this.#log.slice(0, dropCount)) {
       const shard = dropped.kind === 'record' ? this.#shards.get(dropped.shardId) : undefined;
@@ -238,9 +243,14 @@ export class SharedChangeStreamReader implements SettlementEventSource {
     this.#dropped += dropCount;
   }
 
-  /** The reader's own position fell out of the stream's retention (it stood still for a day): it starts the shard over. */
+  /**
+   * The shard's records before the reader's position were trimmed. From the shard's start (DynamoDB Local answers so
+   * for an empty shard): asked again next pass, nothing lost that the log would hold. After a record (the reader
+   * stood still for a day): it starts the shard over, and nothing before that can be served from the log.
+   */
   #restartTrimmed(shard: ReaderShard): void {
     shard.iterator = undefined;
+    if (shard.position.kind === 'from') return;
     shard.position = { kind: 'from', sinceMs: 0 };
     // Nothing before now can be served from the log for this shard any more.
     shard.unavailableThrough = { sequenceNumber: '9'.repeat(40), createdAtMs: Number.MAX_SAFE_INTEGER };
