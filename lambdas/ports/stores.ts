@@ -58,6 +58,30 @@ export interface SettlementRecord extends SettlementRequest {
   readonly failedStage?: string;
   /** The principal that submitted it (API key client, certificate, IAM caller); absent on records from before. */
   readonly submittedBy?: string;
+  /** The fund lock of the current (or last) attempt, kept in the record (set only through lock effects). */
+  readonly lock?: FundLock;
+  /** Every checkpoint so far, seq 1 … version, kept in the record (appended only by transitions). */
+  readonly checkpoints?: readonly Checkpoint[];
+  /** One atomic operation per attempt, kept in the record (changed only through operation effects). */
+  readonly operations?: readonly OperationEntry[];
+}
+
+/** A status change as the record keeps it; with the record's request fields it is a SettlementEvent. */
+export interface Checkpoint {
+  readonly seq: number;
+  readonly status: SettlementStatus;
+  readonly stage: string;
+  readonly at: string;
+  readonly reasonCode?: string;
+  readonly detail?: string;
+}
+
+/** The atomic operation of one execution attempt (the seed's settlement_atomic_operations row). */
+export interface OperationEntry {
+  readonly attempt: number;
+  readonly state: OperationState;
+  readonly startedAt: string;
+  readonly endedAt?: string;
 }
 
 export type FundLockState = 'PENDING' | 'POSTED' | 'VOIDED';
@@ -140,8 +164,15 @@ export interface CompensationRecord {
   readonly at: string;
 }
 
-/** Record fields a transition may set; `undefined` removes the attribute. */
-export type RecordPatch = { -readonly [K in keyof SettlementRecord]?: SettlementRecord[K] | undefined };
+/** Record fields a transition may set; `undefined` removes the attribute. The lock, checkpoints and operations change only through the command. */
+export type RecordPatch = { -readonly [K in Exclude<keyof SettlementRecord, 'lock' | 'checkpoints' | 'operations'>]?: SettlementRecord[K] | undefined };
+
+/** A checkpoint a transition passes through before its final status (recorded in the same write). */
+export interface IntermediateCheckpoint {
+  readonly status: SettlementStatus;
+  readonly stage: string;
+  readonly at: string;
+}
 
 export interface TransitionCommand {
   /** The record as read: its status and version are the transition's condition. */
@@ -152,6 +183,11 @@ export interface TransitionCommand {
   readonly patch?: RecordPatch;
   readonly reasonCode?: string;
   readonly detail?: string;
+  /**
+   * Statuses passed through on the way to `to`, each recorded as its own checkpoint (seq order) in the same write:
+   * Validate's checkpoint rides on the lock transaction, an immediate confirmation on Finalize's.
+   */
+  readonly via?: readonly IntermediateCheckpoint[];
   readonly effects?: readonly Effect[];
 }
 

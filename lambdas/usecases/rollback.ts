@@ -84,7 +84,8 @@ export async function releaseLocks(deps: EngineDeps, input: StageInput): Promise
     if (current.status !== 'ROLLING_BACK' && current.status !== 'COMPENSATED') return { done: current };
     requireNotParked(current);
     const at = deps.clock.now().toISOString();
-    const lock = await deps.settlements.getLock(current.settlementId);
+    // The lock is part of the record: read with it, in the same consistent read.
+    const lock = current.lock;
     const effects: Effect[] =
       lock?.state === 'PENDING'
         ? [

@@ -257,7 +257,8 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     if (current.status === 'COMPLETED') return { done: current };
     requireStatus(current, ['CONFIRMED'], 'COMPLETED');
     requireNotParked(current);
-    const lock = await deps.settlements.getLock(current.settlementId);
+    // The lock is part of the record: read with it, in the same consistent read.
+    const lock = current.lock;
     const amount = new Money(current.amount);
     // A duplicate delivery may have posted the lock since we read CONFIRMED: then the record moved too.
     if (!lock || lock.state !== 'PENDING') await staleOrContradiction(deps, current, `finalize: ${current.settlementId} has no pending lock`);

@@ -4,6 +4,7 @@
  * Σ nostro − Σ vostro moved only by fund movements, and nothing left half-done once the engine is quiet.
  * Takes the document client and table names only, so a test can check an engine running in another process.
  */
+import { withRecordParts } from '../support/settlement-items';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Money } from '../../lambdas/domain/money';
 import { toMoney } from '../../lambdas/adapters/dynamodb/client';
@@ -37,7 +38,7 @@ export interface QuietBookExpectations {
  */
 export async function quietBookViolations(access: BookAccess, expected: QuietBookExpectations): Promise<string[]> {
   const violations = await bookViolations(asEngine(access), { allSettled: true });
-  const items = await scanAll(asEngine(access), 'settlements');
+  const items = withRecordParts(await scanAll(asEngine(access), 'settlements'));
   const ledger = await scanAll(asEngine(access), 'ledger');
   const transfers = await new DynamoMockBankStore(access.documentClient, access.tables).list();
   const records = items.filter((item) => item.sk === 'RECORD');

@@ -1,6 +1,7 @@
 /**
  * Whole-database checks of the money invariants, used by lifecycle, property and crash tests.
  */
+import { withRecordParts } from './settlement-items';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Money } from '../../lambdas/domain/money';
 import { accountFromItem } from '../../lambdas/adapters/dynamodb/account-store';
@@ -44,7 +45,7 @@ export async function bookViolations(engine: TestEngine, options: { allSettled?:
   const violations: string[] = [];
   const accounts = (await scanAll(engine, 'accounts')).map(accountFromItem);
   const ledger = await scanAll(engine, 'ledger');
-  const settlementItems = await scanAll(engine, 'settlements');
+  const settlementItems = withRecordParts(await scanAll(engine, 'settlements'));
   const locks = settlementItems.filter((item) => item.sk === 'LOCK');
   const records = settlementItems.filter((item) => item.sk === 'RECORD');
   const pendingLockedByAccount = new Map<string, Money>();

@@ -211,7 +211,8 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
               TableName: this.tables.settlements,
               IndexName: 'pendingLocks',
               KeyConditionExpression: 'lockShard = :shard',
-              FilterExpression: 'vostroAccountId = :account OR nostroAccountId = :account',
+              // Settlement records with a PENDING lock: its legs are the record's payer vostro and payout nostro.
+              FilterExpression: 'payerAccountId = :account OR nostroAccountId = :account',
               ExpressionAttributeValues: { ':shard': shard, ':account': accountId },
               ExclusiveStartKey: startKey,
             }),

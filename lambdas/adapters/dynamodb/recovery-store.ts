@@ -4,7 +4,7 @@
  * before it acts on an entry.
  */
 import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../../domain/errors';
+import { ValidationError, invariant } from '../../domain/errors';
 import type { IndexPage, OperationKey, PageQuery, RecoveryStore } from '../../ports/recovery';
 import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { isConditionalCheckFailed, toInteger } from './client';
@@ -51,7 +51,12 @@ export class DynamoRecoveryStore implements RecoveryStore {
   }
 
   async expiredLocks(now: string, page: PageQuery): Promise<IndexPage<FundLock>> {
-    return mapPage(await this.page(indexes.pendingLocks, { value: now, inclusive: false }, page), lockFromItem);
+    // The index holds settlement records whose lock is PENDING (lockShard is set only then).
+    return mapPage(await this.page(indexes.pendingLocks, { value: now, inclusive: false }, page), (item) => {
+      const lock = lockFromItem(item);
+      invariant(lock !== undefined, `pendingLocks: ${String(item.pk)} is in the index without a lock`);
+      return lock;
+    });
   }
 
   async endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>> {

@@ -1,8 +1,12 @@
 /**
- * DynamoDB adapter of SettlementStore. A settlement's record, lock, events (checkpoints), operations and
- * compensations share one partition (pk = settlement id), so one Query returns its whole history.
+ * DynamoDB adapter of SettlementStore: the lean write path. A settlement is one item, its RECORD, holding the
+ * request, the status, its checkpoints (a bounded list, `cp`), its fund lock and its atomic operations; only a
+ * compensation (rollback path) is an item of its own, in the same partition. So a status change that moves no
+ * money is ONE conditional PutItem on the record's status and version, and one that moves money is ONE transaction:
+ * the record plus the account and ledger items. Subscribers get each checkpoint from the table's change stream
+ * (old and new images of the record: the checkpoints a write appended).
  */
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, invariant } from '../../domain/errors';
@@ -10,16 +14,19 @@ import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
   StaleSettlementError,
+  type Checkpoint,
   type CompensationRecord,
   type Effect,
   type FundLock,
+  type OperationEntry,
+  type OperationState,
   type SettlementEvent,
   type SettlementHistory,
   type SettlementRecord,
   type SettlementStore,
   type TransitionCommand,
 } from '../../ports/stores';
-import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 import { ledgerEntryPut } from './account-store';
 
@@ -34,8 +41,15 @@ export const SortKey = {
   compensation: (attempt: number) => `COMPENSATION#${String(attempt).padStart(4, '0')}`,
 } as const;
 
-/** Retention of ended atomic operations before cleanup (and DynamoDB TTL) removes them. */
+/** Retention of ended atomic operations before cleanup (and DynamoDB TTL) removes them (OPERATION items of records written before the lean layout). */
 export const operationRetentionSeconds = 7 * 24 * 3600;
+/**
+ * Checkpoints one record holds at most: a happy path writes 6, each retry attempt about 8 more, an operator action
+ * 1; far beyond any lifecycle the limits allow, and far below DynamoDB's 400 KB item (a checkpoint is ≤ 600 bytes).
+ */
+export const checkpointsMax = 200;
+/** Atomic operations (attempts) one record holds at most. */
+export const operationsMax = 50;
 
 /** Deterministic shard of a sparse index, so a job can query every shard. */
 export function indexShard(settlementId: string): string {
@@ -52,31 +66,25 @@ export class DynamoSettlementStore implements SettlementStore {
     private readonly tables: TableNames,
   ) {}
 
+  /** One conditional PutItem: the record with its first checkpoint and its first operation. */
   async create(request: SettlementRequest, at: string, submittedBy?: string): Promise<{ created: boolean; record: SettlementRecord }> {
-    const record: SettlementRecord = { ...request, status: 'PENDING', version: 1, attempt: 1, createdAt: at, updatedAt: at, attemptStartedAt: at, ...(submittedBy !== undefined && { submittedBy }) };
-    const event = this.eventOf(record, null, 'Submit', at);
+    const record: SettlementRecord = {
+      ...request,
+      status: 'PENDING',
+      version: 1,
+      attempt: 1,
+      createdAt: at,
+      updatedAt: at,
+      attemptStartedAt: at,
+      ...(submittedBy !== undefined && { submittedBy }),
+      checkpoints: [{ seq: 1, status: 'PENDING', stage: 'Submit', at }],
+      operations: [{ attempt: 1, state: 'STARTED', startedAt: at }],
+    };
     try {
-      await this.documentClient.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.settlements,
-                Item: this.recordItem(record),
-                ConditionExpression: 'attribute_not_exists(pk)',
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            // No condition of its own: the record's creation guard above lets exactly one transaction write event 1.
-            { Put: { TableName: this.tables.settlements, Item: this.eventItem(event) } },
-            { Put: { TableName: this.tables.settlements, Item: this.operationItem(record.settlementId, 1, at) } },
-          ],
-        }),
-      );
+      await this.documentClient.send(new PutCommand({ TableName: this.tables.settlements, Item: recordItem(record), ConditionExpression: 'attribute_not_exists(pk)' }));
       return { created: true, record };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+      if (isConditionalCheckFailed(error)) {
         const existing = await this.get(request.settlementId);
         invariant(existing !== undefined, `create: ${request.settlementId} exists but cannot be read`);
         return { created: false, record: existing };
@@ -91,14 +99,13 @@ export class DynamoSettlementStore implements SettlementStore {
   }
 
   async getLock(settlementId: string): Promise<FundLock | undefined> {
-    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.settlements, Key: { pk: settlementId, sk: SortKey.lock }, ConsistentRead: true })));
-    return result.Item ? lockFromItem(result.Item) : undefined;
+    return (await this.get(settlementId))?.lock;
   }
 
   async history(settlementId: string): Promise<SettlementHistory | undefined> {
     const items: Item[] = [];
     let startKey: Item | undefined;
-    // Bounded: a settlement has a few dozen items; the page loop guards against a runaway partition.
+    // Bounded: a settlement is its record and a compensation per rolled-back attempt; the page loop guards against a runaway partition.
     for (let page = 0; page < 20; page++) {
       const result = await guard(() =>
         this.documentClient.send(
@@ -115,55 +122,76 @@ export class DynamoSettlementStore implements SettlementStore {
       startKey = result.LastEvaluatedKey;
       if (!startKey) break;
     }
-    const recordItem = items.find((item) => item.sk === SortKey.record);
-    if (!recordItem) return undefined;
-    const lockItem = items.find((item) => item.sk === SortKey.lock);
+    const found = items.find((item) => item.sk === SortKey.record);
+    if (!found) return undefined;
+    const record = recordFromItem(found);
     return {
-      record: recordFromItem(recordItem),
-      lock: lockItem ? lockFromItem(lockItem) : undefined,
-      events: items.filter((item) => String(item.sk).startsWith('EVENT#')).map(eventFromItem),
+      record,
+      lock: record.lock,
+      events: eventsOf(record),
       compensations: items.filter((item) => String(item.sk).startsWith('COMPENSATION#')).map(compensationFromItem),
     };
   }
 
+  /**
+   * The record rewritten on the condition of the status and version it was read with, its new checkpoints
+   * appended, the lock and operation effects applied to it; account, ledger and compensation effects are items of
+   * their own in the same transaction. With none of those, one conditional PutItem.
+   */
   async transition(command: TransitionCommand): Promise<SettlementRecord> {
-    const { record, to, at } = command;
-    const next: SettlementRecord = stripUndefined({ ...record, ...command.patch, status: to, version: record.version + 1, updatedAt: at });
-    const event = this.eventOf(next, record.status, command.stage, at, command.reasonCode, command.detail);
-    const effects = command.effects ?? [];
-    const transactItems: DocumentTransactItem[] = [
-      {
-        Put: {
-          TableName: this.tables.settlements,
-          Item: this.recordItem(next),
-          // The one guard of a transition: a stale or duplicate transition fails here, naming the cause.
-          ConditionExpression: '#status = :from AND version = :version',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':from': record.status, ':version': record.version },
-        },
-      },
-      // No condition of its own: the event's sort key is the record's next version, which the record's guard above
-      // lets exactly one transition take (a second guard here would only shadow that one).
-      { Put: { TableName: this.tables.settlements, Item: this.eventItem(event) } },
-      ...effects.map((effect) => this.effectItem(effect, record.settlementId)),
-    ];
+    const { record } = command;
+    const next = await this.nextOrStale(command);
+    const itemEffects = (command.effects ?? []).filter(isItemEffect);
+    const recordPut = {
+      TableName: this.tables.settlements,
+      Item: recordItem(next),
+      // The one guard of every status change: a stale, duplicate or concurrent transition fails here.
+      ConditionExpression: '#status = :from AND version = :version',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':from': record.status, ':version': record.version },
+    };
+    if (itemEffects.length === 0) {
+      try {
+        await this.documentClient.send(new PutCommand(recordPut));
+        return next;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) throw new StaleSettlementError(record.settlementId);
+        throw translateTransientError(error);
+      }
+    }
+    const transactItems: DocumentTransactItem[] = [{ Put: recordPut }, ...itemEffects.map((effect) => this.effectItem(effect))];
     invariant(transactItems.length <= 100, 'transition: more than 100 items in one transaction');
     try {
       await this.documentClient.send(new TransactWriteCommand({ TransactItems: transactItems }));
       return next;
     } catch (error) {
-      throw this.explainCancellation(error, record.settlementId, effects);
+      throw this.explainCancellation(error, record.settlementId, itemEffects);
+    }
+  }
+
+  /**
+   * The record to write. An effect that contradicts the record it was decided on is either a decision taken on a
+   * record that has moved since (a fresh read shows another version: decide again) or an engine bug (stop loudly).
+   */
+  private async nextOrStale(command: TransitionCommand): Promise<SettlementRecord> {
+    try {
+      return nextRecord(command);
+    } catch (error) {
+      if (!(error instanceof InvariantViolationError)) throw error;
+      const fresh = await this.get(command.record.settlementId);
+      if (fresh?.version !== command.record.version) throw new StaleSettlementError(command.record.settlementId);
+      throw error;
     }
   }
 
   /** Maps a cancelled transaction to the condition that failed: stale record, or an effect's business rule. */
-  private explainCancellation(error: unknown, settlementId: string, effects: readonly Effect[]): unknown {
+  private explainCancellation(error: unknown, settlementId: string, effects: readonly ItemEffect[]): unknown {
     const reasons = cancellationReasons(error);
     if (!reasons) return translateTransientError(error);
     if (reasons.some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError')) return translateTransientError(error);
     if (reasons[0]?.Code === 'ConditionalCheckFailed') return new StaleSettlementError(settlementId);
     for (let index = 0; index < effects.length; index++) {
-      const reason = reasons[index + 2];
+      const reason = reasons[index + 1];
       if (reason?.Code !== 'ConditionalCheckFailed') continue;
       const effect = effects[index];
       if (effect.type === 'lockAmount') {
@@ -182,7 +210,7 @@ export class DynamoSettlementStore implements SettlementStore {
     return translateTransientError(error);
   }
 
-  private effectItem(effect: Effect, settlementId: string): DocumentTransactItem {
+  private effectItem(effect: ItemEffect): DocumentTransactItem {
     switch (effect.type) {
       case 'lockAmount':
         return {
@@ -228,51 +256,8 @@ export class DynamoSettlementStore implements SettlementStore {
             ExpressionAttributeValues: { ':amount': toNumberValue(effect.amount), ':one': 1, ':now': new Date().toISOString() },
           },
         };
-      case 'createLock':
-        // A retried attempt locks again: it may replace the lock a previous attempt voided, never a pending or posted one.
-        return {
-          Put: {
-            TableName: this.tables.settlements,
-            Item: lockItem(effect.lock),
-            ConditionExpression: 'attribute_not_exists(pk) OR lockState = :voided',
-            ExpressionAttributeValues: { ':voided': 'VOIDED' },
-          },
-        };
-      case 'endLock':
-        return {
-          Update: {
-            TableName: this.tables.settlements,
-            Key: { pk: effect.settlementId, sk: SortKey.lock },
-            UpdateExpression: 'SET lockState = :to, endedAt = :at REMOVE lockShard',
-            ConditionExpression: 'lockState = :pending AND amount = :amount',
-            ExpressionAttributeValues: { ':to': effect.to, ':at': effect.at, ':pending': 'PENDING', ':amount': toNumberValue(effect.amount) },
-          },
-        };
       case 'ledgerEntry':
         return ledgerEntryPut(this.tables.ledger, effect.entry);
-      case 'startOperation':
-        return { Put: { TableName: this.tables.settlements, Item: this.operationItem(settlementId, effect.attempt, effect.at), ConditionExpression: 'attribute_not_exists(pk)' } };
-      case 'endOperation': {
-        // A parked operation has not ended: it stays out of the cleanup index until an operator or retry ends it.
-        const ended = effect.state !== 'PARKED';
-        const endedAtEpochSeconds = Math.floor(Date.parse(effect.at) / 1000);
-        return {
-          Update: {
-            TableName: this.tables.settlements,
-            Key: { pk: settlementId, sk: SortKey.operation(effect.attempt) },
-            UpdateExpression: ended
-              ? 'SET operationState = :state, endedAt = :at, endedShard = :shard, #ttl = :ttl'
-              : 'SET operationState = :state, parkedAt = :at',
-            ConditionExpression: 'attribute_exists(pk)',
-            ...(ended && { ExpressionAttributeNames: { '#ttl': 'ttl' } }),
-            ExpressionAttributeValues: {
-              ':state': effect.state,
-              ':at': effect.at,
-              ...(ended && { ':shard': indexShard(settlementId), ':ttl': endedAtEpochSeconds + operationRetentionSeconds }),
-            },
-          },
-        };
-      }
       case 'putCompensation':
         return {
           Put: {
@@ -286,66 +271,92 @@ export class DynamoSettlementStore implements SettlementStore {
     }
   }
 
-  private recordItem(record: SettlementRecord): Item {
-    const terminal = isTerminal(record.status);
-    const shard = indexShard(record.settlementId);
-    return stripUndefined({
-      pk: record.settlementId,
-      sk: SortKey.record,
-      itemType: 'SETTLEMENT',
-      ...record,
-      amount: toNumberValue(record.amount),
-      // Sparse index attributes: present only while the record belongs in the index.
-      // A parked record waits for an operator, not for the recovery sweep: it leaves inFlight for the parked index.
-      inFlightShard: terminal || record.parked ? undefined : shard,
-      inFlightSince: terminal || record.parked ? undefined : record.attemptStartedAt,
-      retryShard: record.status === 'FAILED' && record.retryable && !record.parked && record.retryAt ? shard : undefined,
-      parkedShard: record.parked ? shard : undefined,
-    });
-  }
+}
 
-  private eventOf(record: SettlementRecord, previousStatus: SettlementStatus | null, stage: string, at: string, reasonCode?: string, detail?: string): SettlementEvent {
-    return stripUndefined({
-      settlementId: record.settlementId,
-      seq: record.version,
-      status: record.status,
-      previousStatus,
-      stage,
-      at,
-      reasonCode,
-      detail,
-      payerBic: record.payerBic,
-      payeeBic: record.payeeBic,
-      currency: record.currency,
-      amount: record.amount,
-      submittedBy: record.submittedBy,
-    });
-  }
+/** Effects written as items of their own; the lock and operation effects change the record itself. */
+type ItemEffect = Extract<Effect, { type: 'lockAmount' | 'releaseLockedAmount' | 'postLockedAmount' | 'ledgerEntry' | 'putCompensation' }>;
+const itemEffectTypes: ReadonlySet<Effect['type']> = new Set(['lockAmount', 'releaseLockedAmount', 'postLockedAmount', 'ledgerEntry', 'putCompensation']);
+function isItemEffect(effect: Effect): effect is ItemEffect {
+  return itemEffectTypes.has(effect.type);
+}
 
-  private eventItem(event: SettlementEvent): Item {
-    return { pk: event.settlementId, sk: SortKey.event(event.seq), itemType: 'EVENT', ...event };
-  }
+/**
+ * The record a transition writes: the patch, the new status and version, the checkpoints it passes through and
+ * reaches appended, and the lock and operation effects applied. Throws InvariantViolationError when an effect
+ * contradicts the record it was decided on (the caller tells a stale read from a bug).
+ */
+function nextRecord(command: TransitionCommand): SettlementRecord {
+  const { record, to, at } = command;
+  const checkpoints = record.checkpoints ?? [];
+  // A record rewritten whole must have been read whole: otherwise its history would be cut.
+  invariant(checkpoints.length === record.version, `transition: ${record.settlementId} holds ${checkpoints.length} checkpoints at version ${record.version}`);
+  const appended = [...(command.via ?? []), { status: to, stage: command.stage, at, reasonCode: command.reasonCode, detail: command.detail }].map(
+    (checkpoint, index): Checkpoint => stripUndefined({ ...checkpoint, seq: record.version + index + 1 }),
+  );
+  invariant(checkpoints.length + appended.length <= checkpointsMax, `transition: ${record.settlementId} would hold more than ${checkpointsMax} checkpoints`);
+  let next: SettlementRecord = stripUndefined({ ...record, ...command.patch, status: to, version: record.version + appended.length, updatedAt: at, checkpoints: [...checkpoints, ...appended] });
+  for (const effect of command.effects ?? []) next = applyToRecord(next, effect);
+  return next;
+}
 
-  private operationItem(settlementId: string, attempt: number, at: string): Item {
-    return { pk: settlementId, sk: SortKey.operation(attempt), itemType: 'OPERATION', attempt, operationState: 'STARTED', startedAt: at };
+function applyToRecord(record: SettlementRecord, effect: Effect): SettlementRecord {
+  const operations = record.operations ?? [];
+  switch (effect.type) {
+    case 'createLock': {
+      const { lock } = effect;
+      // A retried attempt locks again: it may replace the lock a previous attempt voided, never a pending or posted one.
+      invariant(record.lock === undefined || record.lock.state === 'VOIDED', `createLock: ${record.settlementId} already has a ${record.lock?.state} lock`);
+      // The record keeps the lock's legs as its own accounts: they must be the same.
+      invariant(lock.vostroAccountId === record.payerAccountId && lock.nostroAccountId === record.nostroAccountId && lock.currency === record.currency, `createLock: ${record.settlementId} lock legs differ from the settlement`);
+      invariant(lock.amount.equals(toMoney(record.amount)), `createLock: ${record.settlementId} lock must be for the settlement amount`);
+      return { ...record, lock };
+    }
+    case 'endLock':
+      // Ended exactly once: only a PENDING lock of exactly this amount.
+      invariant(record.lock?.state === 'PENDING' && record.lock.amount.equals(effect.amount), `endLock: ${record.settlementId} has no PENDING lock of ${effect.amount.toFixed()}`);
+      return { ...record, lock: { ...record.lock, state: effect.to, endedAt: effect.at } };
+    case 'startOperation':
+      invariant(!operations.some((operation) => operation.attempt === effect.attempt), `startOperation: ${record.settlementId} already has operation ${effect.attempt}`);
+      invariant(operations.length < operationsMax, `startOperation: ${record.settlementId} has ${operationsMax} operations`);
+      return { ...record, operations: [...operations, { attempt: effect.attempt, state: 'STARTED', startedAt: effect.at }] };
+    case 'endOperation': {
+      invariant(operations.some((operation) => operation.attempt === effect.attempt), `endOperation: ${record.settlementId} has no operation ${effect.attempt}`);
+      // A parked operation has not ended: an operator or the retry job ends it.
+      const ended = effect.state !== 'PARKED';
+      return {
+        ...record,
+        operations: operations.map((operation) => (operation.attempt === effect.attempt ? stripUndefined({ ...operation, state: effect.state, endedAt: ended ? effect.at : undefined }) : operation)),
+      };
+    }
+    default:
+      return record;
   }
 }
 
-function lockItem(lock: FundLock): Item {
+/** The record as stored. Compact: checkpoints `cp` {q, s, g, t, r, d}, operations `ops` {a, s, t, e}; the lock's legs and amount are the record's. */
+function recordItem(record: SettlementRecord): Item {
+  const { lock, checkpoints, operations, ...fields } = record;
+  const terminal = isTerminal(record.status);
+  const shard = indexShard(record.settlementId);
   return stripUndefined({
-    pk: lock.settlementId,
-    sk: SortKey.lock,
-    itemType: 'LOCK',
-    settlementId: lock.settlementId,
-    lockState: lock.state,
-    amount: toNumberValue(lock.amount),
-    currency: lock.currency,
-    vostroAccountId: lock.vostroAccountId,
-    nostroAccountId: lock.nostroAccountId,
-    createdAt: lock.createdAt,
-    expiresAt: lock.expiresAt,
-    endedAt: lock.endedAt,
-    lockShard: lock.state === 'PENDING' ? indexShard(lock.settlementId) : undefined,
+    pk: record.settlementId,
+    sk: SortKey.record,
+    itemType: 'SETTLEMENT',
+    ...fields,
+    amount: toNumberValue(record.amount),
+    cp: (checkpoints ?? []).map((checkpoint) => stripUndefined({ q: checkpoint.seq, s: checkpoint.status, g: checkpoint.stage, t: checkpoint.at, r: checkpoint.reasonCode, d: checkpoint.detail })),
+    ops: (operations ?? []).map((operation) => stripUndefined({ a: operation.attempt, s: operation.state, t: operation.startedAt, e: operation.endedAt })),
+    lockState: lock?.state,
+    lockedAt: lock?.createdAt,
+    expiresAt: lock?.expiresAt,
+    lockEndedAt: lock?.endedAt,
+    // Sparse index attributes: present only while the record belongs in the index.
+    // A parked record waits for an operator, not for the recovery sweep: it leaves inFlight for the parked index.
+    inFlightShard: terminal || record.parked ? undefined : shard,
+    inFlightSince: terminal || record.parked ? undefined : record.attemptStartedAt,
+    retryShard: record.status === 'FAILED' && record.retryable && !record.parked && record.retryAt ? shard : undefined,
+    parkedShard: record.parked ? shard : undefined,
+    lockShard: lock?.state === 'PENDING' ? shard : undefined,
   });
 }
 
@@ -375,23 +386,56 @@ export function recordFromItem(item: Item): SettlementRecord {
     confirmationPolls: item.confirmationPolls === undefined ? undefined : toInteger(item.confirmationPolls),
     failedStage: item.failedStage as string | undefined,
     submittedBy: item.submittedBy as string | undefined,
+    lock: lockFromItem(item),
+    checkpoints: ((item.cp ?? []) as Item[]).map(
+      (checkpoint): Checkpoint =>
+        stripUndefined({ seq: toInteger(checkpoint.q), status: checkpoint.s as SettlementStatus, stage: String(checkpoint.g), at: String(checkpoint.t), reasonCode: checkpoint.r as string | undefined, detail: checkpoint.d as string | undefined }),
+    ),
+    operations: ((item.ops ?? []) as Item[]).map(
+      (operation): OperationEntry => stripUndefined({ attempt: toInteger(operation.a), state: operation.s as OperationState, startedAt: String(operation.t), endedAt: operation.e as string | undefined }),
+    ),
   });
 }
 
-export function lockFromItem(item: Item): FundLock {
+/** The fund lock a record item holds (its legs are the record's accounts, its amount the settlement's), if any. */
+export function lockFromItem(item: Item): FundLock | undefined {
+  if (item.lockState === undefined) return undefined;
   return stripUndefined({
     settlementId: String(item.settlementId),
     state: item.lockState as FundLock['state'],
     amount: toMoney(item.amount),
     currency: String(item.currency),
-    vostroAccountId: String(item.vostroAccountId),
+    vostroAccountId: String(item.payerAccountId),
     nostroAccountId: String(item.nostroAccountId),
-    createdAt: String(item.createdAt),
+    createdAt: String(item.lockedAt),
     expiresAt: String(item.expiresAt),
-    endedAt: item.endedAt as string | undefined,
+    endedAt: item.lockEndedAt as string | undefined,
   });
 }
 
+/** The record's checkpoints as events: each with the status before it and the settlement's request fields. */
+export function eventsOf(record: SettlementRecord): SettlementEvent[] {
+  const checkpoints = record.checkpoints ?? [];
+  return checkpoints.map((checkpoint, index) =>
+    stripUndefined({
+      settlementId: record.settlementId,
+      seq: checkpoint.seq,
+      status: checkpoint.status,
+      previousStatus: index === 0 ? null : checkpoints[index - 1].status,
+      stage: checkpoint.stage,
+      at: checkpoint.at,
+      reasonCode: checkpoint.reasonCode,
+      detail: checkpoint.detail,
+      payerBic: record.payerBic,
+      payeeBic: record.payeeBic,
+      currency: record.currency,
+      amount: record.amount,
+      submittedBy: record.submittedBy,
+    }),
+  );
+}
+
+/** An EVENT item of the layout before the lean write path (one item per checkpoint), as the change stream may still carry. */
 export function eventFromItem(item: Item): SettlementEvent {
   return stripUndefined({
     settlementId: String(item.settlementId),

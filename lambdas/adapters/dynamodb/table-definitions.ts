@@ -40,7 +40,8 @@ export const indexShardCount = 16;
 export const settlementsTable: TableDefinition = {
   logicalName: 'settlements',
   holds: ['settlement_transactions', 'fund_locks', 'settlement_operation_checkpoints', 'settlement_atomic_operations', 'compensation_transactions'],
-  // pk = settlement id; sk = RECORD | LOCK | EVENT#<seq> | OPERATION#<attempt> | COMPENSATION#<attempt>
+  // pk = settlement id; sk = RECORD (request, status, checkpoints, lock, operations) | COMPENSATION#<attempt>
+  // (LOCK, EVENT#<seq> and OPERATION#<attempt> items are the layout before the lean write path: read, never written)
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [
@@ -83,8 +84,9 @@ export const settlementsTable: TableDefinition = {
     },
   ],
   timeToLiveAttribute: 'ttl',
-  // StreamSettlementEvents reads every EVENT item from the change stream (lambdas/adapters/events/change-stream.ts).
-  stream: 'NEW_IMAGE',
+  // StreamSettlementEvents reads each record write from the change stream (lambdas/adapters/events/change-stream.ts):
+  // the checkpoints it appended are the new image's past the old image's version.
+  stream: 'NEW_AND_OLD_IMAGES',
 };
 
 export const accountsTable: TableDefinition = {

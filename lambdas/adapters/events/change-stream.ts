@@ -1,17 +1,19 @@
 /**
- * Settlement events from the settlements table's change stream: DynamoDB Streams (view type NEW_IMAGE) on AWS,
- * the same API served by DynamoDB Local. Every event item a stage's transaction inserts appears once in the stream,
- * in the shard of its partition (pk = settlement id), in commit order; a shard that splits or rolls over names its
- * parent, and is read only after the parent has been read to its end. So a settlement's events arrive in order,
- * and a position per shard (the sequence number last delivered) names a point that resumes with no gap and no
- * repeat. Nothing is written to make this so: no time-bucketed index, no log partition every event passes through.
+ * Settlement events from the settlements table's change stream: DynamoDB Streams (view type NEW_AND_OLD_IMAGES)
+ * on AWS, the same API served by DynamoDB Local. A settlement's checkpoints live in its record (the lean write
+ * path): every write of a record appears once in the stream, in the shard of its partition (pk = settlement id), in
+ * commit order, and the checkpoints it appended are those of the new image past the old image's version. A shard
+ * that splits or rolls over names its parent, and is read only after the parent has been read to its end. So a
+ * settlement's events arrive in order, and a position per shard (the sequence number last delivered, and how many
+ * of that record's events) names a point that resumes with no gap and no repeat. Nothing is written to make this
+ * so: no time-bucketed index, no log partition every event passes through.
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type AttributeValue as StreamAttributeValue, type DynamoDBStreamsClient, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SettlementEvent } from '../../ports/stores';
 import { StoreUnavailableError } from '../../domain/errors';
-import { eventFromItem } from '../dynamodb/settlement-store';
+import { eventFromItem, eventsOf, recordFromItem } from '../dynamodb/settlement-store';
 
 export interface StreamShard {
   readonly shardId: string;
@@ -24,11 +26,15 @@ export interface ChangeRecord {
   readonly sequenceNumber: string;
   /** When the change was made (the stream's approximate creation time, to the second), epoch ms. */
   readonly createdAtMs: number;
-  /** Present when the record is the insertion of a settlement event; other changes only move the position. */
-  readonly event?: SettlementEvent;
+  /** The settlement events the change made, in seq order (none for a change that made none: it only moves the position). */
+  readonly events: readonly SettlementEvent[];
 }
 
-export type ShardStart = { readonly type: 'TRIM_HORIZON' } | { readonly type: 'LATEST' } | { readonly type: 'AFTER_SEQUENCE_NUMBER'; readonly sequenceNumber: string };
+export type ShardStart =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'AFTER_SEQUENCE_NUMBER'; readonly sequenceNumber: string }
+  | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequenceNumber: string };
 
 export interface ShardPage {
   readonly records: readonly ChangeRecord[];
@@ -89,7 +95,7 @@ export class DynamoChangeStream implements ChangeStream {
           StreamArn: streamArn,
           ShardId: shardId,
           ShardIteratorType: start.type,
-          ...(start.type === 'AFTER_SEQUENCE_NUMBER' && { SequenceNumber: start.sequenceNumber }),
+          ...((start.type === 'AFTER_SEQUENCE_NUMBER' || start.type === 'AT_SEQUENCE_NUMBER') && { SequenceNumber: start.sequenceNumber }),
         }),
       ),
     );
@@ -105,7 +111,7 @@ export class DynamoChangeStream implements ChangeStream {
   #arn(): Promise<string> {
     this.#streamArn ??= this.#send(() => this.dynamo.send(new DescribeTableCommand({ TableName: this.tableName }))).then((result) => {
       const arn = result.Table?.LatestStreamArn;
-      if (!arn) throw new StoreUnavailableError(`table ${this.tableName} has no change stream (StreamSpecification NEW_IMAGE)`);
+      if (!arn) throw new StoreUnavailableError(`table ${this.tableName} has no change stream (StreamSpecification NEW_AND_OLD_IMAGES)`);
       return arn;
     });
     // A failed lookup is asked again next time.
@@ -126,15 +132,22 @@ export class DynamoChangeStream implements ChangeStream {
   }
 }
 
-/** A stream record → the event it inserted, if it inserted one. */
+/**
+ * A stream record → the settlement events its change made: the checkpoints a record write appended (those of the
+ * new image with a seq past the old image's version), or an EVENT item inserted by the layout before the lean write
+ * path.
+ */
 export function changeRecord(record: _Record): ChangeRecord {
   const change = record.dynamodb;
   const createdAtMs = change?.ApproximateCreationDateTime ? new Date(change.ApproximateCreationDateTime).getTime() : 0;
-  const image = change?.NewImage;
-  const isEvent = record.eventName === 'INSERT' && image?.itemType?.S === 'EVENT';
-  return {
-    sequenceNumber: String(change?.SequenceNumber),
-    createdAtMs,
-    ...(isEvent && { event: eventFromItem(unmarshall(image as Parameters<typeof unmarshall>[0], { wrapNumbers: true })) }),
-  };
+  const image = (value: Record<string, StreamAttributeValue> | undefined) => (value ? unmarshall(value as Parameters<typeof unmarshall>[0], { wrapNumbers: true }) : undefined);
+  const newImage = image(change?.NewImage);
+  let events: readonly SettlementEvent[] = [];
+  if (newImage?.itemType === 'SETTLEMENT' && (record.eventName === 'INSERT' || record.eventName === 'MODIFY')) {
+    const oldVersion = Number(image(change?.OldImage)?.version?.toString() ?? 0);
+    events = eventsOf(recordFromItem(newImage)).filter((event) => event.seq > oldVersion);
+  } else if (newImage?.itemType === 'EVENT' && record.eventName === 'INSERT') {
+    events = [eventFromItem(newImage)];
+  }
+  return { sequenceNumber: String(change?.SequenceNumber), createdAtMs, events };
 }

@@ -50,8 +50,16 @@ export const defaultEventStreamOptions: EventStreamOptions = {
   nowMs: () => Date.now(),
 };
 
-/** A shard position: after a sequence number; from the shard's start, skipping changes made before a time; read to its end. */
-export type ShardPosition = { readonly kind: 'after'; readonly sequenceNumber: string } | { readonly kind: 'from'; readonly sinceMs: number } | { readonly kind: 'end' };
+/**
+ * A shard position: after a sequence number; within the change at a sequence number, after its first `delivered`
+ * events (one record write can append several checkpoints); from the shard's start, skipping changes made before a
+ * time; read to its end.
+ */
+export type ShardPosition =
+  | { readonly kind: 'after'; readonly sequenceNumber: string }
+  | { readonly kind: 'within'; readonly sequenceNumber: string; readonly delivered: number }
+  | { readonly kind: 'from'; readonly sinceMs: number }
+  | { readonly kind: 'end' };
 
 export type StreamStart = { readonly kind: 'latest' } | { readonly kind: 'since'; readonly since: string } | { readonly kind: 'cursor'; readonly positions: ReadonlyMap<string, ShardPosition> };
 
@@ -77,7 +85,7 @@ const cursorVersion = '2';
 /** Shards a cursor names at most (the stream keeps 24 h of shards; a table has a shard lineage per partition). */
 export const cursorShardsMax = 2_000;
 const shardIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-const positionPattern = /^(a[0-9]{1,40}|f[0-9]{1,15}|e)$/;
+const positionPattern = /^(a[0-9]{1,40}|w[0-9]{1,40}\.[1-9][0-9]{0,2}|f[0-9]{1,15}|e)$/;
 /** Longer than any cursor this server issues (every shard named with the longest id and position), checked before decoding. */
 const cursorLengthMax = Math.ceil(((cursorVersion.length + 3 + cursorShardsMax * (128 + 41 + 6)) * 4) / 3);
 
@@ -90,7 +98,7 @@ export function encodeCursor(positions: ReadonlyMap<string, { readonly position:
   const entries: [string, string][] = [];
   for (const [shardId, { position }] of positions) {
     if (position.kind === 'end' && parents.has(shardId)) continue;
-    entries.push([shardId, position.kind === 'after' ? `a${position.sequenceNumber}` : position.kind === 'from' ? `f${position.sinceMs}` : 'e']);
+    entries.push([shardId, encodePosition(position)]);
   }
   return Buffer.from(`${cursorVersion}:${JSON.stringify(Object.fromEntries(entries))}`, 'utf8').toString('base64url');
 }
@@ -112,9 +120,33 @@ export function decodeCursor(cursor: string): Map<string, ShardPosition> {
   const positions = new Map<string, ShardPosition>();
   for (const [shardId, value] of entries) {
     if (!shardIdPattern.test(shardId) || typeof value !== 'string' || !positionPattern.test(value)) throw refused();
-    positions.set(shardId, value === 'e' ? { kind: 'end' } : value.startsWith('a') ? { kind: 'after', sequenceNumber: value.slice(1) } : { kind: 'from', sinceMs: Number(value.slice(1)) });
+    positions.set(shardId, decodePosition(value));
   }
   return positions;
+}
+
+function encodePosition(position: ShardPosition): string {
+  switch (position.kind) {
+    case 'after':
+      return `a${position.sequenceNumber}`;
+    case 'within':
+      return `w${position.sequenceNumber}.${position.delivered}`;
+    case 'from':
+      return `f${position.sinceMs}`;
+    case 'end':
+      return 'e';
+  }
+}
+
+/** A position text that matched positionPattern. */
+function decodePosition(value: string): ShardPosition {
+  if (value === 'e') return { kind: 'end' };
+  if (value.startsWith('a')) return { kind: 'after', sequenceNumber: value.slice(1) };
+  if (value.startsWith('w')) {
+    const [sequenceNumber, delivered] = value.slice(1).split('.');
+    return { kind: 'within', sequenceNumber, delivered: Number(delivered) };
+  }
+  return { kind: 'from', sinceMs: Number(value.slice(1)) };
 }
 
 /** Validates the request (errors name the camelCase field; the gRPC edge spells it the proto's way). */
@@ -165,9 +197,17 @@ export async function* settlementEvents(stream: ChangeStream, request: StreamReq
         for (const record of page.records) {
           // From the shard's start, changes made before the start time are passed over; the position stays 'from'.
           if (shard.position.kind === 'from' && record.createdAtMs + streamTimePrecisionMs < shard.position.sinceMs) continue;
-          shard.position = { kind: 'after', sequenceNumber: record.sequenceNumber };
-          if (record.event !== undefined && matches(record.event)) yield { event: record.event, cursor: encodeCursor(shards) };
-          if (signal.aborted) return;
+          const { sequenceNumber, events } = record;
+          // Resuming within this change: its first events were delivered already.
+          const skip: number = shard.position.kind === 'within' && shard.position.sequenceNumber === sequenceNumber ? shard.position.delivered : 0;
+          shard.position = { kind: 'after', sequenceNumber };
+          for (let index: number = skip; index < events.length; index++) {
+            // The position names this event as delivered before it is handed out, so its cursor resumes after it.
+            if (index + 1 < events.length) shard.position = { kind: 'within', sequenceNumber, delivered: index + 1 };
+            else shard.position = { kind: 'after', sequenceNumber };
+            if (matches(events[index])) yield { event: events[index], cursor: encodeCursor(shards) };
+            if (signal.aborted) return;
+          }
         }
         progressed ||= page.records.length > 0;
         shard.iterator = page.nextIterator;
@@ -239,7 +279,9 @@ function parentRead(shards: ReadonlyMap<string, ShardState>, shard: ShardState):
 }
 
 function startOf(position: ShardPosition): ShardStart {
-  return position.kind === 'after' ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber } : { type: 'TRIM_HORIZON' };
+  if (position.kind === 'after') return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber };
+  if (position.kind === 'within') return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: position.sequenceNumber };
+  return { type: 'TRIM_HORIZON' };
 }
 
 function trimmedAsInvalid(error: unknown): unknown {

@@ -58,8 +58,12 @@ async function fixture(balance = '150.00') {
   await accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(balance) }, now());
   await accounts.open({ accountType: 'NOSTRO', bic: payeeBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('1000.00') }, now());
   const request = parseSettlementRequest({ settlementId: `guard-${randomUUID().slice(0, 12)}`, payerBic, payeeBic, amount: '100.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'guards' });
-  const { record } = await settlements.create(request, now());
-  return { record, vostroId: `VOSTRO#${payerBic}#EUR`, nostroId: `NOSTRO#${payeeBic}#EUR`, payerBic, payeeBic };
+  const created = await settlements.create(request, now());
+  const vostroId = `VOSTRO#${payerBic}#EUR`;
+  const nostroId = `NOSTRO#${payeeBic}#EUR`;
+  // The accounts Validate chooses: a lock's legs are the record's own.
+  const record = await settlements.transition({ record: created.record, to: 'PENDING', stage: 'GuardTest', at: now(), patch: { payerAccountId: vostroId, nostroAccountId: nostroId, nostroBic: payeeBic } });
+  return { record, vostroId, nostroId, payerBic, payeeBic };
 }
 
 function lockOf(record: SettlementRecord, vostroId: string, nostroId: string, state: FundLock['state'] = 'PENDING'): FundLock {
@@ -99,6 +103,26 @@ describe('DynamoSettlementStore.transition', () => {
     expect((await balances(vostroId)).locked).toBe('0.00');
     expect((await balances(nostroId)).locked).toBe('0.00');
   });
+  it('never cuts the history: a record presented without all its checkpoints is refused and nothing is written', async () => {
+    const { record } = await fixture();
+    await expect(settlements.transition({ record: { ...record, checkpoints: record.checkpoints!.slice(1) }, to: 'VALIDATED', stage: 'Validate', at: now() })).rejects.toThrow(/checkpoints/);
+    const stored = (await settlements.history(record.settlementId))!;
+    expect(stored.record).toMatchObject({ status: 'PENDING', version: record.version });
+    expect(stored.events.map((event) => event.seq)).toEqual([1, 2]);
+  });
+
+  it('appends every checkpoint a transition passes through, in seq order, in one write', async () => {
+    const { record } = await fixture();
+    await settlements.transition({ record, to: 'LOCKED', stage: 'LockFunds', at: now(), via: [{ status: 'VALIDATED', stage: 'Validate', at: now() }] });
+    const events = (await settlements.history(record.settlementId))!.events;
+    expect(events.map((event) => [event.seq, event.previousStatus, event.status])).toEqual([
+      [1, null, 'PENDING'],
+      [2, 'PENDING', 'PENDING'],
+      [3, 'PENDING', 'VALIDATED'],
+      [4, 'VALIDATED', 'LOCKED'],
+    ]);
+  });
+
   it('never creates a second pending lock over one that is pending or posted', async () => {
     const { record, vostroId, nostroId } = await fixture();
     await transitionWith(record, [{ type: 'createLock', lock: lockOf(record, vostroId, nostroId) }]);
@@ -149,7 +173,7 @@ describe('DynamoSettlementStore.transition', () => {
     const { record } = await fixture();
     await expect(transitionWith(record, [{ type: 'startOperation', attempt: 1, at: now() }])).rejects.toThrow(/startOperation/);
     await expect(transitionWith(record, [{ type: 'endOperation', attempt: 2, state: 'COMMITTED', at: now() }])).rejects.toThrow(/endOperation/);
-    expect(await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.operation(2) })).toBeUndefined();
+    expect((await settlements.get(record.settlementId))?.operations).toEqual([{ attempt: 1, state: 'STARTED', startedAt: record.createdAt }]);
     const compensation = { settlementId: record.settlementId, attempt: 1, idempotencyKey: `${record.settlementId}:1`, state: 'REVERSED' as const, reason: 'first', at: now() };
     await transitionWith(record, [{ type: 'putCompensation', compensation }]);
     const current = (await settlements.get(record.settlementId))!;
@@ -159,23 +183,26 @@ describe('DynamoSettlementStore.transition', () => {
 });
 
 describe('DynamoSettlementStore.create', () => {
-  it('creates a settlement once: a second submission of its id gets the record as it stands, unchanged', async () => {
-    const { record } = await fixture();
-    const moved = await settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at: now() });
-    const { settlementId, payerBic, payeeBic, amount, currency, rail, kind, valueDate, reference } = record;
-    const again = await settlements.create(parseSettlementRequest({ settlementId, payerBic, payeeBic, amount, currency, rail, kind, valueDate, reference }), now());
-    expect(again).toMatchObject({ created: false, record: { status: 'VALIDATED', version: moved.version } });
-    expect((await settlements.history(settlementId))?.events.map((event) => event.stage)).toEqual(['Submit', 'Validate']);
+  it('never overwrites a record: a second create of the same id returns the first, unchanged', async () => {
+    const request = parseSettlementRequest({ settlementId: `guard-${randomUUID().slice(0, 12)}`, payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount: '1.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'guards' });
+    const first = await settlements.create(request, now());
+    const moved = await settlements.transition({ record: first.record, to: 'VALIDATED', stage: 'Validate', at: now() });
+    const second = await settlements.create({ ...request, amount: '2.00' }, now());
+    expect(second).toMatchObject({ created: false, record: { amount: '1.00', status: 'VALIDATED', version: moved.version } });
+    expect((await settlements.history(request.settlementId))?.events.map((event) => event.status)).toEqual(['PENDING', 'VALIDATED']);
   });
 });
 
 describe('DynamoRecoveryStore.deleteEndedOperations', () => {
   it('deletes only operations that ended, and counts an operation once when two cleanups race', async () => {
+    // OPERATION items are the layout before the lean write path (operations now live in the record): planted here.
     const { record } = await fixture();
     const running = { settlementId: record.settlementId, attempt: 1 };
+    const operation = { pk: record.settlementId, sk: SortKey.operation(1), itemType: 'OPERATION', attempt: 1, operationState: 'STARTED', startedAt: now() };
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: operation }));
     expect(await new DynamoRecoveryStore(database.client, database.tables).deleteEndedOperations([running])).toBe(0);
     expect(await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.operation(1) })).toBeDefined();
-    await transitionWith(record, [{ type: 'endOperation', attempt: 1, state: 'ROLLED_BACK', at: now() }]);
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: { ...operation, operationState: 'ROLLED_BACK', endedAt: now() } }));
     const store = new DynamoRecoveryStore(database.client, database.tables);
     const counts = [await store.deleteEndedOperations([running]), await store.deleteEndedOperations([running])];
     expect(counts).toEqual([1, 0]);

@@ -3,6 +3,8 @@
  * locks are voided only where no money can have left, through the normal rollback path, and everything else with
  * an expired lock is parked or reported, never touched.
  */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { SortKey, indexShard } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { initiateTransfer, transferKey } from '../../../lambdas/usecases/stages';
 import type { TransferInstruction } from '../../../lambdas/ports/bank';
 import { balances, http, settled, settlementRequest, type TestEngine } from '../../support/engine';
@@ -34,22 +36,23 @@ async function runCleanup() {
 const outcomeOf = (report: Awaited<ReturnType<typeof runCleanup>>, id: string) => report.expiredLocks.find((outcome) => outcome.settlementId === id);
 
 describe('the cleanup job', () => {
-  it('deletes operations that ended more than the retention ago, keeps the record and its checkpoints', async () => {
+  it('keeps a settlement whole (its operations and checkpoints live in its record) and deletes operation items of the earlier layout that ended more than the retention ago', async () => {
     const request = settlementRequest();
     const id = String(request.settlementId);
     await http(engine, 'POST', '/api/v1/settlements', request);
     const view = await settled(engine, id);
-    const operation = (await partition(engine, id)).find((item) => item.itemType === 'OPERATION')!;
-    expect(operation).toMatchObject({ operationState: 'COMMITTED' });
-    // DynamoDB TTL is the backstop: it is set to the same retention (7 days) when the operation ends.
-    expect(Number(operation.ttl.value ?? operation.ttl) - Math.floor(Date.parse(operation.endedAt) / 1000)).toBe(7 * 24 * 3600);
+    expect((await engine.deps.settlements.get(id))?.operations).toEqual([expect.objectContaining({ attempt: 1, state: 'COMMITTED' })]);
+    // An OPERATION item as the layout before the lean write path wrote it, ended now.
+    const endedAt = clock.now().toISOString();
+    const legacy = { pk: id, sk: SortKey.operation(9), itemType: 'OPERATION', attempt: 9, operationState: 'COMMITTED', startedAt: endedAt, endedAt, endedShard: indexShard(id) };
+    await engine.documentClient.send(new PutCommand({ TableName: engine.tables.settlements, Item: legacy }));
 
     expect((await runCleanup()).operationsDeleted).toBe(0);
     clock.advance(8 * dayMs);
     expect((await runCleanup()).operationsDeleted).toBeGreaterThanOrEqual(1);
     const items = await partition(engine, id);
     expect(items.filter((item) => item.itemType === 'OPERATION')).toEqual([]);
-    expect(items.filter((item) => item.itemType === 'EVENT')).toHaveLength(view.checkpoints.length);
+    expect((await settled(engine, id)).checkpoints).toHaveLength(view.checkpoints.length);
     expect((await settled(engine, id)).status).toBe('COMPLETED');
   });
 

@@ -12,6 +12,7 @@
  * - Σ nostro − Σ vostro moved only by fund movements;
  * - the actors' outcomes agree with the record (an execution that ended Completed saw a COMPLETED settlement).
  */
+import { withRecordParts } from '../../support/settlement-items';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { toMoney } from '../../../lambdas/adapters/dynamodb/client';
 import { accountFromItem } from '../../../lambdas/adapters/dynamodb/account-store';
@@ -48,7 +49,7 @@ export async function worldViolations(world: World, baseline: BookBaseline, outc
   const pendingByAccount = new Map<string, Money>();
   const bank = new DynamoMockBankStore(world.client, world.tables);
   for (const settlementId of world.settlementIds) {
-    const items = await query(world, world.tables.settlements, 'pk', settlementId);
+    const items = withRecordParts(await query(world, world.tables.settlements, 'pk', settlementId));
     const record = items.find((item) => item.sk === 'RECORD');
     if (!record) {
       violations.push(`${settlementId}: no record`);

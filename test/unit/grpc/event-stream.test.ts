@@ -65,6 +65,22 @@ describe('settlementEvents (reader of the change stream)', () => {
     }
   });
 
+  it('resumes within a change that made several events (a lock with its validation) with no gap and no repeat', async () => {
+    stream.add(event('a', 1, 0));
+    stream.addChange([event('a', 2, 1_000), event('a', 3, 1_000), event('a', 4, 1_000)]);
+    stream.add(event('b', 1, 2_000));
+    const all = await take({ filter: {}, start: { kind: 'since', since: iso(0) } }, 5);
+    expect(all.map((entry) => entry.id).filter((id) => id.startsWith('a'))).toEqual(['a#1', 'a#2', 'a#3', 'a#4']);
+    for (const [index, entry] of all.entries()) {
+      const rest = await take({ filter: {}, start: { kind: 'cursor', positions: decodeCursor(entry.cursor) } }, 5, 50);
+      expect(rest.map((next) => next.id).sort()).toEqual(all.slice(index + 1).map((next) => next.id).sort());
+    }
+    // A filter that drops the change's first events still resumes after the ones it delivered.
+    const [second] = await take({ settlementId: 'a', filter: {}, start: { kind: 'since', since: iso(0) } }, 3).then((received) => received.slice(2));
+    expect(second.id).toBe('a#3');
+    expect((await take({ settlementId: 'a', filter: {}, start: { kind: 'cursor', positions: decodeCursor(second.cursor) } }, 5, 50)).map((next) => next.id)).toEqual(['a#4']);
+  });
+
   it('resumes into shards that appeared after the cursor was issued', async () => {
     stream.add(event('a', 1, 0));
     const [first] = await take({ filter: {}, start: { kind: 'since', since: iso(0) } }, 1);

@@ -79,15 +79,20 @@ export class FakeChangeStream implements ChangeStream {
     for (let partition = 0; partition < partitions; partition++) this.#open(partition);
   }
 
-  /** Appends the event's insertion to the open shard of its settlement's partition. */
+  /** Appends a record write that made this one event to the open shard of its settlement's partition. */
   add(event: SettlementEvent, createdAtMs = Date.parse(event.at)): SettlementEvent {
-    this.#openShard(this.#partitionOf(event.settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs, event });
+    this.addChange([event], createdAtMs);
     return event;
   }
 
-  /** A change that is not an event (a record rewrite, a lock): it only moves positions. */
+  /** Appends one record write that made these events (one settlement's, seq order), as a lock with its validation does. */
+  addChange(events: readonly SettlementEvent[], createdAtMs = Date.parse(events[0].at)): void {
+    this.#openShard(this.#partitionOf(events[0].settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs, events });
+  }
+
+  /** A change that made no event (a compensation item, an index attribute): it only moves positions. */
   addOther(settlementId: string, createdAtMs: number): void {
-    this.#openShard(this.#partitionOf(settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs });
+    this.#openShard(this.#partitionOf(settlementId)).records.push({ sequenceNumber: this.#nextSequence(), createdAtMs, events: [] });
   }
 
   /** Closes the open shard of the settlement's partition and opens its child. */
@@ -106,6 +111,7 @@ export class FakeChangeStream implements ChangeStream {
     const shard = this.#shards.find((candidate) => candidate.shardId === shardId)!;
     if (start.type === 'TRIM_HORIZON') return `${shardId}|0`;
     if (start.type === 'LATEST') return `${shardId}|${shard.records.length}`;
+    if (start.type === 'AT_SEQUENCE_NUMBER') return `${shardId}|${shard.records.findIndex((record) => record.sequenceNumber === start.sequenceNumber)}`;
     return `${shardId}|${shard.records.findIndex((record) => record.sequenceNumber === start.sequenceNumber) + 1}`;
   }
 
