@@ -131,13 +131,21 @@ export class SharedChangeStreamReader implements SettlementEventSource {
       if (index < this.#dropped) throw new SubscriberTooSlowError(`this subscriber fell more than ${this.#options.retainedRecordsMax} change records behind and was ended; resume from the last cursor received`);
       const wake = this.#wake.promise;
       while (index < this.#dropped + this.#log.length) {
-        const event = advance(positions, this.#log[index - this.#dropped]!);
+        const entry = this.#log[index - this.#dropped]!;
         index += 1;
-        if (event !== undefined && matches(event)) {
-          yield { event, cursor: encodeCursor(positions) };
+        const shardId = entry.shardId;
+        for (const { event, position } of advance(positions, entry)) {
+          if (!matches(event)) continue;
+          // The cursor names this event delivered; the shard's position is set back to the change's end after.
+          const reached = positions.get(shardId)!;
+          const end = reached.position;
+          reached.position = position;
+          const cursor = encodeCursor(positions);
+          reached.position = end;
+          yield { event, cursor };
           if (signal.aborted) return;
-          if (index < this.#dropped) break;
         }
+        if (index < this.#dropped) break;
       }
       if (index < this.#dropped + this.#log.length) continue;
       await untilAborted(wake, signal);
@@ -321,6 +329,8 @@ export class SharedChangeStreamReader implements SettlementEventSource {
       const unavailable = this.#shards.get(shardId)?.unavailableThrough;
       if (unavailable === undefined || position.kind === 'end') continue;
       if (position.kind === 'after' && compareSequenceNumbers(position.sequenceNumber, unavailable.sequenceNumber) >= 0) continue;
+      // Part-way through a change: that change itself must still be held.
+      if (position.kind === 'within' && compareSequenceNumbers(position.sequenceNumber, unavailable.sequenceNumber) > 0) continue;
       if (position.kind === 'from' && unavailable.createdAtMs + streamTimePrecisionMs < position.sinceMs) continue;
       return undefined;
     }
@@ -340,28 +350,37 @@ export class SharedChangeStreamReader implements SettlementEventSource {
   }
 }
 
-/** Moves a subscriber's positions over one log entry; the event if the subscriber has not passed it. */
-function advance(positions: Positions, entry: LogEntry): SettlementEvent | undefined {
+/**
+ * Moves a subscriber's positions over one log entry; the events of it the subscriber has not passed, each with the
+ * position that names it delivered (one record write can append several checkpoints: `within` names how many of them).
+ */
+function advance(positions: Positions, entry: LogEntry): readonly { readonly event: SettlementEvent; readonly position: ShardPosition }[] {
   const known = positions.get(entry.shardId);
   if (entry.kind === 'forgotten') {
     if (known?.position.kind === 'end') positions.delete(entry.shardId);
-    return undefined;
+    return [];
   }
   if (entry.kind === 'ended') {
     if (known) known.position = { kind: 'end' };
     else positions.set(entry.shardId, { position: { kind: 'end' }, ...(entry.parentShardId && { parentShardId: entry.parentShardId }) });
-    return undefined;
+    return [];
   }
   // A shard new since the subscriber started is read whole.
   const shard = known ?? { position: { kind: 'from', sinceMs: 0 } as ShardPosition, ...(entry.parentShardId && { parentShardId: entry.parentShardId }) };
   if (!known) positions.set(entry.shardId, shard);
   const { position } = shard;
-  const { record } = entry;
-  if (position.kind === 'end') return undefined;
-  if (position.kind === 'after' && compareSequenceNumbers(record.sequenceNumber, position.sequenceNumber) <= 0) return undefined;
-  if (position.kind === 'from' && record.createdAtMs + streamTimePrecisionMs < position.sinceMs) return undefined;
-  shard.position = { kind: 'after', sequenceNumber: record.sequenceNumber };
-  return record.event;
+  const { sequenceNumber, events, createdAtMs } = entry.record;
+  if (position.kind === 'end') return [];
+  if (position.kind === 'after' && compareSequenceNumbers(sequenceNumber, position.sequenceNumber) <= 0) return [];
+  if (position.kind === 'within' && compareSequenceNumbers(sequenceNumber, position.sequenceNumber) < 0) return [];
+  if (position.kind === 'from' && createdAtMs + streamTimePrecisionMs < position.sinceMs) return [];
+  // Resuming within this change: its first events were delivered already.
+  const skip = position.kind === 'within' && position.sequenceNumber === sequenceNumber ? position.delivered : 0;
+  shard.position = { kind: 'after', sequenceNumber };
+  return events.slice(skip).map((event, index) => ({
+    event,
+    position: skip + index + 1 < events.length ? { kind: 'within', sequenceNumber, delivered: skip + index + 1 } : { kind: 'after', sequenceNumber },
+  }));
 }
 
 /** Stream sequence numbers are decimal strings of up to 40 digits, growing within a shard. */

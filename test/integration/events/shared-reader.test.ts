@@ -117,7 +117,7 @@ describe('the shared change-stream reader', () => {
     const request: StreamRequest = { filter: {}, start: { kind: 'since', since } };
     const all = await take(reader.events(request, new AbortController().signal)[Symbol.asyncIterator](), ids, completed(ids));
     const openedBefore = calls.GetShardIterator;
-    for (const cut of [0, 5, all.length - 2]) {
+    for (let cut = 0; cut < all.length - 1; cut++) {
       const resumed = await take(reader.events({ filter: {}, start: { kind: 'cursor', positions: decodeCursor(all[cut]!.cursor) } }, new AbortController().signal)[Symbol.asyncIterator](), ids, (taken) => taken.length === all.length - cut - 1);
       expect([...all.slice(0, cut + 1), ...resumed].map(key)).toEqual(all.map(key));
     }
