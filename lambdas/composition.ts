@@ -127,8 +127,12 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
   workflow = createWorkflow(config, provided, () => deps);
   let settlementEvents: SharedChangeStreamReader | undefined;
   const eventReader = () => {
-    const stream = provided.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), documentClient as unknown as DynamoDBClient, tables.settlements);
-    settlementEvents ??= new SharedChangeStreamReader(stream, { ...defaultEventStreamOptions, pollIntervalMs: sharedReaderPollIntervalMs, ...defaultSharedReaderOptions, ...provided.eventReader });
+    settlementEvents ??= new SharedChangeStreamReader(provided.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), documentClient as unknown as DynamoDBClient, tables.settlements), {
+      ...defaultEventStreamOptions,
+      pollIntervalMs: sharedReaderPollIntervalMs,
+      ...defaultSharedReaderOptions,
+      ...provided.eventReader,
+    });
     return settlementEvents;
   };
   return {
