@@ -95,6 +95,7 @@ export class SharedChangeStreamReader implements SettlementEventSource {
   #failure: unknown;
   #wake: { promise: Promise<void>; resolve: () => void } = wakeSignal();
   #ready: Promise<void> | undefined;
+  #isReady = false;
   #running: Promise<void> | undefined;
   #catchUpReaders = 0;
 
@@ -115,8 +116,13 @@ export class SharedChangeStreamReader implements SettlementEventSource {
     await this.#running;
   }
 
-  async *events(request: StreamRequest, signal: AbortSignal): AsyncGenerator<DeliveredEvent> {
+  async *events(asked: StreamRequest, signal: AbortSignal): AsyncGenerator<DeliveredEvent> {
+    const askedAtMs = this.#options.nowMs();
+    const wasReady = this.#isReady;
     await this.#started(signal);
+    // A latest start asked while the reader was still catching up means "from when it was asked", not "from when the
+    // reader caught up": what was written in between is read from the log, stamped from then (as `since` does).
+    const request: StreamRequest = asked.start.kind === 'latest' && !wasReady ? { ...asked, start: { kind: 'since', since: new Date(askedAtMs - this.#options.startMarginMs).toISOString() } } : asked;
     const generation = this.#generation;
     const start = this.#subscription(request.start);
     if (start === undefined) {
@@ -174,6 +180,7 @@ export class SharedChangeStreamReader implements SettlementEventSource {
       try {
         await this.#follow(() => {
           isReady = true;
+          this.#isReady = true;
           ready();
         });
       } catch (error) {

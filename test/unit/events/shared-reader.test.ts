@@ -48,6 +48,16 @@ describe('the shared change-stream reader (in-memory stream)', () => {
   const since: StreamRequest = { filter: {}, start: { kind: 'since', since: new Date(base).toISOString() } };
   const cursorStart = (cursor: string): StreamRequest => ({ filter: {}, start: { kind: 'cursor', positions: decodeCursor(cursor) } });
 
+  it('gives a latest start asked while the reader was still catching up what was written since it was asked', async () => {
+    // The reader lists its shards slowly: the settlement below is written after the ask, before the reader has caught up.
+    const listed = stream.shards.bind(stream);
+    stream.shards = async () => (await new Promise((resolve) => setTimeout(resolve, 30)), listed());
+    const controller = new AbortController();
+    const received = take(reader.events({ filter: {}, start: { kind: 'latest' } }, controller.signal), 1, controller);
+    stream.add(event('c', 1, 199_000));
+    expect((await received).map(([id]) => id)).toEqual(['c#1']);
+  });
+
   it('resumes after every cursor, part-way through a change too, with no gap and no repeat, from memory and in the per-call reader alike', async () => {
     const all = await take(reader.events(since, new AbortController().signal), 7, new AbortController());
     expect(all.map(([id]) => id).filter((id) => id.startsWith('a'))).toEqual(['a#1', 'a#2', 'a#3', 'a#4', 'a#5', 'a#6']);
