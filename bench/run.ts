@@ -184,6 +184,7 @@ async function main(): Promise<void> {
     rollbackP99Ms: round(local!.rollbackP99Ms),
     perSettlement: {
       transactions: round(sepa.transactions),
+      singleItemWrites: round(sepa.singleItemWrites),
       itemWrites: round(sepa.itemWrites),
       writeUnits: round(sepa.writeUnits),
       readUnits: round(sepa.readUnits),

@@ -18,6 +18,12 @@ export const metricsServiceName = 'settlement-engine';
 export const deployedBankAdapter = 'mock';
 /** The port the gRPC shim listens on, in the container and on the load balancer (DESIGN §5). */
 export const grpcPort = 50056;
+/** The gRPC task's HTTP port for the console's live feed and last-hour stats (/api/v1/events/*). */
+export const consoleFeedPort = 8080;
+/** The SSM parameter the console stack writes its Cognito issuer and app client to; the gRPC task reads it. */
+export function consoleSignInParameterName(stackNamePrefix: string): string {
+  return `/${stackNamePrefix}/console/sign-in`;
+}
 
 /** How often each scheduled job runs (EventBridge rules). */
 export interface ScheduleIntervals {

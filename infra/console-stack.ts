@@ -4,10 +4,11 @@
  * 500-resource limit, and it can be left out (`consoleEnabled=false`) or redeployed without touching the engine.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { ApiFunctionRole, RouteDeclaration } from './api-routes';
-import type { SettlementEngineConfig } from './config';
+import { consoleFeedPort, consoleSignInParameterName, type SettlementEngineConfig } from './config';
 import { ConsoleSite } from './constructs/console-site';
 import { SettlementRestApi } from './constructs/rest-api';
 
@@ -16,6 +17,8 @@ export interface ConsoleStackProps extends StackProps {
   readonly routes: readonly RouteDeclaration[];
   /** The engine stack's API functions; the console's stage invokes the same ones, with the same grants. */
   readonly apiFunctions: Readonly<Record<ApiFunctionRole, lambda.IFunction>>;
+  /** The gRPC service's internal load balancer, whose feed listener serves /api/v1/events/* (absent: grpcEnabled=false). */
+  readonly feedLoadBalancer?: elbv2.INetworkLoadBalancer;
 }
 
 export class ConsoleStack extends Stack {
@@ -26,6 +29,7 @@ export class ConsoleStack extends Stack {
     const { config } = props;
     this.site = new ConsoleSite(this, 'Console', {
       config: config.console,
+      ...(props.feedLoadBalancer && { feed: { loadBalancer: props.feedLoadBalancer, port: consoleFeedPort, signInParameterName: consoleSignInParameterName(config.stackNamePrefix) } }),
       createApi: (siteScope, userPool) => {
         // Imported by ARN so that their invoke permissions live in this stack: the engine stack never depends on it.
         const handlers = Object.fromEntries(

@@ -6,7 +6,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { grpcPort, type SettlementEngineConfig } from './config';
+import { consoleSignInParameterName, grpcPort, type SettlementEngineConfig } from './config';
 import { EngineFunction } from './constructs/engine-function';
 import { GrpcService } from './constructs/grpc-service';
 import { Observability } from './constructs/observability';
@@ -89,6 +89,7 @@ export class EngineStack extends Stack {
         deadLetterQueue: this.deadLetterQueue,
         logRetention: config.logRetention,
         natGateways: config.natGateways,
+        ...(config.console.enabled && { consoleFeed: { signInParameterName: consoleSignInParameterName(config.stackNamePrefix) } }),
       });
       new CfnOutput(this, 'GrpcEndpoint', { value: `${this.grpc.loadBalancer.loadBalancerDnsName}:${grpcPort}`, description: 'gRPC endpoint (NLB)' });
     }

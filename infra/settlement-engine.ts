@@ -37,6 +37,7 @@ export function buildSettlementEngine(app: App, config: SettlementEngineConfig, 
         config,
         routes,
         apiFunctions: { api: functions.ApiFunction!.function, admin: functions.AdminApiFunction!.function, health: functions.HealthFunction!.function },
+        ...(engine.grpc && { feedLoadBalancer: engine.grpc.loadBalancer }),
       })
     : undefined;
   Tags.of(app).add('application', 'settlement-engine');

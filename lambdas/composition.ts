@@ -7,6 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BankAdapter, BankGatewaySettings, EngineConfig } from './config';
 import type { CompliancePolicy } from './domain/compliance';
@@ -24,6 +25,9 @@ import { DynamoOperationsStore } from './adapters/dynamodb/operations-store';
 import { DynamoReconciliationStore, openingPosting } from './adapters/dynamodb/reconciliation-store';
 import { DynamoRecoveryStore } from './adapters/dynamodb/recovery-store';
 import { DynamoSettlementStore } from './adapters/dynamodb/settlement-store';
+import { DynamoChangeStream, type ChangeStream } from './adapters/events/change-stream';
+import { SharedChangeStreamReader, defaultSharedReaderOptions, type SharedReaderOptions } from './adapters/events/shared-reader';
+import { defaultEventStreamOptions } from './adapters/grpc/event-stream';
 import type { TableNames } from './adapters/dynamodb/table-definitions';
 import { MockBank, type MockRailConfig } from './adapters/banks/mock-bank';
 import { EmfMetrics } from './adapters/metrics/emf';
@@ -59,6 +63,10 @@ export interface ProvidedAdapters {
   readonly bankGateway?: BankGatewaySettings;
   /** Validate's compliance policy; false for none (tests); default: config.compliancePolicyPath, else none. */
   readonly compliance?: CompliancePolicy | false;
+  /** The settlements table's change stream (the local engine's, on DynamoDB Local); default: DynamoDB Streams from the environment. */
+  readonly changeStream?: ChangeStream;
+  /** Settings of the shared change-stream reader (tests shorten the poll). */
+  readonly eventReader?: Partial<SharedReaderOptions>;
 }
 
 export interface ComposedEngine {
@@ -70,8 +78,15 @@ export interface ComposedEngine {
   readonly reference: DynamoReferenceStore;
   /** The mock bank: every rail with `mock`, the MOCK rail with `iso20022` (the local engine and tests steer it). */
   readonly mockBank: MockBank;
+  /**
+   * The process's one reader of the settlements table's change stream, for every StreamSettlementEvents call, console
+   * feed and the last-hour stats. Built and started on first use: a Lambda function that never streams never reads.
+   */
+  readonly settlementEvents: SharedChangeStreamReader;
   /** Closes the bank gateway's connections (iso20022). */
   close(): void;
+  /** Stops the change-stream reader, if it was started (open subscriptions end). */
+  stopEvents(): Promise<void>;
 }
 
 export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocumentClient, provided: ProvidedAdapters = {}): ComposedEngine {
@@ -110,8 +125,37 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
   };
   // A wiring mistake shows at start, not at the first settlement.
   workflow = createWorkflow(config, provided, () => deps);
-  return { config, deps, documentClient, tables, accounts, reference, mockBank: bank.mockBank, close: () => bank.gateway?.close() };
+  let settlementEvents: SharedChangeStreamReader | undefined;
+  const eventReader = () => {
+    settlementEvents ??= new SharedChangeStreamReader(provided.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), documentClient as unknown as DynamoDBClient, tables.settlements), {
+      ...defaultEventStreamOptions,
+      pollIntervalMs: sharedReaderPollIntervalMs,
+      ...defaultSharedReaderOptions,
+      ...provided.eventReader,
+    });
+    return settlementEvents;
+  };
+  return {
+    config,
+    deps,
+    documentClient,
+    tables,
+    accounts,
+    reference,
+    mockBank: bank.mockBank,
+    get settlementEvents() {
+      return eventReader();
+    },
+    close: () => bank.gateway?.close(),
+    stopEvents: async () => settlementEvents?.stop(),
+  };
 }
+
+/**
+ * How often the shared reader asks each caught-up shard for new records: four reads a second per shard for the whole
+ * process, however many feeds and streams are open (each one used to poll on its own, every 100 to 200 ms).
+ */
+export const sharedReaderPollIntervalMs = 250;
 
 /**
  * One case per bank adapter of config.ts `bankAdapters` (the switch is exhaustive: a new value does not compile

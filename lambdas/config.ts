@@ -134,6 +134,10 @@ export const environmentSchemas = {
     SHUTDOWN_GRACE_MS: positiveIntegerSetting(defaultShutdownGraceMs),
     // Checked by readAccessConfiguration (lambdas/adapters/auth/config.ts); listed here so that it is required.
     API_KEYS: requiredText,
+    // The console's live feed over HTTP (bin/grpc-server.ts): its port, and the SSM parameter naming the console's
+    // Cognito issuer and app client (written by the console stack). Both or neither.
+    CONSOLE_FEED_PORT: z.preprocess(unsetWhenEmpty, positiveIntegerText.refine((value) => value <= 65_535, 'must be at most 65535').optional()),
+    CONSOLE_SIGN_IN_PARAMETER: optionalText,
   }),
   local: z.object({
     TABLE_PREFIX: z.preprocess(unsetWhenEmpty, z.string().default('settlement-engine-')),
@@ -164,6 +168,8 @@ export interface EngineConfig {
 export interface GrpcTaskConfig extends EngineConfig {
   readonly grpc: { readonly port: number; readonly host: string; readonly shutdownGraceMs: number };
   readonly access: AccessConfiguration;
+  /** The console's live feed over HTTP, when the stack serves the console (CONSOLE_FEED_PORT, CONSOLE_SIGN_IN_PARAMETER). */
+  readonly consoleFeed?: { readonly port: number; readonly signInParameter: string };
 }
 
 type Parsed<R extends Runtime> = z.output<(typeof environmentSchemas)[R]>;
@@ -241,7 +247,17 @@ export function grpcTaskConfig(env: Environment): GrpcTaskConfig {
     ...deployedConfig('grpc-task', parsed, env),
     grpc: { port: parsed.GRPC_PORT, host: parsed.HOST, shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS },
     access: readAccessConfiguration(env as NodeJS.ProcessEnv, { developmentKeyWhenUnset: false }),
+    ...consoleFeedOf(parsed.CONSOLE_FEED_PORT, parsed.CONSOLE_SIGN_IN_PARAMETER),
   };
+}
+
+function consoleFeedOf(port: number | undefined, signInParameter: string | undefined): Pick<GrpcTaskConfig, 'consoleFeed'> {
+  if (port === undefined && signInParameter === undefined) return {};
+  if (port === undefined || signInParameter === undefined) {
+    const missing = port === undefined ? 'CONSOLE_FEED_PORT' : 'CONSOLE_SIGN_IN_PARAMETER';
+    throw new ConfigurationError([missing], [`${missing} is required with ${missing === 'CONSOLE_FEED_PORT' ? 'CONSOLE_SIGN_IN_PARAMETER' : 'CONSOLE_FEED_PORT'} (the console's live feed)`]);
+  }
+  return { consoleFeed: { port, signInParameter } };
 }
 
 /**

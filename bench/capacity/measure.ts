@@ -56,6 +56,8 @@ const payeeBic = 'BNPAFRPP';
 
 export interface PerSettlement {
   readonly transactions: number;
+  /** Writes outside a transaction: PutItem, UpdateItem, DeleteItem (each a single-item conditional write here). */
+  readonly singleItemWrites: number;
   readonly itemWrites: number;
   readonly writeUnits: number;
   readonly indexWriteUnits: number;
@@ -134,6 +136,7 @@ export function formatCapacity(figures: CapacityFigures): string {
     `Capacity model (${figures.settlementsPerRail} settlements per rail, DynamoDB calls recorded, list prices ${listPrices.region} ${listPrices.asOf}; docs/capacity.md)`,
     line('per settlement', 'SEPA', 'SWIFT', 'SWIFT slow'),
     row('DynamoDB transactions', (rail) => number(rail.transactions)),
+    row('single-item writes (PutItem, UpdateItem, DeleteItem)', (rail) => number(rail.singleItemWrites)),
     row('items written', (rail) => number(rail.itemWrites)),
     row('write units (incl. index)', (rail) => number(rail.writeUnits)),
     row('  of which index writes', (rail) => number(rail.indexWriteUnits)),
@@ -310,6 +313,7 @@ function summarize(settlements: readonly { tally: Tally; bank: Tally; workflow: 
   const lambdaInvocations = mean((entry) => entry.workflow?.invocations ?? 0) + submitInvocations;
   return {
     transactions: mean((entry) => entry.tally.transactions),
+    singleItemWrites: mean((entry) => ['PutItem', 'UpdateItem', 'DeleteItem'].reduce((sum, operation) => sum + (entry.tally.calls.get(operation) ?? 0), 0)),
     itemWrites: mean((entry) => entry.tally.itemWrites),
     writeUnits: mean((entry) => entry.tally.writeUnits),
     indexWriteUnits: mean((entry) => entry.tally.indexWriteUnits),

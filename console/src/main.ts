@@ -69,17 +69,8 @@ function SignIn(props: { config: SignInConfig; onSignedIn: () => void; error?: s
   </main>`;
 }
 
-/** On AWS the live feed and the last-hour charts are not served yet (docs/console.md, "the live feed on AWS"). */
-function NotDeployed(props: { what: string }) {
-  return html`<section>
-    <h1>${props.what}</h1>
-    <p role="status">${props.what} streams from the engine's event log, which this deployment does not serve to the console yet. Every other page works; see docs/console.md.</p>
-  </section>`;
-}
-
 function Page(props: { route: string }) {
   const [view, ...rest] = props.route.split('/');
-  if (session.kind === 'cognito' && (view === 'metrics' || view === 'feed' || view === '')) return html`<${NotDeployed} what=${view === 'metrics' ? 'Last hour' : 'Live feed'} />`;
   switch (view) {
     case 'settlement':
       return html`<${SettlementPage} settlementId=${decodeURIComponent(rest.join('/'))} />`;

@@ -14,6 +14,8 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -40,7 +42,16 @@ export interface ConsoleSiteProps {
    * console stack) creates the API over the engine's functions.
    */
   readonly createApi: (scope: Construct, userPool: cognito.IUserPool) => apigateway.RestApi;
+  /**
+   * The live feed and last-hour stats (`/api/v1/events/*`): served by the engine's gRPC task over HTTP on the
+   * internal load balancer, reached through a CloudFront VPC origin. The task checks the ID token itself against the
+   * issuer and client this site writes to `signInParameterName`. Absent (no gRPC service): those pages are not served.
+   */
+  readonly feed?: { readonly loadBalancer: elbv2.INetworkLoadBalancer; readonly port: number; readonly signInParameterName: string };
 }
+
+/** The distribution's path for the live feed and the stats, served by the gRPC task (the rest of /api/* by the REST stage). */
+export const consoleFeedPathPattern = '/api/v1/events/*';
 
 export class ConsoleSite extends Construct {
   readonly bucket: s3.Bucket;
@@ -51,6 +62,8 @@ export class ConsoleSite extends Construct {
   readonly api: apigateway.RestApi;
   readonly distribution: cloudfront.Distribution;
   readonly headersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** Where the gRPC task reads the pool's issuer and the console's client (with `feed` only). */
+  readonly signInParameter?: ssm.StringParameter;
   /** The console's address: `https://<domain>/console`. */
   readonly url: string;
 
@@ -92,7 +105,7 @@ export class ConsoleSite extends Construct {
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
       },
     });
-    this.distribution = this.#distribution(config);
+    this.distribution = this.#distribution(config, props.feed);
     const domain = config.domainName ?? this.distribution.distributionDomainName;
     this.url = `https://${domain}${consolePath}`;
     this.userPoolClient = this.userPool.addClient('Console', {
@@ -110,6 +123,14 @@ export class ConsoleSite extends Construct {
       refreshTokenValidity: consoleTokenValidity.refresh,
       enableTokenRevocation: true,
     });
+    if (props.feed) {
+      this.signInParameter = new ssm.StringParameter(this, 'SignInParameter', {
+        parameterName: props.feed.signInParameterName,
+        description: "Settlement Engine console: the Cognito issuer and app client whose ID tokens the gRPC task's live feed accepts",
+        // What aws-jwt-verify checks in the task: the issuer (its JWKS beside it) and the audience. Not secret.
+        stringValue: Stack.of(this).toJsonString({ issuer: Fn.join('', ['https://', this.userPool.userPoolProviderUrl]), clientId: this.userPoolClient.userPoolClientId }),
+      });
+    }
 
     new s3deploy.BucketDeployment(this, 'Files', {
       destinationBucket: this.bucket,
@@ -177,7 +198,7 @@ export class ConsoleSite extends Construct {
     return userPool;
   }
 
-  #distribution(config: ConsoleConfig): cloudfront.Distribution {
+  #distribution(config: ConsoleConfig, feed: ConsoleSiteProps['feed']): cloudfront.Distribution {
     // The API answers per caller: never cached, and the Authorization header is part of the key so that CloudFront
     // forwards it (an origin request policy may not carry it).
     const apiCachePolicy = new cloudfront.CachePolicy(this, 'ApiCachePolicy', {
@@ -208,6 +229,25 @@ export class ConsoleSite extends Construct {
         functionAssociations: [{ function: pagePath, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
       additionalBehaviors: {
+        // Before /api/*: CloudFront takes the first behavior whose pattern matches.
+        ...(feed && {
+          [consoleFeedPathPattern]: {
+            // HTTP inside the VPC: CloudFront reaches the internal load balancer privately; viewers speak HTTPS only.
+            origin: origins.VpcOrigin.withNetworkLoadBalancer(feed.loadBalancer, {
+              httpPort: feed.port,
+              protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+              vpcOriginName: 'settlement-console-feed',
+              // The feed sends a comment every 15 s (feedHeartbeatMs): well inside the wait for the next bytes.
+              readTimeout: Duration.seconds(60),
+              keepaliveTimeout: Duration.seconds(60),
+            }),
+            viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cachePolicy: apiCachePolicy,
+            originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            responseHeadersPolicy: this.headersPolicy,
+          },
+        }),
         '/api/*': {
           origin: new origins.RestApiOrigin(this.api),
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

@@ -7,18 +7,19 @@
  * (the shim reports NOT_SERVING then). The image is a Docker asset: synth only stages the build context; the
  * image is built and pushed by `cdk deploy`.
  */
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableNameEnvironmentVariables, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
-import { deployedBankAdapter, grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
+import { consoleFeedPort, deployedBankAdapter, grpcPort, metricsNamespace, metricsServiceName, type GrpcServiceConfig } from '../config';
 import { write, type TableAccess } from '../function-catalogue';
 import { acknowledge } from '../nag';
 import type { EngineTables } from '../stateful-stack';
@@ -33,6 +34,11 @@ export interface GrpcServiceProps {
   readonly deadLetterQueue: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly natGateways: number;
+  /**
+   * With the console stack: the task also serves the console's live feed on consoleFeedPort (HTTP), reading the
+   * console's sign-in settings from this SSM parameter (written by the console stack, deployed after this one).
+   */
+  readonly consoleFeed?: { readonly signInParameterName: string };
 }
 
 /**
@@ -76,6 +82,8 @@ export class GrpcService extends Construct {
   readonly targetGroup: elbv2.NetworkTargetGroup;
   /** API key digests and mutual-TLS material, read by ECS at task start. */
   readonly secret: secretsmanager.ISecret;
+  /** The console feed's listener (HTTP on consoleFeedPort), the console distribution's VPC origin; with `consoleFeed` only. */
+  readonly feedListener?: elbv2.NetworkListener;
 
   constructor(scope: Construct, id: string, props: GrpcServiceProps) {
     super(scope, id);
@@ -133,6 +141,23 @@ export class GrpcService extends Construct {
       // Matches the task's stop timeout: in-flight calls drain before the target is gone.
       deregistrationDelay: Duration.seconds(30),
     });
+    if (props.consoleFeed) {
+      if (internetFacing) throw new Error('the console feed is reached through a CloudFront VPC origin, which needs the internal load balancer: grpcLoadBalancerScheme=internal, or consoleEnabled=false');
+      // CloudFront's VPC origin connects from network interfaces it places in the load balancer's subnets, under a
+      // security group it creates itself (its id is not known at synth): the VPC's range is the narrowest source
+      // this template can name. Nothing outside the VPC can reach an internal NLB, and every request needs an ID token.
+      loadBalancerSecurityGroup.addIngressRule(ec2.Peer.ipv4(vpcCidr), ec2.Port.tcp(consoleFeedPort), 'the console distribution (CloudFront VPC origin) to the live feed');
+      loadBalancerSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(consoleFeedPort), 'to the tasks\' console feed');
+      serviceSecurityGroup.addIngressRule(loadBalancerSecurityGroup, ec2.Port.tcp(consoleFeedPort), 'NLB traffic and health checks to the console feed');
+      this.feedListener = this.loadBalancer.addListener('FeedListener', { port: consoleFeedPort, protocol: elbv2.Protocol.TCP });
+      this.feedListener.addTargets('FeedTargets', {
+        port: consoleFeedPort,
+        protocol: elbv2.Protocol.TCP,
+        targets: [this.service.loadBalancerTarget({ containerName: grpcContainerName, containerPort: consoleFeedPort })],
+        healthCheck: { protocol: elbv2.Protocol.HTTP, path: '/health', interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
+        deregistrationDelay: Duration.seconds(30),
+      });
+    }
     acknowledge(
       this.loadBalancer,
       'AwsSolutions-ELB2',
@@ -176,6 +201,10 @@ export class GrpcService extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       POWERTOOLS_SERVICE_NAME: metricsServiceName,
     };
+    if (props.consoleFeed) {
+      environment.CONSOLE_FEED_PORT = String(consoleFeedPort);
+      environment.CONSOLE_SIGN_IN_PARAMETER = props.consoleFeed.signInParameterName;
+    }
     for (const [logicalName, variable] of Object.entries(tableNameEnvironmentVariables)) {
       environment[variable] = props.tables[logicalName as LogicalTableName].tableName;
     }
@@ -185,7 +214,7 @@ export class GrpcService extends Construct {
       environment,
       // ECS reads these at task start (a changed secret reaches new tasks: `aws ecs update-service --force-new-deployment`).
       secrets: this.#containerSecrets(props.config),
-      portMappings: [{ containerPort: grpcPort, protocol: ecs.Protocol.TCP }],
+      portMappings: [{ containerPort: grpcPort, protocol: ecs.Protocol.TCP }, ...(props.consoleFeed ? [{ containerPort: consoleFeedPort, protocol: ecs.Protocol.TCP }] : [])],
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'grpc', logGroup }),
       healthCheck: {
         command: ['CMD', 'node', 'health-probe.cjs'],
@@ -202,6 +231,15 @@ export class GrpcService extends Construct {
     grantTableAccess(taskDefinition.taskRole, props.tables, grpcTaskTableAccess);
     grantStreamRead(taskDefinition.taskRole, props.tables, grpcTaskStreamAccess);
     props.stateMachine.grantStartExecution(taskDefinition.taskRole);
+    if (props.consoleFeed) {
+      // Named, not referenced: the parameter belongs to the console stack, deployed after this one.
+      taskDefinition.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ssm:GetParameter'],
+          resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: props.consoleFeed.signInParameterName.replace(/^\//, '') })],
+        }),
+      );
+    }
     if (taskDefinition.executionRole) {
       acknowledge(taskDefinition.executionRole, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken, needed to pull the image, supports no resource-level permissions.');
     }

@@ -1,18 +1,20 @@
 /**
  * The console's live data over HTTP, beside the proxy-event routes because they stream or aggregate the settlements
- * table's change stream (adapters/events/change-stream.ts), read by the same reader as StreamSettlementEvents
- * (adapters/grpc/event-stream.ts):
+ * table's change stream, read by the process's one shared reader (adapters/events/shared-reader.ts), the one
+ * StreamSettlementEvents reads too. Served by the local engine beside its REST routes and, on AWS, by the gRPC task
+ * (bin/grpc-server.ts) behind the console's distribution:
  *
  * - GET /api/v1/events/stream: server-sent events, one `settlement` event per settlement event, each settlement's in
  *   order, from now (or `since`), filtered by `bank` and `currency`; a participant sees only settlements it is party
  *   to. The SSE `id` is the stream cursor.
  * - GET /api/v1/events/stats: the last hour per minute (completed, failed, latency percentiles from submission to
- *   completion), folded by one follower of the stream per process (adapters/events/last-hour.ts), started with the
- *   first request from an hour back.
+ *   completion), folded by one subscriber of the shared reader per process (adapters/events/last-hour.ts), started
+ *   with the first request from an hour back.
  *
  * Both authenticate and authorize like every route (domain/access.ts: settlement.read) before anything else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Permission, actsFor, authorize, localServicePrincipal, ForbiddenError, type Principal } from '../domain/access';
 import { SettlementEngineError, ValidationError } from '../domain/errors';
@@ -20,9 +22,9 @@ import { parseBic } from '../domain/bic';
 import { parseCurrency } from '../domain/money';
 import type { SettlementEvent } from '../ports/stores';
 import { errorResponse } from './http';
-import type { ChangeStream } from '../adapters/events/change-stream';
 import { LastHourStats, statsWindowMinutes } from '../adapters/events/last-hour';
-import { decodeCursor, defaultEventStreamOptions, settlementEvents, type EventStreamOptions, type StreamRequest } from '../adapters/grpc/event-stream';
+import { CatchUpBusyError, SubscriberTooSlowError, type SettlementEventSource } from '../adapters/events/shared-reader';
+import { decodeCursor, defaultEventStreamOptions, type StreamRequest } from '../adapters/grpc/event-stream';
 
 /** Concurrent event streams served at most (per process), and per client. */
 export const feedStreamsMax = 64;
@@ -35,14 +37,12 @@ export const statsFollowerRestartMs = 5_000;
 export type RawHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface EventFeedOptions {
-  /** The settlements table's change stream. */
-  readonly stream: ChangeStream;
+  /** The process's one reader of the settlements table's change stream. */
+  readonly events: SettlementEventSource;
   /** The caller of a request, from its headers (throws UnauthenticatedError / RateLimitedError); absent: the engine itself. */
-  readonly authenticate?: (headers: Readonly<Record<string, string>>) => Principal;
+  readonly authenticate?: (headers: Readonly<Record<string, string>>) => Principal | Promise<Principal>;
   readonly auditRefusal?: (error: ForbiddenError, call: string) => Promise<void>;
   readonly nowMs?: () => number;
-  /** Reader settings (tests shorten the poll); default: the gRPC stream's, polling every 200 ms. */
-  readonly streamOptions?: Partial<EventStreamOptions>;
   /** Where a failure of the stats follower is reported; default: stderr as JSON. */
   readonly logError?: (message: string, error: unknown) => void;
 }
@@ -56,13 +56,12 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   const nowMs = options.nowMs ?? (() => Date.now());
   const streams = new Map<string, number>();
   const stop = new AbortController();
-  const readerOptions: EventStreamOptions = { ...defaultEventStreamOptions, pollIntervalMs: 200, nowMs, ...options.streamOptions };
   let stats: { readonly folded: LastHourStats; readonly following: Promise<void> } | undefined;
 
   const admit = async (request: IncomingMessage, response: ServerResponse, call: string): Promise<Principal | undefined> => {
     try {
       const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
-      const caller = options.authenticate ? options.authenticate(headers) : localServicePrincipal;
+      const caller = options.authenticate ? await options.authenticate(headers) : localServicePrincipal;
       authorize(caller, Permission.settlementRead);
       return caller;
     } catch (error) {
@@ -79,6 +78,9 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       let parsed: StreamRequest;
       try {
         parsed = parseFeedQuery(new URL(request.url ?? '/', 'http://localhost').searchParams, nowMs());
+        // A browser's EventSource reconnects with the last id it received: the cursor, resumed with no gap and no repeat.
+        const lastEventId = request.headers['last-event-id'];
+        if (typeof lastEventId === 'string' && lastEventId !== '') parsed = { ...parsed, start: { kind: 'cursor', positions: decodeCursor(lastEventId) } };
       } catch (error) {
         return sendError(response, error);
       }
@@ -97,12 +99,14 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       response.write(': settlement events\n\n');
       const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), feedHeartbeatMs);
       try {
-        for await (const delivered of settlementEvents(options.stream, parsed, readerOptions, ended.signal)) {
+        for await (const delivered of options.events.events(parsed, ended.signal)) {
           if (!partyTo(caller, delivered.event)) continue;
-          response.write(`id: ${delivered.cursor}\nevent: settlement\ndata: ${JSON.stringify(delivered.event)}\n\n`);
+          // A slow client holds its place in the shared reader's log, not a buffer here: wait until the socket drains.
+          if (!response.write(`id: ${delivered.cursor}\nevent: settlement\ndata: ${JSON.stringify(delivered.event)}\n\n`)) await once(response, 'drain', { signal: ended.signal }).catch(() => undefined);
+          if (ended.signal.aborted) break;
         }
       } catch (error) {
-        if (!ended.signal.aborted) response.write(`event: error\ndata: ${JSON.stringify({ message: error instanceof SettlementEngineError ? error.message : 'the event stream failed; reconnect' })}\n\n`);
+        if (!ended.signal.aborted) response.write(`event: error\ndata: ${JSON.stringify(feedError(error))}\n\n`);
       } finally {
         clearInterval(heartbeat);
         stop.signal.removeEventListener('abort', end);
@@ -119,7 +123,7 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       try {
         if (!stats) {
           const folded = new LastHourStats();
-          stats = { folded, following: followStats(options, readerOptions, folded, stop.signal) };
+          stats = { folded, following: followStats(options, nowMs, folded, stop.signal) };
         }
         const minutes = stats.folded.lastHour(nowMs(), (payerBic, payeeBic) => actsFor(caller, payerBic) || actsFor(caller, payeeBic));
         response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -144,15 +148,15 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
  * aborts. When the reader gives up (the stream unavailable past its retries) it starts again after a pause from the
  * cursor it reached, so nothing is counted twice.
  */
-async function followStats(options: EventFeedOptions, readerOptions: EventStreamOptions, folded: LastHourStats, signal: AbortSignal): Promise<void> {
-  const windowStartMs = readerOptions.nowMs() - statsWindowMinutes * 60_000;
+async function followStats(options: EventFeedOptions, nowMs: () => number, folded: LastHourStats, signal: AbortSignal): Promise<void> {
+  const windowStartMs = nowMs() - statsWindowMinutes * 60_000;
   const since: StreamRequest = { filter: {}, start: { kind: 'since', since: new Date(windowStartMs).toISOString() } };
   let reached: string | undefined;
   const logError = options.logError ?? ((message, error) => console.error(JSON.stringify({ level: 'ERROR', message, error: String(error) })));
   while (!signal.aborted) {
     try {
       const request: StreamRequest = reached === undefined ? since : { filter: {}, start: { kind: 'cursor', positions: decodeCursor(reached) } };
-      for await (const delivered of settlementEvents(options.stream, request, readerOptions, signal)) {
+      for await (const delivered of options.events.events(request, signal)) {
         folded.record(delivered.event);
         reached = delivered.cursor;
       }
@@ -161,6 +165,13 @@ async function followStats(options: EventFeedOptions, readerOptions: EventStream
       await delay(statsFollowerRestartMs, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/** What the client is told when its stream ends: the stable code, and that it may reconnect from its last id. */
+function feedError(error: unknown): { code?: string; message: string } {
+  if (error instanceof SubscriberTooSlowError || error instanceof CatchUpBusyError) return { code: error.code, message: error.message };
+  if (error instanceof SettlementEngineError) return { code: error.code, message: error.message };
+  return { message: 'the event stream failed; reconnect' };
 }
 
 function partyTo(caller: Principal, event: SettlementEvent): boolean {

@@ -38,7 +38,7 @@ import { AccessControl, httpCredentials } from '../adapters/auth/access-control'
 import type { AccessConfiguration } from '../adapters/auth/config';
 import { settlementApiDeps } from '../adapters/grpc/engine-deps';
 import { startGrpcServer, type RunningGrpcServer } from '../adapters/grpc/server';
-import type { EventStreamOptions } from '../adapters/grpc/event-stream';
+import type { SharedReaderOptions } from '../adapters/events/shared-reader';
 import { startLocalJobs, type LocalJobsOptions, type LocalScheduler } from './scheduler';
 import { createEventFeed, type EventFeed } from '../handlers/event-feed';
 import { DynamoChangeStream } from '../adapters/events/change-stream';
@@ -94,7 +94,8 @@ export interface LocalEngineOptions {
    * REST stays open (unless `authenticate` is given) and gRPC, when served, refuses every call to SettlementService.
    */
   readonly access?: AccessConfiguration;
-  readonly grpcEventStream?: Partial<EventStreamOptions>;
+  /** Settings of the process's shared change-stream reader (served to gRPC streams and the console feed); tests shorten the poll. */
+  readonly grpcEventStream?: Partial<SharedReaderOptions>;
   /** Timers for the scheduled jobs (retry, cleanup, recovery; same handlers as EventBridge); false for none. Default on. */
   readonly jobs?: LocalJobsOptions | false;
   /** The watched statement folder (the S3 statement bucket's stand-in, local/statement-folder.ts); absent: none. */
@@ -160,6 +161,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let jobs: LocalScheduler | undefined;
   let reconcileTimer: ReconcileTimer | undefined;
   let eventFeed: EventFeed | undefined;
+  let stopEvents: (() => Promise<void>) | undefined;
   let statementFolder: StatementFolder | undefined;
   try {
     await ensureTables(client, tables);
@@ -188,8 +190,16 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(options.windows && { windows: options.windows }),
       ...(options.mockRails && { mockRails: options.mockRails }),
       compliance: options.compliance ?? loadCompliancePolicy(),
+      // DynamoDB Local serves the settlements table's change stream on its own endpoint.
+      changeStream: new DynamoChangeStream(
+        (streamsClient = new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials })),
+        client,
+        tables.settlements,
+      ),
+      ...(options.grpcEventStream && { eventReader: options.grpcEventStream }),
     });
     closeBanks = composed.close;
+    stopEvents = composed.stopEvents;
     // The local engine steers the mock bank (demo, tests): every rail with `mock`, the MOCK rail with `iso20022`.
     const bank = composed.mockBank;
     const { operations } = composed.deps;
@@ -199,18 +209,13 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       ...(options.metricsText && !options.metricsAddress && { metricsText: options.metricsText }),
       ...(authenticate && { authenticate }),
     };
-    // One client of the settlements table's change stream, read by the console feed and StreamSettlementEvents.
-    const changeStream = () => {
-      streamsClient ??= new DynamoDBStreamsClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
-      return new DynamoChangeStream(streamsClient, client, tables.settlements);
-    };
     const httpPort = options.httpPort === undefined ? 8086 : options.httpPort;
     if (httpPort !== null) {
       // The console (page, script, live feed, stats) is served beside the API by this process.
       const routes = [...apiRoutes, ...consoleRoutes, ...(options.routes ?? [])];
       const apiHandler = createApiHandler(routes, () => deps);
       eventFeed = createEventFeed({
-        stream: changeStream(),
+        events: composed.settlementEvents,
         ...(accessControl && { authenticate: (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers)) }),
         auditRefusal: (error, call) => auditRefusal(deps, error, call),
       });
@@ -221,10 +226,9 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
       grpcServer = await startGrpcServer({
         port: options.grpcPort,
         host: options.host ?? '127.0.0.1',
-        deps: settlementApiDeps({ deps, documentClient, settlementsTableName: tables.settlements, changeStream: changeStream() }),
+        deps: settlementApiDeps({ deps, events: composed.settlementEvents }),
         access: options.access ?? { apiKeys: [], rateLimit: { ratePerSecond: 1, burst: 1 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
         accessControl,
-        eventStream: options.grpcEventStream,
         ...options.grpcStreamLimits,
       });
     }
@@ -258,6 +262,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
         await reconcileTimer?.stop();
         await grpcServer?.stop(graceMs);
         await eventFeed?.stop();
+        await stopEvents?.();
         streamsClient?.destroy();
         await httpServer?.stop();
         await metricsServer?.stop();
@@ -274,6 +279,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     await reconcileTimer?.stop();
     await grpcServer?.stop(0);
     await eventFeed?.stop();
+    await stopEvents?.();
     streamsClient?.destroy();
     await httpServer?.stop();
     await metricsServer?.stop();

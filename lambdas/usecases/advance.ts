@@ -29,8 +29,11 @@ export async function advance(deps: Pick<EngineDeps, 'settlements'>, settlementI
       const decision = await decide(record);
       if ('done' in decision) return decision.done;
       const { command } = decision;
-      if (command.to !== record.status && !canTransition(record.status, command.to)) {
-        throw new InvalidTransitionError(settlementId, record.status, command.to);
+      // Every step of the path is a transition of the lifecycle: through the statuses it passes (`via`) to `to`.
+      let from = record.status;
+      for (const to of [...(command.via ?? []).map((checkpoint) => checkpoint.status), command.to]) {
+        if (to !== from && !canTransition(from, to)) throw new InvalidTransitionError(settlementId, from, to);
+        from = to;
       }
       return await deps.settlements.transition(command);
     } catch (error) {

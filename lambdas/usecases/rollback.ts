@@ -36,7 +36,7 @@ export async function beginRollback(deps: EngineDeps, input: StageInput): Promis
         at: deps.clock.now().toISOString(),
         reasonCode: reasonCodeOf(errorName),
         detail: reasonOf(input),
-        patch: { reasonCode: reasonCodeOf(errorName), reason: reasonOf(input), retryable: isRetryableErrorName(errorName), failedStage: stageOf(current.status) },
+        patch: { reasonCode: reasonCodeOf(errorName), reason: reasonOf(input), retryable: isRetryableErrorName(errorName), failedStage: stageOf(current.status, input) },
       },
     };
   });
@@ -198,10 +198,11 @@ function truncateReason(message: string): string {
   return message.length > reasonLengthMax ? `${message.slice(0, reasonLengthMax)}…` : message;
 }
 
-function stageOf(status: SettlementStatus): string {
+/** The stage that failed, from where the settlement rests (a validated settlement rests PENDING until LockFunds). */
+function stageOf(status: SettlementStatus, input: StageInput): string {
   switch (status) {
     case 'PENDING':
-      return 'Validate';
+      return input.validation?.status === 'VALIDATED' ? 'LockFunds' : 'Validate';
     case 'VALIDATED':
       return 'LockFunds';
     case 'LOCKED':

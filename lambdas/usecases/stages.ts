@@ -33,7 +33,10 @@ import type { EngineDeps } from './deps';
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
 export interface StageInput {
   readonly settlementId: string;
-  readonly confirmation?: { readonly polls?: number };
+  /** Validate's result ($.validation): its decision, which LockFunds commits with the lock. */
+  readonly validation?: Partial<ValidationResult>;
+  /** CheckConfirmation's result ($.confirmation): the checks so far, and the bank's settlement Finalize commits. */
+  readonly confirmation?: Partial<ConfirmationResult>;
   readonly error?: { readonly Error?: string; readonly Cause?: string };
 }
 
@@ -49,60 +52,105 @@ export function transferKey(record: Pick<SettlementRecord, 'settlementId' | 'att
   return `${record.settlementId}:${record.attempt}`;
 }
 
-/** Validate: banks, accounts, payout route and the settlement window; PENDING → VALIDATED. */
-export async function validate(deps: EngineDeps, input: StageInput): Promise<StageResult> {
-  const record = await advance(deps, input.settlementId, async (current) => {
-    if (isAtOrPast(current, 'VALIDATED')) return { done: current };
-    requireStatus(current, ['PENDING'], 'VALIDATED');
-    requireNotParked(current);
-    // Sanctions screening by BIC comes first: a listed party is refused as such, whatever else is wrong.
-    if (deps.compliance) for (const [role, bic] of [['payer', current.payerBic], ['payee', current.payeeBic]] as const) screenParty(deps.compliance, role, bic);
-    await deps.windows.assertOpen(current.currency, deps.clock.now());
-    const payerBank = await requireActiveBank(deps, current.payerBic);
-    const payeeBank = await requireActiveBank(deps, current.payeeBic);
-    const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
-    if (deps.compliance) {
-      assertCompliant(deps.compliance, {
-        payerBic: current.payerBic,
-        payeeBic: current.payeeBic,
-        payerName: payerBank.name,
-        payeeName: payeeBank.name,
-        amount: new Money(current.amount),
-        currency: current.currency,
-        payerHeld: vostro.locked,
-      });
-    }
-    const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
-    const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
-    const nostro = await deps.accounts.get(nostroAccountId);
-    if (!nostro) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
-    requireUsable(nostro);
-    // An early, clear answer; LockFunds' conditional transaction is what actually guarantees the funds.
-    requireAvailable(vostro, new Money(current.amount));
-    requireAvailable(nostro, new Money(current.amount));
-    return {
-      command: {
-        record: current,
-        to: 'VALIDATED',
-        stage: 'Validate',
-        // Stamped after the reads, just before the commit, so the event's time is close to its commit time.
-        at: deps.clock.now().toISOString(),
-        patch: { payerAccountId: vostro.accountId, nostroAccountId: nostro.accountId, nostroBic: nostro.bic },
-      },
-    };
-  });
-  return { status: record.status };
+/**
+ * Validate's decision, taken on the record at `version`: the accounts the lock will take. It is not written:
+ * the settlement rests PENDING until LockFunds commits it, with Validate's checkpoint, in the lock transaction.
+ */
+export interface ValidationResult extends StageResult {
+  readonly attempt: number;
+  readonly version: number;
+  readonly validatedAt: string;
+  readonly payerAccountId: string;
+  readonly nostroAccountId: string;
+  readonly nostroBic: string;
 }
 
-/** LockFunds: one transaction locks the amount on the payer's vostro and the payout nostro; VALIDATED → LOCKED. */
+/**
+ * Validate: compliance, banks, accounts, payout route and the settlement window; PENDING → VALIDATED, decided here
+ * and committed by LockFunds (a settlement that fails validation writes nothing before its rollback).
+ */
+export async function validate(deps: EngineDeps, input: StageInput): Promise<StageResult | ValidationResult> {
+  const current = await readRecord(deps, input.settlementId);
+  if (isAtOrPast(current, 'VALIDATED')) return { status: current.status };
+  requireStatus(current, ['PENDING'], 'VALIDATED');
+  requireNotParked(current);
+  return decideValidation(deps, current);
+}
+
+async function decideValidation(deps: EngineDeps, current: SettlementRecord): Promise<ValidationResult> {
+  // Sanctions screening by BIC comes first: a listed party is refused as such, whatever else is wrong.
+  if (deps.compliance) for (const [role, bic] of [['payer', current.payerBic], ['payee', current.payeeBic]] as const) screenParty(deps.compliance, role, bic);
+  await deps.windows.assertOpen(current.currency, deps.clock.now());
+  const payerBank = await requireActiveBank(deps, current.payerBic);
+  const payeeBank = await requireActiveBank(deps, current.payeeBic);
+  const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
+  if (deps.compliance) {
+    assertCompliant(deps.compliance, {
+      payerBic: current.payerBic,
+      payeeBic: current.payeeBic,
+      payerName: payerBank.name,
+      payeeName: payeeBank.name,
+      amount: new Money(current.amount),
+      currency: current.currency,
+      payerHeld: vostro.locked,
+    });
+  }
+  const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
+  const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
+  const nostro = await deps.accounts.get(nostroAccountId);
+  if (!nostro) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
+  requireUsable(nostro);
+  // An early, clear answer; LockFunds' conditional transaction is what actually guarantees the funds.
+  requireAvailable(vostro, new Money(current.amount));
+  requireAvailable(nostro, new Money(current.amount));
+  return {
+    status: 'VALIDATED',
+    attempt: current.attempt,
+    version: current.version,
+    // Stamped after the reads, so the checkpoint's time is when the decision was taken.
+    validatedAt: deps.clock.now().toISOString(),
+    payerAccountId: vostro.accountId,
+    nostroAccountId: nostro.accountId,
+    nostroBic: nostro.bic,
+  };
+}
+
+/**
+ * The validation LockFunds commits for a PENDING settlement: Validate's result when it was taken on this very
+ * record (same attempt and version: the lock transaction's condition then holds it still), else decided afresh
+ * (a record that moved since, or a LockFunds delivered without Validate's result).
+ */
+async function validationToCommit(deps: EngineDeps, current: SettlementRecord, carried: Partial<ValidationResult> | undefined): Promise<ValidationResult> {
+  if (
+    carried?.status === 'VALIDATED' &&
+    carried.attempt === current.attempt &&
+    carried.version === current.version &&
+    typeof carried.validatedAt === 'string' &&
+    carried.payerAccountId === accountId('VOSTRO', current.payerBic, current.currency) &&
+    typeof carried.nostroAccountId === 'string' &&
+    typeof carried.nostroBic === 'string'
+  ) {
+    return carried as ValidationResult;
+  }
+  return decideValidation(deps, current);
+}
+
+/**
+ * LockFunds: one transaction locks the amount on the payer's vostro and the payout nostro and commits Validate's
+ * decision with it (its accounts, and its checkpoint before the lock's); PENDING → VALIDATED → LOCKED. A record
+ * validated by an earlier engine (resting VALIDATED) is locked from there.
+ */
 export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
-    requireStatus(current, ['VALIDATED'], 'LOCKED');
+    requireStatus(current, ['PENDING', 'VALIDATED'], 'LOCKED');
     requireNotParked(current);
-    invariant(current.payerAccountId && current.nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
-    const vostro = await requireUsableAccount(deps, current.payerAccountId);
-    const nostro = await requireUsableAccount(deps, current.nostroAccountId);
+    const validation = current.status === 'PENDING' ? await validationToCommit(deps, current, input.validation) : undefined;
+    const payerAccountId = validation?.payerAccountId ?? current.payerAccountId;
+    const nostroAccountId = validation?.nostroAccountId ?? current.nostroAccountId;
+    invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
+    const vostro = await requireUsableAccount(deps, payerAccountId);
+    const nostro = await requireUsableAccount(deps, nostroAccountId);
     const amount = new Money(current.amount);
     const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
     const now = deps.clock.now();
@@ -126,6 +174,10 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         to: 'LOCKED',
         stage: 'LockFunds',
         at: lock.createdAt,
+        ...(validation && {
+          via: [{ status: 'VALIDATED' as const, stage: 'Validate', at: validation.validatedAt }],
+          patch: { payerAccountId: validation.payerAccountId, nostroAccountId: validation.nostroAccountId, nostroBic: validation.nostroBic },
+        }),
         effects: [
           // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
           // two concurrent settlements could both pass).
@@ -209,41 +261,57 @@ export interface ConfirmationResult {
   readonly state: 'CONFIRMED' | 'PENDING';
   readonly polls: number;
   readonly waitSeconds: number;
+  /** When CONFIRMED by this check: the record it was decided on, the bank's reference and when it was seen settled. */
+  readonly attempt?: number;
+  readonly version?: number;
+  readonly bankReference?: string;
+  readonly confirmedAt?: string;
 }
 
 /**
- * CheckConfirmation: asks the bank; TRANSFER_INITIATED → CONFIRMED once settled. While pending, returns the
- * wait before the next check (kept in the execution state: a pending check writes nothing). Bounded.
+ * CheckConfirmation: asks the bank; TRANSFER_INITIATED → CONFIRMED once settled, decided here and committed by
+ * Finalize with its posting (the settlement rests TRANSFER_INITIATED until then). While pending, returns the wait
+ * before the next check (kept in the execution state). Nothing here writes. Bounded.
  */
 export async function checkConfirmation(deps: EngineDeps, input: StageInput): Promise<ConfirmationResult> {
   const polls = (input.confirmation?.polls ?? 0) + 1;
-  let pending = false;
-  await advance(deps, input.settlementId, async (current) => {
-    if (isAtOrPast(current, 'CONFIRMED')) return { done: current };
-    requireStatus(current, ['TRANSFER_INITIATED'], 'CONFIRMED');
-    requireNotParked(current);
-    const receipt = await deps.banks.forRail(current.rail).getTransfer(transferKey(current));
-    if (!receipt) throw new TransferOutcomeUnknownError(`bank has no record of transfer ${transferKey(current)}`);
-    switch (receipt.state) {
-      case 'SETTLED':
-        // The bank's reference is kept once the transfer settled (InitiateTransfer commits before the bank answers).
-        return { command: { record: current, to: 'CONFIRMED', stage: 'CheckConfirmation', at: deps.clock.now().toISOString(), patch: { bankReference: receipt.bankReference } } };
-      case 'REJECTED':
-      case 'REVERSED':
-        throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
-      case 'ACCEPTED': {
-        // Bounded twice: by the number of checks, and by the kind's confirmation deadline from the attempt's start.
-        const elapsedSeconds = secondsBetween(current.attemptStartedAt, deps.clock.now().toISOString());
-        const deadlineSeconds = deps.limits.confirmationDeadlineSeconds?.[current.kind] ?? Number.POSITIVE_INFINITY;
-        if (elapsedSeconds > deadlineSeconds) throw new ConfirmationTimeoutError(current.settlementId, polls, `the ${current.kind.toLowerCase()} confirmation deadline of ${deadlineSeconds} s has passed`);
-        if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
-        pending = true;
-        return { done: current };
-      }
+  const current = await readRecord(deps, input.settlementId);
+  if (isAtOrPast(current, 'CONFIRMED')) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
+  requireStatus(current, ['TRANSFER_INITIATED'], 'CONFIRMED');
+  requireNotParked(current);
+  const receipt = await deps.banks.forRail(current.rail).getTransfer(transferKey(current));
+  if (!receipt) throw new TransferOutcomeUnknownError(`bank has no record of transfer ${transferKey(current)}`);
+  switch (receipt.state) {
+    case 'SETTLED':
+      // The bank's reference is kept once the transfer settled (InitiateTransfer commits before the bank answers).
+      return { state: 'CONFIRMED', polls, waitSeconds: 0, attempt: current.attempt, version: current.version, bankReference: receipt.bankReference, confirmedAt: deps.clock.now().toISOString() };
+    case 'REJECTED':
+    case 'REVERSED':
+      throw new BankRejectedError(current.rail, receipt.reason ?? `transfer ${receipt.state.toLowerCase()}`, receipt.reasonCode);
+    case 'ACCEPTED': {
+      // Bounded twice: by the number of checks, and by the kind's confirmation deadline from the attempt's start.
+      const elapsedSeconds = secondsBetween(current.attemptStartedAt, deps.clock.now().toISOString());
+      const deadlineSeconds = deps.limits.confirmationDeadlineSeconds?.[current.kind] ?? Number.POSITIVE_INFINITY;
+      if (elapsedSeconds > deadlineSeconds) throw new ConfirmationTimeoutError(current.settlementId, polls, `the ${current.kind.toLowerCase()} confirmation deadline of ${deadlineSeconds} s has passed`);
+      if (polls >= deps.limits.confirmationChecksMax) throw new ConfirmationTimeoutError(current.settlementId, polls);
+      return { state: 'PENDING', polls, waitSeconds: confirmationWaitSeconds(polls, deps.limits) };
     }
-  });
-  if (!pending) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
-  return { state: 'PENDING', polls, waitSeconds: confirmationWaitSeconds(polls, deps.limits) };
+  }
+}
+
+/**
+ * The confirmation Finalize commits for a TRANSFER_INITIATED settlement: CheckConfirmation's when it was taken on
+ * this very record (same attempt and version: Finalize's transaction condition then holds it still), else the
+ * bank is asked again (a record that moved since, or a Finalize delivered without it). Only a SETTLED transfer
+ * of this attempt is finalized; anything else is an order the workflow never gives (Finalize parks on it).
+ */
+async function confirmationToCommit(deps: EngineDeps, current: SettlementRecord, carried: Partial<ConfirmationResult> | undefined): Promise<{ bankReference?: string; confirmedAt: string }> {
+  if (carried?.state === 'CONFIRMED' && carried.attempt === current.attempt && carried.version === current.version && typeof carried.confirmedAt === 'string') {
+    return { ...(typeof carried.bankReference === 'string' && { bankReference: carried.bankReference }), confirmedAt: carried.confirmedAt };
+  }
+  const receipt = await deps.banks.forRail(current.rail).getTransfer(transferKey(current));
+  if (receipt?.state !== 'SETTLED') throw new InvalidTransitionError(current.settlementId, current.status, 'COMPLETED');
+  return { ...(receipt.bankReference !== undefined && { bankReference: receipt.bankReference }), confirmedAt: deps.clock.now().toISOString() };
 }
 
 /** The wait after the `polls`-th pending check: doubling from 1 s, capped (the state machines' Wait reads it). */
@@ -253,14 +321,18 @@ export function confirmationWaitSeconds(polls: number, limits: Pick<EngineDeps['
 
 /**
  * Finalize: one transaction posts the lock, moves both balances as a balanced double entry with their ledger
- * entries, and completes the settlement; CONFIRMED → COMPLETED.
+ * entries, and completes the settlement, committing the confirmation with it; TRANSFER_INITIATED → CONFIRMED →
+ * COMPLETED.
  */
 export async function finalize(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   let completedNow = false;
   const record = await advance(deps, input.settlementId, async (current) => {
     if (current.status === 'COMPLETED') return { done: current };
-    requireStatus(current, ['CONFIRMED'], 'COMPLETED');
+    requireStatus(current, ['TRANSFER_INITIATED', 'CONFIRMED'], 'COMPLETED');
     requireNotParked(current);
+    // Resting TRANSFER_INITIATED: the confirmation's checkpoint rides on this transaction (a record confirmed by an
+    // earlier engine rests CONFIRMED and is finalized from there).
+    const confirmation = current.status === 'TRANSFER_INITIATED' ? await confirmationToCommit(deps, current, input.confirmation) : undefined;
     // The lock is part of the record: read with it, in the same consistent read.
     const lock = current.lock;
     const amount = new Money(current.amount);
@@ -285,7 +357,17 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
     ];
     assertBalancedPosting(effects, amount);
     completedNow = true;
-    return { command: { record: current, to: 'COMPLETED', stage: 'Finalize', at, patch: { completedAt: at }, effects } };
+    return {
+      command: {
+        record: current,
+        to: 'COMPLETED',
+        stage: 'Finalize',
+        at,
+        patch: { completedAt: at, ...(confirmation?.bankReference !== undefined && { bankReference: confirmation.bankReference }) },
+        ...(confirmation && { via: [{ status: 'CONFIRMED' as const, stage: 'CheckConfirmation', at: confirmation.confirmedAt }] }),
+        effects,
+      },
+    };
   });
   if (completedNow) {
     deps.metrics.settlementEnded({ status: 'COMPLETED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.completedAt!) });

@@ -25,10 +25,13 @@ import type { SettlementHistory } from '../../lambdas/ports/stores';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from '../../lambdas/local/sqs-emulator';
 import { newSettlementId, settlementRequest, startTestEngine, type TestEngine } from '../support/engine';
 import * as grpc from '@grpc/grpc-js';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import * as https from 'node:https';
+import { ensureCertificates } from '../../simulator/certificates';
 import { hashApiKey } from '../../lambdas/adapters/auth/api-keys';
 import { SettlementClient } from '../../lambdas/adapters/grpc/client';
 import { logicalIdOf, removeAssembly, repositoryRoot, synthesizeEngine, type SynthesizedEngine } from '../infra/support/engine-app';
-import { freePort, startStepFunctionsStandIn, waitForListening } from './support/processes';
+import { freePort, startSsmStandIn, startStepFunctionsStandIn, waitForListening } from './support/processes';
 import { grpcSettlementRequest } from '../support/grpc';
 import { bundleEnvironment, bundleOf, grpcTaskEnvironment, stateMachineTasks, type FunctionBundle, type TemplateJson } from './support/assembly';
 import { allFunctions } from '../../infra/function-catalogue';
@@ -56,7 +59,8 @@ const previousDocker = process.env.CDK_DOCKER;
 beforeAll(() => {
   // Any attempt to run Docker (bundling fallback, image build) would fail on this path.
   process.env.CDK_DOCKER = path.join(__dirname, 'docker-must-not-run');
-  synthesized = synthesizeEngine({ bundle: true });
+  // With the console: the engine stack then gives the task the console feed's port and sign-in parameter.
+  synthesized = synthesizeEngine({ bundle: true, withConsole: true });
 }, 180_000);
 
 afterAll(() => {
@@ -272,8 +276,26 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
   let client: SettlementClient;
   let address: string;
   let output = '';
+  // The console's sign-in as the task finds it: a stand-in for SSM (the parameter the console stack writes) naming an
+  // issuer whose JWKS is served here over HTTPS, and the key that signs the test's ID tokens.
+  const clientId = 'console-client';
+  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  let issuer: string;
+  let jwksServer: https.Server;
+  let ssmStandIn: http.Server;
+  let feedUrl: string;
 
   beforeAll(async () => {
+    const certificates = await ensureCertificates(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-feed-tls-')), 'tls'));
+    jwksServer = https.createServer({ cert: certificates.serverCert, key: certificates.serverKey }, (request, response) => {
+      if (request.url !== '/pool/.well-known/jwks.json') return response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...signingKey.publicKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' }] }));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    issuer = `https://127.0.0.1:${(jwksServer.address() as { port: number }).port}/pool`;
+    ssmStandIn = await startSsmStandIn((name) => (name === '/SettlementEngine/console/sign-in' ? JSON.stringify({ issuer, clientId }) : undefined));
+    const feedPort = await freePort();
+    feedUrl = `http://127.0.0.1:${feedPort}`;
     engine = await startTestEngine({ httpPort: null });
     // Stand-in for the Step Functions endpoint: StartExecution runs the execution in the test engine's interpreter.
     stepFunctions = await startStepFunctionsStandIn((input) => engine.workflow.startSettlement(input));
@@ -307,12 +329,18 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
         // StreamSettlementEvents reads the table's change stream, which DynamoDB Local serves on its own endpoint.
         AWS_ENDPOINT_URL_DYNAMODB_STREAMS: engine.dynamoEndpoint,
         AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${(stepFunctions.address() as { port: number }).port}`,
+        AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssmStandIn.address() as { port: number }).port}`,
+        CONSOLE_FEED_PORT: String(feedPort),
+        // The stand-in issuer's certificate is signed by a test CA.
+        NODE_EXTRA_CA_CERTS: certificates.paths.ca,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.stdout!.on('data', (chunk) => (output += String(chunk)));
     server.stderr!.on('data', (chunk) => (output += String(chunk)));
     await waitForListening(server, () => output);
+    // The feed's HTTP server starts right after the gRPC server.
+    for (let attempt = 0; attempt < 100 && !output.includes('console feed listening'); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
     address = `127.0.0.1:${port}`;
     client = new SettlementClient({ address, apiKey });
   }, 120_000);
@@ -325,6 +353,8 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
       await exited;
     }
     stepFunctions?.close();
+    jwksServer?.close();
+    ssmStandIn?.close();
     await engine?.workflow.idle();
     await engine?.stop();
     if (appDirectory) fs.rmSync(appDirectory, { recursive: true, force: true });
@@ -365,6 +395,83 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
   it('answers ReconcileAccounts with a report, not UNIMPLEMENTED', async () => {
     const report = await client.call<Record<string, unknown>>('ReconcileAccounts', { account_type: 'ACCOUNT_TYPE_NOSTRO', bic: 'CHASUS33', currency: 'USD' }, { deadlineMs: 60_000 });
     expect(report).toMatchObject({ status: 'COMPLETED', accounts: 1, report_id: expect.stringMatching(/.+/) });
+  });
+
+  /** An ID token as Cognito issues it, signed by the stand-in pool's key unless told otherwise. */
+  function idToken(claims: Record<string, unknown>, key: KeyObject = signingKey.privateKey): string {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${encode({ alg: 'RS256', kid: 'test-key', typ: 'JWT' })}.${encode({ iss: issuer, aud: clientId, token_use: 'id', iat: nowSeconds, auth_time: nowSeconds, exp: nowSeconds + 3600, sub: 'user-1', ...claims })}`;
+    return `${unsigned}.${sign('sha256', Buffer.from(unsigned), key).toString('base64url')}`;
+  }
+
+  /** Reads the SSE feed until `until` holds (or the deadline); the settlement events received. */
+  async function readFeed(query: string, token: string, until: (events: Array<{ settlementId: string; status: string }>) => boolean): Promise<Array<{ settlementId: string; status: string; payerBic: string; payeeBic: string }>> {
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(), 30_000);
+    const events: Array<{ settlementId: string; status: string; payerBic: string; payeeBic: string }> = [];
+    try {
+      const response = await fetch(`${feedUrl}/api/v1/events/stream?${query}`, { headers: { authorization: token }, signal: controller.signal });
+      expect(response.status).toBe(200);
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      while (!until(events)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let boundary = buffer.indexOf('\n\n'); boundary >= 0; boundary = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          const data = frame.split('\n').find((line) => line.startsWith('data: '));
+          if (frame.includes('event: settlement') && data) events.push(JSON.parse(data.slice(6)));
+        }
+      }
+    } finally {
+      clearTimeout(deadline);
+      controller.abort();
+    }
+    return events;
+  }
+
+  it("serves the console's live feed over HTTP to a Cognito ID token, a participant seeing only its own settlements", async () => {
+    const since = new Date(Date.now() - 1_000).toISOString();
+    // Not the participant's (CHASUS33 → CITIUS33), then its own (DEUTDEFF → BNPAFRPP): one shard, so in this order.
+    const others = newSettlementId('art-feed-other');
+    const own = newSettlementId('art-feed-own');
+    const execute = (settlementId: string, overrides: Record<string, unknown>) =>
+      client.call<{ settlement: { status: string } }>('ExecuteSettlement', grpcSettlementRequest(settlementId, { amount: '2.00', wait_for_terminal_ms: 20_000, ...overrides }), { deadlineMs: 30_000 });
+    await execute(others, { payer_bic: 'CHASUS33', payee_bic: 'CITIUS33', currency: 'USD', rail: 'RAIL_ACH' });
+    await execute(own, {});
+    const participant = idToken({ 'cognito:username': 'bnp-ops', 'cognito:groups': ['participant-BNPAFRPP'] });
+    const seen = await readFeed(`since=${encodeURIComponent(since)}`, participant, (events) => events.some((event) => event.settlementId === own && event.status === 'COMPLETED'));
+    expect(seen.filter((event) => event.settlementId === own).map((event) => event.status)).toEqual(['PENDING', 'VALIDATED', 'LOCKED', 'TRANSFER_INITIATED', 'CONFIRMED', 'COMPLETED']);
+    expect(seen.filter((event) => event.payerBic !== 'BNPAFRPP' && event.payeeBic !== 'BNPAFRPP')).toEqual([]);
+    // An operator's feed has both.
+    const operator = idToken({ 'cognito:username': 'alice', 'cognito:groups': ['operator'] });
+    const all = await readFeed(`since=${encodeURIComponent(since)}`, `Bearer ${operator}`, (events) => events.some((event) => event.settlementId === own && event.status === 'COMPLETED'));
+    expect(all.some((event) => event.settlementId === others)).toBe(true);
+    const stats = await fetch(`${feedUrl}/api/v1/events/stats`, { headers: { authorization: operator } });
+    expect(stats.status).toBe(200);
+    expect(((await stats.json()) as { minutes: unknown[] }).minutes).toHaveLength(60);
+  });
+
+  it('refuses the feed with 401 to an expired token, a token for another client, one signed by another key, and none; 403 to a user in no role group', async () => {
+    const groups = { 'cognito:username': 'alice', 'cognito:groups': ['operator'] };
+    const refusals = {
+      expired: idToken({ ...groups, exp: Math.floor(Date.now() / 1000) - 60 }),
+      otherClient: idToken({ ...groups, aud: 'another-client' }),
+      accessToken: idToken({ ...groups, token_use: 'access' }),
+      otherKey: idToken(groups, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
+      none: '',
+    };
+    for (const [name, token] of Object.entries(refusals)) {
+      const response = await fetch(`${feedUrl}/api/v1/events/stream`, { headers: { authorization: token } });
+      expect([name, response.status]).toEqual([name, 401]);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('AUTH.UNAUTHENTICATED');
+    }
+    const noRole = await fetch(`${feedUrl}/api/v1/events/stats`, { headers: { authorization: idToken({ 'cognito:username': 'bob', 'cognito:groups': ['visitors'] }) } });
+    expect(noRole.status).toBe(403);
+    expect((await fetch(`${feedUrl}/api/v1/settlements`)).status).toBe(404);
   });
 
   it('refuses a call without an API key', async () => {

@@ -8,6 +8,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { tableDefinitions, type LogicalTableName } from '../../lambdas/adapters/dynamodb/table-definitions';
 import { restRoutesOf } from '../../infra/api-routes';
+import { consoleFeedPort, consoleSignInParameterName } from '../../infra/config';
 import { statementImportFunction } from '../../infra/constructs/statement-inbox';
 import { tableActions } from '../../infra/table-access';
 import { apiRoutes } from '../../lambdas/handlers/routes';
@@ -125,8 +126,51 @@ describe('the console on AWS', () => {
       CachePolicyConfig: Match.objectLike({ DefaultTTL: 0, MinTTL: 0, ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] } }) }),
     });
     resourceTemplate(consoleTemplate, distributionId()).hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: { CacheBehaviors: [Match.objectLike({ PathPattern: '/api/*', CachePolicyId: { Ref: cachePolicyId }, AllowedMethods: Match.arrayWith(['PUT', 'POST', 'DELETE']) })] },
+      DistributionConfig: { CacheBehaviors: Match.arrayWith([Match.objectLike({ PathPattern: '/api/*', CachePolicyId: { Ref: cachePolicyId }, AllowedMethods: Match.arrayWith(['PUT', 'POST', 'DELETE']) })]) },
     });
+  });
+
+  it('serves /api/v1/events/* (live feed, stats) from the gRPC task through a VPC origin on its internal NLB, before /api/*, never cached, Authorization forwarded', () => {
+    const [cachePolicyId] = onlyResource(consoleTemplate, 'AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ DefaultTTL: 0, MinTTL: 0, ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] } }) }),
+    });
+    const [vpcOriginId] = onlyResource(consoleTemplate, 'AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: Match.objectLike({ HTTPPort: consoleFeedPort, OriginProtocolPolicy: 'http-only', Arn: { 'Fn::ImportValue': Match.stringLikeRegexp('GrpcLoadBalancer') } }),
+    });
+    const config = consoleTemplate.toJSON().Resources[distributionId()].Properties.DistributionConfig;
+    expect(config.CacheBehaviors.map((behavior: { PathPattern: string }) => behavior.PathPattern)).toEqual(['/api/v1/events/*', '/api/*']);
+    const [feed] = config.CacheBehaviors;
+    expect(feed).toMatchObject({ CachePolicyId: { Ref: cachePolicyId }, ViewerProtocolPolicy: 'https-only', AllowedMethods: ['GET', 'HEAD'] });
+    const origin = config.Origins.find((candidate: { Id: string }) => candidate.Id === feed.TargetOriginId);
+    expect(origin.VpcOriginConfig).toMatchObject({ VpcOriginId: { 'Fn::GetAtt': [vpcOriginId, 'Id'] } });
+    // The task learns which pool and client to trust from a parameter this stack writes (it is deployed after the engine).
+    consoleTemplate.hasResourceProperties('AWS::SSM::Parameter', { Name: consoleSignInParameterName('SettlementEngine'), Type: 'String', Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
+    expect(JSON.stringify(consoleTemplate.findResources('AWS::SSM::Parameter'))).toMatch(/"issuer\\":\\"https:\/\/.*ProviderURL.*clientId/);
+  });
+
+  it('opens the feed port on the engine NLB to the VPC only, from the NLB to the tasks only, with the task reading that one parameter', () => {
+    const engine = synthesized.engine;
+    engine.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: consoleFeedPort, Protocol: 'TCP' });
+    engine.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Port: consoleFeedPort, Protocol: 'TCP', HealthCheckProtocol: 'HTTP', HealthCheckPath: '/health' });
+    const grpc = synthesized.stacks.engine.grpc!;
+    const ingress = Object.values(engine.findResources('AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties as Record<string, unknown>);
+    const feedIngress = [
+      ...ingress.filter((rule) => rule.FromPort === consoleFeedPort),
+      ...Object.values(engine.findResources('AWS::EC2::SecurityGroup')).flatMap((group) => ((group.Properties.SecurityGroupIngress ?? []) as Record<string, unknown>[]).filter((rule) => rule.FromPort === consoleFeedPort)),
+    ];
+    expect(feedIngress).toHaveLength(2);
+    expect(feedIngress).toContainEqual(expect.objectContaining({ CidrIp: '10.56.0.0/16', IpProtocol: 'tcp', ToPort: consoleFeedPort }));
+    expect(feedIngress).toContainEqual(expect.objectContaining({ SourceSecurityGroupId: { 'Fn::GetAtt': [logicalIdOf(grpc.loadBalancer.connections.securityGroups[0]!), 'GroupId'] }, ToPort: consoleFeedPort }));
+    expect(feedIngress.filter((rule) => rule.CidrIp === '0.0.0.0/0')).toEqual([]);
+    const [, taskDefinition] = onlyResource(engine, 'AWS::ECS::TaskDefinition');
+    const [container] = taskDefinition.Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[]; PortMappings: { ContainerPort: number }[] }[];
+    expect(container!.Environment).toEqual(expect.arrayContaining([{ Name: 'CONSOLE_FEED_PORT', Value: String(consoleFeedPort) }, { Name: 'CONSOLE_SIGN_IN_PARAMETER', Value: consoleSignInParameterName('SettlementEngine') }]));
+    expect(container!.PortMappings.map((mapping) => mapping.ContainerPort)).toContain(consoleFeedPort);
+    const taskRoleId = (taskDefinition.Properties.TaskRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const ssmStatements = statementsOfRole(engine, taskRoleId).filter((statement) => actionsOf(statement).some((action) => action.startsWith('ssm:')));
+    expect(ssmStatements).toHaveLength(1);
+    expect(actionsOf(ssmStatements[0]!)).toEqual(['ssm:GetParameter']);
+    expect(JSON.stringify(ssmStatements[0]!.Resource)).toContain(':parameter/SettlementEngine/console/sign-in"');
   });
 
   it('leaves the engine stack independent of the console stack (the console imports the functions, not the reverse)', () => {

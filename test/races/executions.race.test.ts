@@ -69,10 +69,7 @@ describe('two settlements on one account', () => {
     await exploreScenario(database(), {
       name: 'two-settlements-one-account',
       world: { settlements: 2, payerBalance: '150.00' },
-      prepare: async (world) => {
-        await driveTo(world, 'VALIDATED', world.settlementIds[0]);
-        await driveTo(world, 'VALIDATED', world.settlementIds[1]);
-      },
+      // Both executions validate (each reads the payer's available before either locks), then race on the lock.
       actors: (world) => {
         world.spawnExecution('execution A', { settlementId: world.settlementIds[0], attempt: 1 });
         world.spawnExecution('execution B', { settlementId: world.settlementIds[1], attempt: 1 });
@@ -81,18 +78,21 @@ describe('two settlements on one account', () => {
   });
 });
 
-/** Where each stage starts from, and the error its input carries when it is a rollback stage. */
+/**
+ * Where each stage starts from (a status a settlement rests in: LockFunds commits Validate's decision, Finalize the
+ * confirmation, each deciding it afresh when delivered without it), and the error a rollback stage's input carries.
+ */
 const duplicateDeliveries: ReadonlyArray<{ stage: StageName; from: SettlementStatus; error?: string }> = [
   { stage: 'Validate', from: 'PENDING' },
-  { stage: 'LockFunds', from: 'VALIDATED' },
+  { stage: 'LockFunds', from: 'PENDING' },
   { stage: 'InitiateTransfer', from: 'LOCKED' },
   { stage: 'CheckConfirmation', from: 'TRANSFER_INITIATED' },
-  { stage: 'Finalize', from: 'CONFIRMED' },
+  { stage: 'Finalize', from: 'TRANSFER_INITIATED' },
   { stage: 'BeginRollback', from: 'LOCKED', error: 'BankUnavailableError' },
   { stage: 'Compensate', from: 'COMPENSATING' },
   { stage: 'ReleaseLocks', from: 'ROLLING_BACK' },
   { stage: 'MarkFailed', from: 'ROLLED_BACK' },
-  { stage: 'ParkSettlement', from: 'CONFIRMED', error: 'StoreUnavailableError' },
+  { stage: 'ParkSettlement', from: 'TRANSFER_INITIATED', error: 'StoreUnavailableError' },
 ];
 
 describe('a stage delivered twice at once (Express at-least-once)', () => {

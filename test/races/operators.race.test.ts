@@ -27,7 +27,7 @@ describe('an operator and a late execution on a parked settlement', () => {
     await exploreScenario(database(), {
       name: 'requeue-during-finalize',
       prepare: async (world) => {
-        await driveTo(world, 'CONFIRMED');
+        await driveTo(world, 'TRANSFER_INITIATED');
         await park(world);
       },
       actors: (world) => {
@@ -41,7 +41,7 @@ describe('an operator and a late execution on a parked settlement', () => {
     await exploreScenario(database(), {
       name: 'abandon-during-finalize',
       prepare: async (world) => {
-        await driveTo(world, 'CONFIRMED');
+        await driveTo(world, 'TRANSFER_INITIATED');
         await park(world);
       },
       actors: (world) => {
@@ -146,14 +146,14 @@ describe('operators and settlements on one account', () => {
   });
 
   it('a settlement locking funds and a fund-out never overdraw the payer', async () => {
-    await exploreScenario(database(), { name: 'lock-and-fund-out', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), fundOut(world, 'operator', '100.00')) });
+    await exploreScenario(database(), { name: 'lock-and-fund-out', actors: (world) => (lockingExecution(world), fundOut(world, 'operator', '100.00')) });
   });
 
   it('a settlement locking funds and a floor change never leave available below the floor', async () => {
-    await exploreScenario(database(), { name: 'lock-and-floor', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), setFloor(world, 'operator', '100.00')) });
+    await exploreScenario(database(), { name: 'lock-and-floor', actors: (world) => (lockingExecution(world), setFloor(world, 'operator', '100.00')) });
   });
 
   it('a settlement locking funds and a freeze: no new lock on a frozen account', async () => {
-    await exploreScenario(database(), { name: 'lock-and-freeze', prepare: (world) => driveTo(world, 'VALIDATED'), actors: (world) => (lockingExecution(world), freeze(world, 'operator')) });
+    await exploreScenario(database(), { name: 'lock-and-freeze', actors: (world) => (lockingExecution(world), freeze(world, 'operator')) });
   });
 });

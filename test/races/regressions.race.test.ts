@@ -24,7 +24,7 @@ const twoExecutions: Scenario = {
 
 const duplicateFinalize: Scenario = {
   name: 'duplicate-Finalize',
-  prepare: (world) => driveTo(world, 'CONFIRMED'),
+  prepare: (world) => driveTo(world, 'TRANSFER_INITIATED'),
   actors: (world) => {
     for (const delivery of [1, 2]) world.spawn(`Finalize delivery ${delivery}`, (context) => outcomeOf('Finalize', () => stageUseCases.Finalize(context.deps, { settlementId: world.settlementIds[0] })));
   },

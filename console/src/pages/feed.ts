@@ -19,11 +19,12 @@ export function FeedPage() {
     setEvents([]);
     setState('connecting');
     (async () => {
-      // Reconnects after a dropped stream, with a pause, until the page is left.
+      // Reconnects after a dropped stream, with a pause, until the page is left; from the last event received.
+      const resume: { lastEventId?: string } = {};
       for (let attempt = 0; !stop.signal.aborted && attempt < 1000; attempt++) {
         try {
           setState('live');
-          await readEventStream(query, (event) => setEvents((current) => [event, ...current].slice(0, feedRowsMax)), stop.signal);
+          await readEventStream(query, (event) => setEvents((current) => [event, ...current].slice(0, feedRowsMax)), stop.signal, resume);
         } catch (error) {
           if (stop.signal.aborted) return;
           setState(`disconnected (${describe(error)}); reconnecting`);

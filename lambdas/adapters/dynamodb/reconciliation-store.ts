@@ -19,6 +19,7 @@ import { guard } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 import { getAccountItem } from './account-store';
 import { ledgerPartition, shardCountOf } from './account-shards';
+import { getRecordItems, lockFromItem } from './settlement-store';
 
 type Item = Record<string, unknown>;
 
@@ -218,35 +219,25 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
     for (const shard of shards) {
       let startKey: Item | undefined;
       do {
+        // The index holds keys only (a write while the lock is pending rewrites no entry): the records are read,
+        // strongly consistent, and those whose lock is still PENDING on this account (payer vostro or payout
+        // nostro, the lock's legs) are the account's pending locks.
         const result = await guard(() =>
           this.documentClient.send(
-            new QueryCommand({
-              TableName: this.tables.settlements,
-              IndexName: 'pendingLocks',
-              KeyConditionExpression: 'lockShard = :shard',
-              // Settlement records with a PENDING lock: its legs are the record's payer vostro and payout nostro.
-              FilterExpression: 'payerAccountId = :account OR nostroAccountId = :account',
-              ExpressionAttributeValues: { ':shard': shard, ':account': accountId },
-              ExclusiveStartKey: startKey,
-            }),
+            new QueryCommand({ TableName: this.tables.settlements, IndexName: 'pendingLocks', KeyConditionExpression: 'lockShard = :shard', ExpressionAttributeValues: { ':shard': shard }, ExclusiveStartKey: startKey }),
           ),
         );
-        for (const item of result.Items ?? []) {
+        const records = await getRecordItems(this.documentClient, this.tables, (result.Items ?? []).map((item) => String(item.pk)));
+        for (const item of records) {
+          const lock = lockFromItem(item);
+          if (lock?.state !== 'PENDING' || (lock.vostroAccountId !== accountId && lock.nostroAccountId !== accountId)) continue;
           count += 1;
           invariant(count <= pendingLocksMax, `more than ${pendingLocksMax} pending locks on ${accountId}`);
-          const settlementId = String(item.settlementId);
-          const currency = String(item.currency);
-          yield { settlementId, accountId, amount: formatAmount(toMoney(item.amount), currency), currency, expiresAt: String(item.expiresAt), settlementStatus: await this.settlementStatus(settlementId) };
+          yield { settlementId: lock.settlementId, accountId, amount: formatAmount(lock.amount, lock.currency), currency: lock.currency, expiresAt: lock.expiresAt, settlementStatus: item.status as SettlementStatus };
         }
         startKey = result.LastEvaluatedKey;
       } while (startKey !== undefined);
     }
-  }
-
-  private async settlementStatus(settlementId: string): Promise<SettlementStatus> {
-    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.settlements, Key: { pk: settlementId, sk: 'RECORD' }, ConsistentRead: true, ProjectionExpression: '#status', ExpressionAttributeNames: { '#status': 'status' } })));
-    // A lock without its record cannot happen (they are written together); report it as ended so it is seen.
-    return (result.Item?.status as SettlementStatus | undefined) ?? 'FAILED';
   }
 
   private async currentBalance(accountId: string): Promise<{ balance: Money; currency: string }> {

@@ -4,12 +4,12 @@
  * before it acts on an entry.
  */
 import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError, invariant } from '../../domain/errors';
+import { ValidationError } from '../../domain/errors';
 import type { IndexPage, OperationKey, PageQuery, RecoveryStore } from '../../ports/recovery';
 import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { isConditionalCheckFailed, toInteger } from './client';
 import { guard } from './client';
-import { SortKey, lockFromItem, recordFromItem } from './settlement-store';
+import { SortKey, getRecordItems, lockFromItem, recordFromItem } from './settlement-store';
 import { indexShardCount, type TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
@@ -51,12 +51,16 @@ export class DynamoRecoveryStore implements RecoveryStore {
   }
 
   async expiredLocks(now: string, page: PageQuery): Promise<IndexPage<FundLock>> {
-    // The index holds settlement records whose lock is PENDING (lockShard is set only then).
-    return mapPage(await this.page(indexes.pendingLocks, { value: now, inclusive: false }, page), (item) => {
+    // The index holds the keys of settlement records whose lock is PENDING (lockShard is set only then): keys only,
+    // so the writes of a settlement whose lock is pending (InitiateTransfer) do not rewrite its entry. The records
+    // are read here; one whose lock ended since the index was read is left out (the entry was on its way out).
+    const entries = await this.page(indexes.pendingLocks, { value: now, inclusive: false }, page);
+    const records = await getRecordItems(this.documentClient, this.tables, entries.items.map((item) => String(item.pk)));
+    const locks = records.flatMap((item) => {
       const lock = lockFromItem(item);
-      invariant(lock !== undefined, `pendingLocks: ${String(item.pk)} is in the index without a lock`);
-      return lock;
+      return lock?.state === 'PENDING' ? [lock] : [];
     });
+    return { items: locks, ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
   async endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>> {

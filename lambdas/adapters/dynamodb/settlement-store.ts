@@ -6,9 +6,9 @@
  * the record plus the account and ledger items. Subscribers get each checkpoint from the table's change stream
  * (old and new images of the record: the checkpoints a write appended).
  */
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { InvariantViolationError, invariant } from '../../domain/errors';
+import { InvariantViolationError, ThrottlingError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
@@ -292,17 +292,43 @@ function applyToRecord(record: SettlementRecord, effect: Effect): SettlementReco
 }
 
 /** The record as stored. Compact: checkpoints `cp` {q, s, g, t, r, d}, operations `ops` {a, s, t, e}; the lock's legs and amount are the record's. */
+/**
+ * The stage that usually reaches each status: a checkpoint by that stage is stored without its stage name (`g`),
+ * which keeps a happy-path record within one 1 KB write unit at Finalize (each started KB is a unit, twice in a
+ * transaction). Changing an entry changes how stored checkpoints read: only add statuses.
+ */
+export const usualStage: Readonly<Record<SettlementStatus, string>> = {
+  PENDING: 'Submit',
+  VALIDATED: 'Validate',
+  LOCKED: 'LockFunds',
+  TRANSFER_INITIATED: 'InitiateTransfer',
+  CONFIRMED: 'CheckConfirmation',
+  COMPLETED: 'Finalize',
+  ROLLING_BACK: 'BeginRollback',
+  COMPENSATING: 'BeginRollback',
+  COMPENSATED: 'Compensate',
+  ROLLED_BACK: 'ReleaseLocks',
+  FAILED: 'MarkFailed',
+};
+
 function recordItem(record: SettlementRecord): Item {
-  const { lock, checkpoints, operations, ...fields } = record;
+  const { lock, checkpoints, operations, updatedAt, attemptStartedAt, ...fields } = record;
   const terminal = isTerminal(record.status);
   const shard = indexShard(record.settlementId);
+  const last = checkpoints?.[checkpoints.length - 1];
   return stripUndefined({
     pk: record.settlementId,
     sk: SortKey.record,
     itemType: 'SETTLEMENT',
     ...fields,
+    // Stored only where they say more than the rest of the record (recordFromItem derives them otherwise): the
+    // time of the last change is its last checkpoint's, an attempt 1 starts when the settlement was created.
+    updatedAt: updatedAt === last?.at ? undefined : updatedAt,
+    attemptStartedAt: attemptStartedAt === record.createdAt ? undefined : attemptStartedAt,
     amount: toNumberValue(record.amount),
-    cp: (checkpoints ?? []).map((checkpoint) => stripUndefined({ q: checkpoint.seq, s: checkpoint.status, g: checkpoint.stage, t: checkpoint.at, r: checkpoint.reasonCode, d: checkpoint.detail })),
+    cp: (checkpoints ?? []).map((checkpoint) =>
+      stripUndefined({ q: checkpoint.seq, s: checkpoint.status, g: checkpoint.stage === usualStage[checkpoint.status] ? undefined : checkpoint.stage, t: checkpoint.at, r: checkpoint.reasonCode, d: checkpoint.detail }),
+    ),
     ops: (operations ?? []).map((operation) => stripUndefined({ a: operation.attempt, s: operation.state, t: operation.startedAt, e: operation.endedAt })),
     lockState: lock?.state,
     lockedAt: lock?.createdAt,
@@ -331,8 +357,8 @@ export function recordFromItem(item: Item): SettlementRecord {
     version: toInteger(item.version),
     attempt: toInteger(item.attempt),
     createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    attemptStartedAt: String(item.attemptStartedAt),
+    updatedAt: String(item.updatedAt ?? ((item.cp ?? []) as Item[]).at(-1)?.t),
+    attemptStartedAt: String(item.attemptStartedAt ?? item.createdAt),
     completedAt: item.completedAt as string | undefined,
     reasonCode: item.reasonCode as string | undefined,
     reason: item.reason as string | undefined,
@@ -350,11 +376,37 @@ export function recordFromItem(item: Item): SettlementRecord {
     lock: lockFromItem(item),
     checkpoints: ((item.cp ?? []) as Item[]).map(
       (checkpoint): Checkpoint =>
-        stripUndefined({ seq: toInteger(checkpoint.q), status: checkpoint.s as SettlementStatus, stage: String(checkpoint.g), at: String(checkpoint.t), reasonCode: checkpoint.r as string | undefined, detail: checkpoint.d as string | undefined }),
+        stripUndefined({ seq: toInteger(checkpoint.q), status: checkpoint.s as SettlementStatus, stage: String(checkpoint.g ?? usualStage[checkpoint.s as SettlementStatus]), at: String(checkpoint.t), reasonCode: checkpoint.r as string | undefined, detail: checkpoint.d as string | undefined }),
     ),
     operations: ((item.ops ?? []) as Item[]).map(
       (operation): OperationEntry => stripUndefined({ attempt: toInteger(operation.a), state: operation.s as OperationState, startedAt: String(operation.t), endedAt: operation.e as string | undefined }),
     ),
+  });
+}
+
+/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
+const batchGetKeysMax = 100;
+const unprocessedRoundsMax = 5;
+
+/**
+ * Settlement RECORD items by settlement id, strongly consistent, in the order given (missing ids left out). The
+ * keys-only indexes (`pendingLocks`) return ids; their readers fetch the records here.
+ */
+export async function getRecordItems(documentClient: DynamoDBDocumentClient, tables: Pick<TableNames, 'settlements'>, settlementIds: readonly string[]): Promise<Item[]> {
+  const found = new Map<string, Item>();
+  for (let start = 0; start < settlementIds.length; start += batchGetKeysMax) {
+    let keys: Item[] | undefined = [...new Set(settlementIds.slice(start, start + batchGetKeysMax))].map((pk) => ({ pk, sk: SortKey.record }));
+    for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
+      const request: Item[] = keys;
+      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.settlements]: { Keys: request, ConsistentRead: true } } })));
+      for (const item of result.Responses?.[tables.settlements] ?? []) found.set(String(item.pk), item);
+      keys = result.UnprocessedKeys?.[tables.settlements]?.Keys as Item[] | undefined;
+    }
+    if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`settlements: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
+  }
+  return settlementIds.flatMap((settlementId): Item[] => {
+    const item = found.get(settlementId);
+    return item ? [item] : [];
   });
 }
 

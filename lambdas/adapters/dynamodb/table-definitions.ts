@@ -72,7 +72,9 @@ export const settlementsTable: TableDefinition = {
       indexName: 'pendingLocks',
       partitionKey: { name: 'lockShard', type: 'S' },
       sortKey: { name: 'expiresAt', type: 'S' },
-      projection: 'ALL',
+      // Keys only: its keys are set at LockFunds and removed when the lock ends, so a write in between
+      // (InitiateTransfer) rewrites no entry; cleanup and reconciliation read the records the keys name.
+      projection: 'KEYS_ONLY',
       purpose: 'fund locks still pending, by expiry: stale-lock detection and cleanup',
     },
     {

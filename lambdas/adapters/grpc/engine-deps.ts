@@ -3,22 +3,17 @@
  * Shared by the local engine (in-process server) and bin/grpc-server.ts (the Fargate task); both pass what the
  * composition root (lambdas/composition.ts) built.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EngineDeps } from '../../usecases/deps';
 import { reconcileAccounts } from '../../usecases/operations/reconcile';
 import { getAccount, getSettlement, submitSettlement, waitForSettlement } from '../../usecases/settlements';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoChangeStream, type ChangeStream } from '../events/change-stream';
+import type { SettlementEventSource } from '../events/shared-reader';
 import type { SettlementApiDeps } from './server';
 import { auditRefusal } from '../../usecases/operations/audit';
 
 export interface GrpcEngineBinding {
   readonly deps: EngineDeps & { checkDatabase(): Promise<boolean> };
-  readonly documentClient: DynamoDBDocumentClient;
-  readonly settlementsTableName: string;
-  /** The settlements table's change stream; default: read with a client from the environment (region, AWS_ENDPOINT_URL). */
-  readonly changeStream?: ChangeStream;
+  /** The process's one reader of the settlements table's change stream (composition.ts builds it). */
+  readonly events: SettlementEventSource;
 }
 
 export function settlementApiDeps(binding: GrpcEngineBinding): Required<SettlementApiDeps> {
@@ -31,8 +26,6 @@ export function settlementApiDeps(binding: GrpcEngineBinding): Required<Settleme
     getAccount: (accountType, bic, currency) => getAccount(deps, accountType, bic, currency),
     checkDatabase: () => deps.checkDatabase(),
     reconcileAccounts: (request) => reconcileAccounts(deps.operations, request),
-    events: {
-      stream: binding.changeStream ?? new DynamoChangeStream(new DynamoDBStreamsClient({}), binding.documentClient as unknown as DynamoDBClient, binding.settlementsTableName),
-    },
+    events: binding.events,
   };
 }

@@ -21,10 +21,10 @@ import { isTerminal, parseSettlementId } from '../../domain/settlement';
 import type { AccountView, SettlementView } from '../../usecases/views';
 import { AccessControl, type CallerCredentials } from '../auth/access-control';
 import type { AccessConfiguration } from '../auth/config';
-import type { ChangeStream } from '../events/change-stream';
+import { CatchUpBusyError, SubscriberTooSlowError, type SettlementEventSource } from '../events/shared-reader';
 import type { SettlementEvent } from '../../ports/stores';
 import { consoleErrorLogger, GrpcStatusError, toServiceError, type ErrorLogger } from './errors';
-import { defaultEventStreamOptions, parseStreamRequest, settlementEvents, type EventStreamOptions } from './event-stream';
+import { defaultEventStreamOptions, parseStreamRequest, type EventStreamOptions } from './event-stream';
 import {
   EnumPrefix,
   isoToTimestamp,
@@ -63,9 +63,10 @@ export interface SettlementApiDeps {
   /** Absent until the reconciliation engine lands: ReconcileAccounts then answers UNIMPLEMENTED. */
   reconcileAccounts?(request: unknown): Promise<unknown>;
   /**
-   * Where StreamSettlementEvents reads: the settlements table's change stream. Absent: the RPC answers UNIMPLEMENTED.
+   * Where StreamSettlementEvents reads: the process's one reader of the settlements table's change stream
+   * (adapters/events/shared-reader.ts). Absent: the RPC answers UNIMPLEMENTED.
    */
-  events?: { readonly stream: ChangeStream };
+  events?: SettlementEventSource;
   /** Records a refused call (PERMISSION_DENIED) in the audit trail. */
   auditRefusal?(error: ForbiddenError, call: string): Promise<void>;
 }
@@ -322,7 +323,7 @@ export class SettlementGrpcServer {
       this.#activeStreams.add(stream);
       this.#activeStreamsByClient.set(clientName, held + 1);
       counted = true;
-      for await (const delivered of settlementEvents(events.stream, request, this.#streamOptions, stream.signal)) {
+      for await (const delivered of events.events(request, stream.signal)) {
         // A participant sees only the events of settlements it is party to.
         if (!actsFor(caller, delivered.event.payerBic) && !actsFor(caller, delivered.event.payeeBic)) continue;
         if (!call.write(toEventMessage(delivered.event, delivered.cursor))) await drained(call, stream.signal);
@@ -331,7 +332,9 @@ export class SettlementGrpcServer {
       if (this.#shutdown.signal.aborted && !call.cancelled) {
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: shuttingDownMessage });
       }
-    } catch (error) {
+    } catch (caught) {
+      // The shared reader ended this stream (too slow, or too many starting far back): the client resumes from its cursor.
+      const error = caught instanceof SubscriberTooSlowError || caught instanceof CatchUpBusyError ? new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, `${caught.code}: ${caught.message}`, caught.retryAfterMs) : caught;
       await this.#refused(error, 'StreamSettlementEvents');
       if (!call.cancelled) call.emit('error', toServiceError(error, { method: 'StreamSettlementEvents', logger: this.#logger }));
     } finally {

@@ -59,3 +59,21 @@ export function waitForListening(child: ChildProcess, output: () => string): Pro
     });
   });
 }
+
+/** Stand-in for SSM's GetParameter (JSON 1.1 over HTTP): the value `parameter` gives a name, else ParameterNotFound. */
+export function startSsmStandIn(parameter: (name: string) => string | undefined): Promise<http.Server> {
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += String(chunk)));
+    request.on('end', () => {
+      const name = (JSON.parse(body || '{}') as { Name?: string }).Name ?? '';
+      const value = request.headers['x-amz-target'] === 'AmazonSSM.GetParameter' ? parameter(name) : undefined;
+      if (value === undefined) {
+        response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: name }));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ Parameter: { Name: name, Type: 'String', Value: value, Version: 1 } }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}

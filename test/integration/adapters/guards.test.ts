@@ -13,6 +13,7 @@ import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operat
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
 import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
+import { NetDebitCapExceededError } from '../../../lambdas/domain/errors';
 import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { parseSettlementWindow } from '../../../lambdas/domain/window';
@@ -103,6 +104,17 @@ describe('DynamoSettlementStore.transition', () => {
     expect((await balances(vostroId)).locked).toBe('0.00');
     expect((await balances(nostroId)).locked).toBe('0.00');
   });
+  it('never locks past the payer\'s net debit cap, whatever the snapshot the lock was decided on shows held', async () => {
+    const { record, vostroId } = await fixture();
+    const vostro = (await accounts.get(vostroId))!;
+    const netDebitCap = new Money('120.00');
+    await transitionWith(record, [{ type: 'lockAmount', account: vostro, amount: new Money('100.00'), netDebitCap }]);
+    const current = (await settlements.get(record.settlementId))!;
+    // Decided on the snapshot taken before that lock (nothing held): 30.00 fits what is available, not the cap.
+    await expect(transitionWith(current, [{ type: 'lockAmount', account: vostro, amount: new Money('30.00'), netDebitCap }])).rejects.toBeInstanceOf(NetDebitCapExceededError);
+    expect(await balances(vostroId)).toMatchObject({ locked: '100.00', available: '50.00' });
+  });
+
   it('never cuts the history: a record presented without all its checkpoints is refused and nothing is written', async () => {
     const { record } = await fixture();
     await expect(settlements.transition({ record: { ...record, checkpoints: record.checkpoints!.slice(1) }, to: 'VALIDATED', stage: 'Validate', at: now() })).rejects.toThrow(/checkpoints/);
@@ -121,6 +133,29 @@ describe('DynamoSettlementStore.transition', () => {
       [3, 'PENDING', 'VALIDATED'],
       [4, 'VALIDATED', 'LOCKED'],
     ]);
+  });
+
+  it('stores a stage, the last change\'s time and an attempt\'s start only where they say more than the record, and reads every layout back whole', async () => {
+    const { record } = await fixture();
+    const at = now();
+    await settlements.transition({ record, to: 'VALIDATED', stage: 'Validate', at });
+    const raw = (await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.record }))!;
+    expect(raw.cp.map((checkpoint: Record<string, unknown>) => checkpoint.g)).toEqual([undefined, 'GuardTest', undefined]);
+    expect([raw.updatedAt, raw.attemptStartedAt]).toEqual([undefined, undefined]);
+    const read = (await settlements.get(record.settlementId))!;
+    expect(read.checkpoints!.map((checkpoint) => checkpoint.stage)).toEqual(['Submit', 'GuardTest', 'Validate']);
+    expect(read).toMatchObject({ updatedAt: at, attemptStartedAt: record.createdAt });
+    // A later attempt starts after the creation (the retry job's patch): then it is stored.
+    const retriedAt = new Date(Date.parse(at) + 1000).toISOString();
+    await settlements.transition({ record: read, to: 'ROLLING_BACK', stage: 'BeginRollback', at: retriedAt, patch: { attempt: 2, attemptStartedAt: retriedAt } });
+    expect((await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.record }))?.attemptStartedAt).toBe(retriedAt);
+    expect(await settlements.get(record.settlementId)).toMatchObject({ attempt: 2, attemptStartedAt: retriedAt, updatedAt: retriedAt });
+    // A record written whole (the layout before): every stored value wins over what would be derived.
+    const whole = { ...raw, attempt: 1, updatedAt: '2026-01-02T00:00:00.000Z', attemptStartedAt: '2026-01-01T00:00:00.000Z', cp: raw.cp.map((checkpoint: Record<string, unknown>) => ({ ...checkpoint, g: 'Written' })) };
+    await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: whole }));
+    const legacy = (await settlements.get(record.settlementId))!;
+    expect(legacy.checkpoints!.map((checkpoint) => checkpoint.stage)).toEqual(['Written', 'Written', 'Written']);
+    expect(legacy).toMatchObject({ updatedAt: '2026-01-02T00:00:00.000Z', attemptStartedAt: '2026-01-01T00:00:00.000Z' });
   });
 
   it('never creates a second pending lock over one that is pending or posted', async () => {

@@ -24,19 +24,19 @@ afterAll(async () => {
   await engine.stop();
 });
 
-/** Creates a settlement (no workflow) and runs Validate on it, as the state machine would. */
-async function validated(amount: string): Promise<string> {
+/** Creates a settlement (no workflow) and runs Validate on it, as the state machine would: its result is LockFunds' input. */
+async function validated(amount: string): Promise<{ settlementId: string; validation: Awaited<ReturnType<typeof validate>> }> {
   const request = parseSettlementRequest(settlementRequest({ payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount }));
   await engine.deps.settlements.create(request, engine.deps.clock.now().toISOString());
-  await validate(engine.deps, { settlementId: request.settlementId });
-  return request.settlementId;
+  const validation = await validate(engine.deps, { settlementId: request.settlementId });
+  return { settlementId: request.settlementId, validation };
 }
 
 /** LockFunds as the state machine runs it: a transaction conflict is retried (its Retry list), anything else ends it. */
-async function lockAsTheWorkflowWould(settlementId: string): Promise<'LOCKED' | Error> {
+async function lockAsTheWorkflowWould({ settlementId, validation }: Awaited<ReturnType<typeof validated>>): Promise<'LOCKED' | Error> {
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
-      await lockFunds(engine.deps, { settlementId });
+      await lockFunds(engine.deps, { settlementId, validation });
       return 'LOCKED';
     } catch (error) {
       if (!(error instanceof TransactionConflictError)) return error as Error;
@@ -49,9 +49,9 @@ describe('the net debit cap at lock time', () => {
   it('locks exactly one of two concurrent settlements that each fit the cap and together pass it', async () => {
     const first = await validated('1000.00');
     const second = await validated('1000.00');
-    // Both passed Validate: its read saw nothing held for either.
-    expect((await engine.deps.settlements.get(first))?.status).toBe('VALIDATED');
-    expect((await engine.deps.settlements.get(second))?.status).toBe('VALIDATED');
+    // Both passed Validate: its read saw nothing held for either (Validate writes nothing: both still rest PENDING).
+    expect([first.validation.status, second.validation.status]).toEqual(['VALIDATED', 'VALIDATED']);
+    expect((await engine.deps.settlements.get(first.settlementId))?.status).toBe('PENDING');
 
     const outcomes = await Promise.all([lockAsTheWorkflowWould(first), lockAsTheWorkflowWould(second)]);
 
@@ -63,7 +63,7 @@ describe('the net debit cap at lock time', () => {
     expect(vostro?.locked.toFixed(2)).toBe('1000.00');
 
     // The refused one rolls back with the stable code, nothing of it held.
-    const refused = outcomes[0] === 'LOCKED' ? second : first;
+    const refused = (outcomes[0] === 'LOCKED' ? second : first).settlementId;
     await beginRollback(engine.deps, { settlementId: refused, error: { Error: refusal.name, Cause: refusal.message } });
     expect(await engine.deps.settlements.get(refused)).toMatchObject({ reasonCode: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED', retryable: false });
     expect(await bookViolations(engine)).toEqual([]);

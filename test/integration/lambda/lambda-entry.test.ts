@@ -73,12 +73,17 @@ describe('the stage Lambdas', () => {
     const stages = await import('../../../lambdas/handlers/stages');
     const request = settlementRequest({ amount: '10.00' });
     await api.handler(apiEvent('POST', '/api/v1/settlements', request), context);
-    const input = { settlementId: String(request.settlementId) };
-    expect(await stages.validate(input, context)).toEqual({ status: 'VALIDATED' });
-    expect(await stages.lockFunds(input, context)).toEqual({ status: 'LOCKED' });
-    expect(await stages.initiateTransfer(input, context)).toMatchObject({ status: 'TRANSFER_INITIATED' });
-    expect(await stages.checkConfirmation(input, context)).toMatchObject({ state: 'CONFIRMED' });
-    expect(await stages.finalize(input, context)).toEqual({ status: 'COMPLETED' });
+    // Each result lands in the execution's state (ResultPath), which the next Task receives whole.
+    let state: Record<string, unknown> = { settlementId: String(request.settlementId) };
+    const validation = await stages.validate(state as never, context);
+    expect(validation).toMatchObject({ status: 'VALIDATED', payerAccountId: expect.stringMatching(/^VOSTRO#/) });
+    state = { ...state, validation };
+    expect(await stages.lockFunds(state as never, context)).toEqual({ status: 'LOCKED' });
+    expect(await stages.initiateTransfer(state as never, context)).toMatchObject({ status: 'TRANSFER_INITIATED' });
+    const confirmation = await stages.checkConfirmation(state as never, context);
+    expect(confirmation).toMatchObject({ state: 'CONFIRMED' });
+    state = { ...state, confirmation };
+    expect(await stages.finalize(state as never, context)).toEqual({ status: 'COMPLETED' });
   });
 
   it('refuse an event without a settlement id', async () => {

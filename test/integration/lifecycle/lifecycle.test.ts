@@ -143,7 +143,10 @@ describe('idempotency', () => {
     for (const stage of stages) {
       const first = await (stageUseCases[stage] as (deps: unknown, input: unknown) => Promise<unknown>)(engine.deps, state);
       const second = await (stageUseCases[stage] as (deps: unknown, input: unknown) => Promise<unknown>)(engine.deps, state);
-      expect(second).toEqual(first);
+      // The same outcome; Validate and CheckConfirmation decide without writing, so each stamps its own decision time.
+      const decision = (result: unknown) => ({ ...(result as object), validatedAt: undefined, confirmedAt: undefined });
+      expect(decision(second)).toEqual(decision(first));
+      if (stage === 'Validate') state = { ...state, validation: first };
       if (stage === 'CheckConfirmation') state = { ...state, confirmation: first };
     }
     const partition = async () => (await engine.documentClient.send(new ScanCommand({ TableName: engine.tables.settlements, FilterExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': request.settlementId } }))).Items ?? [];
@@ -156,6 +159,56 @@ describe('idempotency', () => {
     await engine.workflow.idle();
     expect(await partition()).toHaveLength(itemsAfterRun.length);
     expect(await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).toEqual(vostroAfterRun);
+  });
+});
+
+describe('decisions carried from one stage to the next (Validate to LockFunds, CheckConfirmation to Finalize)', () => {
+  const stagesModule = () => import('../../../lambdas/usecases/stages');
+  const create = async (overrides: Record<string, unknown> = {}) => {
+    const { parseSettlementRequest } = await import('../../../lambdas/domain/settlement');
+    const request = parseSettlementRequest(settlementRequest({ settlementId: newSettlementId('carried'), amount: '3.00', ...overrides }));
+    await engine.deps.settlements.create(request, new Date().toISOString());
+    return request.settlementId;
+  };
+  /** Another writer moves the record on (the recovery sweep's checkpoint, say) after the decision was taken. */
+  const moveOn = async (settlementId: string) => {
+    const record = (await engine.deps.settlements.get(settlementId))!;
+    await engine.deps.settlements.transition({ record, to: record.status, stage: 'Recovery', at: new Date().toISOString() });
+  };
+
+  it('commits Validate\'s decision only on the record it was taken on, else LockFunds decides afresh', async () => {
+    const { validate, lockFunds } = await stagesModule();
+    const settlementId = await create();
+    const validation = await validate(engine.deps, { settlementId });
+    await moveOn(settlementId);
+    // A result taken on the older version, naming another nostro: not committed.
+    await lockFunds(engine.deps, { settlementId, validation: { ...validation, nostroAccountId: 'NOSTRO#BNPAFRPP#USD' } });
+    const record = (await engine.deps.settlements.get(settlementId))!;
+    expect(record).toMatchObject({ status: 'LOCKED', nostroAccountId: 'NOSTRO#BNPAFRPP#EUR', lock: { state: 'PENDING', nostroAccountId: 'NOSTRO#BNPAFRPP#EUR' } });
+    expect(record.checkpoints!.map((checkpoint) => `${checkpoint.stage}:${checkpoint.status}`)).toEqual(['Submit:PENDING', 'Recovery:PENDING', 'Validate:VALIDATED', 'LockFunds:LOCKED']);
+    await engine.deps.workflow.startSettlement({ settlementId, attempt: 1 });
+    expect(await settled(engine, settlementId)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('finalizes on a carried confirmation only for the record it was taken on, else asks the bank and posts nothing while it has not settled', async () => {
+    const { validate, lockFunds, initiateTransfer, finalize } = await stagesModule();
+    const settlementId = await create();
+    engine.bank.setScenario(settlementId, { pendingChecks: 1_000 });
+    await lockFunds(engine.deps, { settlementId, validation: await validate(engine.deps, { settlementId }) });
+    await initiateTransfer(engine.deps, { settlementId });
+    const version = (await engine.deps.settlements.get(settlementId))!.version;
+    await moveOn(settlementId);
+    // A confirmation claimed for the older version while the bank still has the transfer pending: refused.
+    const claimed = { state: 'CONFIRMED' as const, polls: 1, waitSeconds: 0, attempt: 1, version, confirmedAt: new Date().toISOString() };
+    await expect(finalize(engine.deps, { settlementId, confirmation: claimed })).rejects.toMatchObject({ name: 'InvalidTransitionError' });
+    expect(await engine.deps.settlements.get(settlementId)).toMatchObject({ status: 'TRANSFER_INITIATED', lock: { state: 'PENDING' } });
+    // Once the bank has settled it, the same Finalize posts (the bank asked again), with the confirmation's checkpoint.
+    engine.bank.setScenario(settlementId, { pendingChecks: 0 });
+    await engine.bank.forRail('SEPA').getTransfer(`${settlementId}:1`);
+    await finalize(engine.deps, { settlementId, confirmation: claimed });
+    const record = (await engine.deps.settlements.get(settlementId))!;
+    expect(record).toMatchObject({ status: 'COMPLETED', lock: { state: 'POSTED' } });
+    expect(record.checkpoints!.slice(-2).map((checkpoint) => `${checkpoint.stage}:${checkpoint.status}`)).toEqual(['CheckConfirmation:CONFIRMED', 'Finalize:COMPLETED']);
   });
 });
 

@@ -7,6 +7,9 @@ import { createReconcileJob } from '../../../lambdas/handlers/reconcile-job';
 import { noMetrics, type MetricsPort } from '../../../lambdas/ports';
 import { operationsOf } from '../../../lambdas/usecases/operations/deps';
 import { reconcileAccounts } from '../../../lambdas/usecases/operations/reconcile';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { lockFunds, validate } from '../../../lambdas/usecases/stages';
+import { beginRollback, markFailed, releaseLocks } from '../../../lambdas/usecases/rollback';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine, SettableClock } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
 
@@ -142,5 +145,30 @@ describe('ReconcileAccounts (the gRPC binding)', () => {
     expect(all.accounts).toBe(2);
     expect(all.reportId).toBe('');
     await expect(reconcileAccounts(ops, { accountType: 'VOSTRO' })).rejects.toMatchObject({ code: 'VALIDATION.INVALID_FIELD', field: 'accountType' });
+  });
+});
+
+describe('an account\'s pending locks (the keys-only pendingLocks index, records read by key)', () => {
+  it('lists a pending lock on both of its legs with the settlement\'s status, and on no other account', async () => {
+    const request = parseSettlementRequest(settlementRequest({ payeeBic: 'BNPAFRPP', amount: '12.34', valueDate: '2025-03-12' }));
+    const input = { settlementId: request.settlementId };
+    await engine.deps.settlements.create(request, clock.now().toISOString());
+    await validate(engine.deps, input);
+    await lockFunds(engine.deps, input);
+    const ledger = operationsOf(engine.deps).ledger;
+    const locksOn = async (accountId: string) => {
+      const found = [];
+      for await (const lock of ledger.pendingLocks(accountId)) if (lock.settlementId === request.settlementId) found.push(lock);
+      return found;
+    };
+    const expected = { settlementId: request.settlementId, amount: '12.34', currency: 'EUR', settlementStatus: 'LOCKED', expiresAt: expect.any(String) };
+    expect(await locksOn(nostro)).toEqual([{ ...expected, accountId: nostro }]);
+    expect(await locksOn('VOSTRO#DEUTDEFF#EUR')).toEqual([{ ...expected, accountId: 'VOSTRO#DEUTDEFF#EUR' }]);
+    expect(await locksOn('NOSTRO#DEUTDEFF#EUR')).toEqual([]);
+    // Rolled back: the lock ends and leaves the index, so later runs see no stale lock.
+    await beginRollback(engine.deps, { ...input, error: { Error: 'BankRejectedError', Cause: 'test' } });
+    await releaseLocks(engine.deps, input);
+    await markFailed(engine.deps, input);
+    expect(await locksOn(nostro)).toEqual([]);
   });
 });

@@ -131,7 +131,8 @@ describe('compensation', () => {
     const id = newSettlementId('final');
     failFinalize = true;
     const view = await submit(id);
-    expect(view).toMatchObject({ status: 'CONFIRMED', parked: true, lock: { state: 'PENDING' } });
+    // Parked where it rests: TRANSFER_INITIATED (the confirmation is committed with Finalize's posting, which failed).
+    expect(view).toMatchObject({ status: 'TRANSFER_INITIATED', parked: true, lock: { state: 'PENDING' } });
     expect(await engine.bank.transfer(`${id}:1`)).toMatchObject({ state: 'SETTLED' });
     expect(await compensationItems(id)).toEqual([]);
     expect((await engine.deadLetterQueue!.receive()).map((message) => message.settlementId)).toEqual([id]);

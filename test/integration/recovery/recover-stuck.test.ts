@@ -39,6 +39,7 @@ async function sweepAfterQuiet() {
   return report;
 }
 
+// VALIDATED and CONFIRMED: left by an engine from before Validate and CheckConfirmation stopped writing (support.ts).
 const cases: Array<[DrivableStatus, 'COMPLETED' | 'FAILED', string[]]> = [
   ['PENDING', 'COMPLETED', ['Recovery:PENDING', 'Validate:VALIDATED', 'Finalize:COMPLETED']],
   ['VALIDATED', 'COMPLETED', ['Recovery:VALIDATED', 'LockFunds:LOCKED', 'Finalize:COMPLETED']],
@@ -89,7 +90,7 @@ describe('the recovery sweep', () => {
     await parkInPlace(engine.deps, parkedId, { stage: 'Operator', detail: 'test' }, 'TEST.PARKED', 'parked by the test');
     const runningId = await driveTo(engine, 'LOCKED');
     clock.advance(2 * 60_000);
-    const progressingId = await driveTo(engine, 'VALIDATED');
+    const progressingId = await driveTo(engine, 'PENDING');
     const report = await recoverStuckSettlements(requireRecoveryDeps(engine.deps), { batchSize: 10, stuckAfterSeconds: 60, isRunning: (id) => id === runningId });
     expect(report.resumed).not.toContain(parkedId);
     expect(report.resumed).not.toContain(runningId);

@@ -58,12 +58,24 @@ export async function driveTo(engine: TestEngine, status: DrivableStatus, overri
   const deps = engine.deps;
   await deps.settlements.create(request, deps.clock.now().toISOString());
   const input = { settlementId: request.settlementId };
+  // VALIDATED and CONFIRMED are statuses a settlement rests in only when an engine from before this one left it there
+  // (Validate's and CheckConfirmation's decisions are now committed by LockFunds and Finalize): written as it did.
+  const legacy = async (to: 'VALIDATED' | 'CONFIRMED', stage: string, patch = {}) => {
+    const record = (await deps.settlements.get(request.settlementId))!;
+    await deps.settlements.transition({ record, to, stage, at: deps.clock.now().toISOString(), patch });
+  };
   const steps: Record<DrivableStatus, Array<() => Promise<unknown>>> = {
     PENDING: [],
-    VALIDATED: [() => validate(deps, input)],
+    VALIDATED: [
+      async () => {
+        const validation = await validate(deps, input);
+        if (!('payerAccountId' in validation)) throw new Error(`driveTo: ${request.settlementId} did not validate`);
+        await legacy('VALIDATED', 'Validate', { payerAccountId: validation.payerAccountId, nostroAccountId: validation.nostroAccountId, nostroBic: validation.nostroBic });
+      },
+    ],
     LOCKED: [() => validate(deps, input), () => lockFunds(deps, input)],
     TRANSFER_INITIATED: [() => validate(deps, input), () => lockFunds(deps, input), () => initiateTransfer(deps, input)],
-    CONFIRMED: [() => validate(deps, input), () => lockFunds(deps, input), () => initiateTransfer(deps, input), () => checkConfirmation(deps, input)],
+    CONFIRMED: [() => validate(deps, input), () => lockFunds(deps, input), () => initiateTransfer(deps, input), () => checkConfirmation(deps, input), () => legacy('CONFIRMED', 'CheckConfirmation')],
     ROLLING_BACK: [() => validate(deps, input), () => lockFunds(deps, input), () => beginRollback(deps, { ...input, error: { Error: 'BankRejectedError', Cause: 'rejected (test)' } })],
     COMPENSATING: [
       () => validate(deps, input),

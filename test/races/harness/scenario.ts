@@ -12,7 +12,7 @@ import { tableNamesWithPrefix, type TableNames } from '../../../lambdas/adapters
 import { localCredentials, localRegion, startDynamoDbLocal, type DynamoDbLocal } from '../../../lambdas/local/dynamodb-local';
 import type { SettlementStatus } from '../../../lambdas/domain/settlement';
 import { beginRollback, compensate, parkSettlement, releaseLocks } from '../../../lambdas/usecases/rollback';
-import { checkConfirmation, initiateTransfer, lockFunds, validate } from '../../../lambdas/usecases/stages';
+import { initiateTransfer, lockFunds, validate } from '../../../lambdas/usecases/stages';
 import { explore, settingsFromEnvironment, type ExplorationReport, type ExploreSettings, type ScheduleRun } from './explore';
 import { baselineOf, worldViolations } from './invariants';
 import { Scheduler, type Chooser } from './scheduler';
@@ -112,9 +112,13 @@ async function finishInFlight(world: World): Promise<void> {
 export async function driveTo(world: World, status: SettlementStatus, settlementId = world.settlementIds[0]): Promise<void> {
   const deps = world.deps;
   const input = { settlementId };
-  const forward = [validate, lockFunds, initiateTransfer, checkConfirmation];
-  const forwardIndex: Partial<Record<SettlementStatus, number>> = { PENDING: 0, VALIDATED: 1, LOCKED: 2, TRANSFER_INITIATED: 3, CONFIRMED: 4 };
-  if (forwardIndex[status] !== undefined) {
+  const forward = [validate, lockFunds, initiateTransfer];
+  // The statuses a settlement rests in: Validate's decision is committed by LockFunds, CheckConfirmation's by
+  // Finalize, so none rests VALIDATED or CONFIRMED (a TRANSFER_INITIATED one here has its transfer settled).
+  const forwardIndex: Partial<Record<SettlementStatus, number>> = { PENDING: 0, LOCKED: 2, TRANSFER_INITIATED: 3 };
+  if (status === 'VALIDATED' || status === 'CONFIRMED') {
+    throw new Error(`driveTo: a settlement never rests ${status} (its decision is committed with the next stage's write)`);
+  } else if (forwardIndex[status] !== undefined) {
     for (const stage of forward.slice(0, forwardIndex[status])) await stage(deps, input);
   } else if (status === 'ROLLING_BACK' || status === 'ROLLED_BACK') {
     await validate(deps, input);

@@ -5,6 +5,8 @@ import { SettlementClient, checkHealth, listServicesByReflection } from '../../.
 import { createGrpcServer, type SettlementGrpcServer } from '../../../lambdas/adapters/grpc/server';
 import { InvariantViolationError, TransactionConflictError, WindowClosedError } from '../../../lambdas/domain/errors';
 import { FakeChangeStream, FakeEngine } from './fakes';
+import { SharedChangeStreamReader, defaultSharedReaderOptions } from '../../../lambdas/adapters/events/shared-reader';
+import { defaultEventStreamOptions } from '../../../lambdas/adapters/grpc/event-stream';
 
 const apiKey = 'unit-test-key';
 const access = (overrides: Partial<AccessConfiguration> = {}): AccessConfiguration => ({
@@ -40,6 +42,7 @@ async function expectStatus(promise: Promise<unknown>, code: grpc.status, detail
 describe('gRPC server (fake use cases)', () => {
   let engine: FakeEngine;
   let events: FakeChangeStream;
+  let reader: SharedChangeStreamReader;
   let server: SettlementGrpcServer;
   let client: SettlementClient;
   let address: string;
@@ -48,11 +51,11 @@ describe('gRPC server (fake use cases)', () => {
   beforeEach(async () => {
     engine = new FakeEngine();
     events = new FakeChangeStream(1); // one shard: its order is the commit order the test expects
+    reader = new SharedChangeStreamReader(events, { ...defaultEventStreamOptions, ...defaultSharedReaderOptions, pollIntervalMs: 10 });
     server = createGrpcServer({
-      deps: Object.assign(engine, { events: { stream: events } }),
+      deps: Object.assign(engine, { events: reader }),
       access: access(),
       logger: { error: (_message, detail) => logged.push(detail) },
-      eventStream: { pollIntervalMs: 10 },
     });
     address = `127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
     client = new SettlementClient({ address, apiKey });
@@ -61,6 +64,7 @@ describe('gRPC server (fake use cases)', () => {
   afterEach(async () => {
     client.close();
     await server.stop(100);
+    await reader.stop();
   });
 
   describe('ExecuteSettlement', () => {

@@ -11,6 +11,8 @@ import type { Principal } from '../../../lambdas/domain/access';
 import type { SettlementStatus } from '../../../lambdas/domain/settlement';
 import type { SettlementEvent } from '../../../lambdas/ports/stores';
 import { FakeChangeStream } from '../grpc/fakes';
+import { SharedChangeStreamReader, defaultSharedReaderOptions } from '../../../lambdas/adapters/events/shared-reader';
+import { defaultEventStreamOptions } from '../../../lambdas/adapters/grpc/event-stream';
 
 const nowMs = Date.parse('2030-05-06T07:30:20.000Z');
 const lifecycle: SettlementStatus[] = ['PENDING', 'VALIDATED', 'LOCKED', 'TRANSFER_INITIATED', 'CONFIRMED', 'COMPLETED'];
@@ -29,15 +31,16 @@ function settle(stream: FakeChangeStream, settlementId: string, at: number, paye
 describe('the console event feed', () => {
   let stream: FakeChangeStream;
   let feed: EventFeed;
+  let reader: SharedChangeStreamReader;
   let server: Server;
   let url: string;
 
   beforeEach(async () => {
     stream = new FakeChangeStream();
+    reader = new SharedChangeStreamReader(stream, { ...defaultEventStreamOptions, ...defaultSharedReaderOptions, pollIntervalMs: 5, nowMs: () => nowMs });
     feed = createEventFeed({
-      stream,
+      events: reader,
       nowMs: () => nowMs,
-      streamOptions: { pollIntervalMs: 5 },
       authenticate: (headers) => (headers.authorization === 'Bearer bnp' ? participant : operator),
     });
     server = createServer((request, response) => feed.handlers[new URL(request.url ?? '/', 'http://localhost').pathname]!(request, response));
@@ -47,6 +50,7 @@ describe('the console event feed', () => {
 
   afterEach(async () => {
     await feed.stop();
+    await reader.stop();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
