@@ -8,7 +8,7 @@
  *   BENCH_CAPACITY_SETTLEMENTS  settlements per rail in the capacity model's phase (default 40)
  */
 import { performance } from 'node:perf_hooks';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { startLocalEngine, type LocalEngine } from '../lambdas/local/engine';
 import { submitSettlement } from '../lambdas/usecases/settlements';
@@ -103,27 +103,32 @@ async function latencyAtRate(engine: LocalEngine, completions: Completions, labe
 }
 
 /**
- * The raw ceiling: the writes one settlement needs (the same transactions, items and conditions-free puts),
- * issued directly against the same DynamoDB Local with the same concurrency.
+ * The raw ceiling: the writes one settlement needs on the lean write path (the same single-item writes and
+ * transactions with the same item counts, without conditions), issued directly against the same DynamoDB Local with
+ * the same concurrency. The shape is the capacity model's count for SEPA (docs/capacity.md): Submit's PutItem, the
+ * lock transaction (record, payer's vostro, payee's nostro), InitiateTransfer's PutItem, Finalize's transaction
+ * (record, two accounts, two ledger entries). Keep it in step with that count, or the share below means nothing.
  */
+const ceilingWrites: readonly number[] = [1, 3, 1, 5]; // items per write; 1 = a PutItem, more = a transaction
+
 async function rawCeiling(engine: LocalEngine, seconds: number): Promise<number> {
   const table = engine.tables.settlements;
-  const itemsPerTransaction = [3, 2, 5, 2, 2, 8]; // submit, validate, lock, initiate, confirm, finalize
   const deadline = performance.now() + seconds * 1000;
   let count = 0;
   let sequence = 0;
   const started = performance.now();
+  const item = (id: string, step: number, index: number) => ({ pk: `${id}-${step}`, sk: `RAW#${index}`, value: NumberValue.from('1.00') });
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
         const id = `raw-${sequence++}`;
-        for (const [step, items] of itemsPerTransaction.entries()) {
+        for (const [step, items] of ceilingWrites.entries()) {
           // DynamoDB Local's lock wait can time out on a loaded machine: that write is counted as not done.
-          await engine.documentClient.send(
-            new TransactWriteCommand({
-              TransactItems: Array.from({ length: items }, (_, index) => ({ Put: { TableName: table, Item: { pk: `${id}-${step}`, sk: `RAW#${index}`, value: NumberValue.from('1.00') } } })),
-            }),
-          ).catch(() => (submitFailures += 1));
+          const written =
+            items === 1
+              ? engine.documentClient.send(new PutCommand({ TableName: table, Item: item(id, step, 0) }))
+              : engine.documentClient.send(new TransactWriteCommand({ TransactItems: Array.from({ length: items }, (_, index) => ({ Put: { TableName: table, Item: item(id, step, index) } })) }));
+          await written.catch(() => (submitFailures += 1));
         }
         count++;
       }
