@@ -7,8 +7,8 @@
  */
 import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
-import { ledgerPartition, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { accountEffectItems, ledgerPartition, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
@@ -146,6 +146,26 @@ describe('a hot account (balance shards)', () => {
     expect([account.balance.toFixed(), account.available.toFixed()]).toEqual(['220', '220']);
     for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
     expect(shards.map((shard) => shard.available.minus(shard.floor).toFixed())).toEqual(['100', '100']);
+  });
+
+  it('refuses a lock whose giving shard was drained between its read and its write, and writes nothing', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    // The lock as planned on a read of the account: 700 on shard 0 (490 above its floor share), 210 given by shard 1.
+    const { account: asRead } = await shardsOf(accountId);
+    const items = accountEffectItems(engine.tables, { type: 'lockAmount', account: asRead, amount: new Money('700.00'), shard: 0 }, new Date().toISOString());
+    expect(items).toHaveLength(2);
+    // The second actor: a settlement whose hold lands on the giving shard takes 480 of it before the lock commits.
+    let racer = '';
+    for (let index = 0; homeShard(racer, 2) !== 1 || racer === ''; index++) racer = `${settlementRequest().settlementId as string}-${index}`;
+    expect((await pay(bic, '480.00', racer)).status).toBe('COMPLETED');
+    const before = await shardsOf(accountId);
+
+    await expect(engine.documentClient.send(new TransactWriteCommand({ TransactItems: items }))).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+
+    // The giver's own condition refused it: without it, shard 1 would give 210 of its 20 and sit 200 below its floor.
+    const after = await shardsOf(accountId);
+    expect(after.shards.map((shard) => [shard.balance.toFixed(), shard.available.toFixed()])).toEqual(before.shards.map((shard) => [shard.balance.toFixed(), shard.available.toFixed()]));
+    for (const shard of after.shards) expect(shardViolations(accountId, shard)).toEqual([]);
   });
 
   it('splits an account of one item into shards in one transaction, its sums unchanged, and settles on it after', async () => {
