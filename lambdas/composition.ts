@@ -199,7 +199,7 @@ export const statementRail = 'SWIFT';
 export function createOperationsDeps(input: {
   documentClient: DynamoDBDocumentClient;
   tables: TableNames;
-  accounts: Pick<AccountStore, 'list'>;
+  accounts: Pick<AccountStore, 'list' | 'rebalanceShards'>;
   banks: BankDirectory;
   metrics: MetricsPort;
   clock: Clock;
@@ -211,6 +211,7 @@ export function createOperationsDeps(input: {
     bankRegistry: store,
     accountAdmin: store,
     accountList: input.accounts,
+    accountShards: input.accounts,
     audit: store,
     proposals: store,
     windows: store,

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { accountView } from '../../usecases/settlements';
-import { changeAccountStatus, getBank, openAccount, pageLimit, postFundMovement, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
+import { changeAccountStatus, getBank, openAccount, pageLimit, postFundMovement, rebalanceAccountShards, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
 import { actorOf, operationsOf } from '../../usecases/operations/deps';
 import { getReport, listReports, requestReconciliation, ReconciliationTrigger } from '../../usecases/operations/reconcile';
 import { emergencyClose, getWindow, listWindows, putWindow, reopen } from '../../usecases/operations/windows';
@@ -115,6 +115,7 @@ export const operationsRoutes: readonly Route[] = [
     if (proposalAction && needsApproval(ops(deps), request.caller, proposalAction)) return proposed(await propose(ops(deps), request.caller, proposalAction, parseAccountId(request.pathParameters.accountId), body));
     return ok(await changeAccountStatus(ops(deps), request.pathParameters.accountId, action, actor(request, deps)));
   }),
+  route('POST', '/api/v1/accounts/{accountId}/rebalance', accountParams, "Even a hot account's balance shards now (sums unchanged; MOVED, EVEN, NOT_SHARDED or BUSY).", async (request, deps) => ok(await rebalanceAccountShards(ops(deps), request.pathParameters.accountId, actor(request, deps)))),
   route('PUT', '/api/v1/accounts/{accountId}/floor', { ...accountParams, body: floorBody }, 'Set an account\'s floor.', async (request, deps) => ok(await setAccountFloor(ops(deps), request.pathParameters.accountId, request.body, actor(request, deps)))),
 
   // ---- audit ----

@@ -20,6 +20,7 @@ import { Money, formatAmount } from '../../domain/money';
 import { BankConflictError } from '../../domain/operations-errors';
 import type { Actor, FundDirection, FundMovement } from '../../ports/operations';
 import type { Account, Bank } from '../../ports/stores';
+import type { RebalanceOutcome } from '../../domain/account-shards';
 import { accountView } from '../settlements';
 import type { AccountView } from '../views';
 import type { OperationsDeps } from './deps';
@@ -75,6 +76,31 @@ export async function requireAccount(ops: OperationsDeps, accountId: string): Pr
   const account = await ops.accountAdmin.get(parseAccountId(accountId));
   if (!account) throw new AccountNotFoundError(accountId);
   return account;
+}
+
+/**
+ * Evens a hot account's balance shards now, on an operator's request (the cleanup job does the same on its
+ * schedule): one conditional transaction that moves funds between the account's own shards, so the account's
+ * balance, held and available are unchanged and nothing moves between accounts. A move is audited after it commits
+ * (the rebalancer's transaction holds only the shards; an entry lost to a crash in between loses no money, and the
+ * next request finds the shards even). An account of one item answers NOT_SHARDED.
+ */
+export async function rebalanceAccountShards(ops: OperationsDeps, accountId: string, actor: Actor): Promise<RebalanceOutcome & { account: AccountView }> {
+  const before = await requireAccount(ops, accountId);
+  const [outcome] = await ops.accountShards.rebalanceShards([before.accountId]);
+  invariant(outcome?.accountId === before.accountId, `rebalance: no outcome for ${before.accountId}`);
+  const after = await requireAccount(ops, before.accountId);
+  if (outcome.result === 'MOVED') {
+    await ops.audit.append(
+      { action: 'ACCOUNT.REBALANCE', entityType: 'ACCOUNT', entityId: before.accountId, before: shardSnapshot(before), after: shardSnapshot(after), detail: `moved ${outcome.moved ?? '0'} ${before.currency} between its own shards` },
+      actor,
+    );
+  }
+  return { ...outcome, account: accountView(after) };
+}
+
+function shardSnapshot(account: Account): Record<string, unknown> {
+  return { shards: (account.shards ?? []).map((shard) => ({ shard: shard.shard, balance: shard.balance.toFixed(), available: shard.available.toFixed() })) };
 }
 
 /**

@@ -168,6 +168,28 @@ describe('a hot account (balance shards)', () => {
     for (const shard of after.shards) expect(shardViolations(accountId, shard)).toEqual([]);
   });
 
+  it('is evened on an operator\'s request (POST …/rebalance): sums unchanged, the move audited; again it is EVEN, and an account of one item is NOT_SHARDED', async () => {
+    const { bic, accountId } = await hotVostro(4, '1000.00');
+    expect((await pay(bic, '700.00')).status).toBe('COMPLETED');
+    expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed()).sort()).toEqual(['0', '0', '250', '50']);
+    const path = `/api/v1/accounts/${encodeURIComponent(accountId)}/rebalance`;
+
+    const moved = await http(engine, 'POST', path);
+
+    expect(moved.status).toBe(200);
+    expect(moved.json).toMatchObject({ accountId, result: 'MOVED', moved: '175.00', account: { balance: '300.00', locked: '0.00', available: '300.00' } });
+    const { shards } = await shardsOf(accountId);
+    expect(shards.map((shard) => shard.available.toFixed())).toEqual(['75', '75', '75', '75']);
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+    const audit = await http(engine, 'GET', `/api/v1/audit?entityType=ACCOUNT&entityId=${encodeURIComponent(accountId)}`);
+    expect((audit.json as { items: { action: string }[] }).items.map((entry) => entry.action)).toContain('ACCOUNT.REBALANCE');
+
+    expect((await http(engine, 'POST', path)).json).toMatchObject({ result: 'EVEN' });
+    const single = await hotVostro(1, '10.00');
+    expect((await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent(single.accountId)}/rebalance`)).json).toMatchObject({ result: 'NOT_SHARDED' });
+    expect((await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent('VOSTRO#NOSUCHXX#EUR')}/rebalance`)).status).toBe(404);
+  });
+
   it('splits an account of one item into shards in one transaction, its sums unchanged, and settles on it after', async () => {
     const { bic, accountId } = await hotVostro(1, '1000.00', '10.00');
     expect((await engine.accounts.get(accountId))?.shards).toBeUndefined();
