@@ -6,6 +6,7 @@
 import type { AccountShard, RebalanceOutcome } from '../domain/account-shards';
 import type { Money } from '../domain/money';
 import type { SettlementRequest, SettlementStatus } from '../domain/settlement';
+import { TransactionConflictError } from '../domain/errors';
 
 export type AccountType = 'NOSTRO' | 'VOSTRO';
 export type AccountStatus = 'ACTIVE' | 'FROZEN' | 'CLOSED';
@@ -291,6 +292,14 @@ export interface ReferenceStore {
 }
 
 /** The record moved since it was read (a concurrent or replayed step). The caller re-reads and decides. */
+/**
+ * A hot account's lock was planned on a read of its shards that a concurrent lock changed before the transaction
+ * (docs/architecture.md, "Hot accounts"): the account as read held enough, so the stage decides again on a fresh
+ * read, as for a stale record (usecases/advance.ts). It is a TransactionConflictError, name included: one that
+ * escapes the stage's re-reads is retried by the workflow like any conflict.
+ */
+export class StaleAccountPlanError extends TransactionConflictError {}
+
 export class StaleSettlementError extends Error {
   override readonly name = 'StaleSettlementError' as const;
   constructor(readonly settlementId: string) {

@@ -4,7 +4,7 @@
  */
 import { InvalidTransitionError, InvariantViolationError, SettlementNotFoundError, SettlementParkedError } from '../domain/errors';
 import { canTransition, type SettlementStatus } from '../domain/settlement';
-import { StaleSettlementError, type SettlementRecord, type TransitionCommand } from '../ports/stores';
+import { StaleAccountPlanError, StaleSettlementError, type SettlementRecord, type TransitionCommand } from '../ports/stores';
 import type { EngineDeps } from './deps';
 
 /** Times a stage re-reads after losing a race before giving up (each race means another writer progressed). */
@@ -37,7 +37,8 @@ export async function advance(deps: Pick<EngineDeps, 'settlements'>, settlementI
       }
       return await deps.settlements.transition(command);
     } catch (error) {
-      if (!(error instanceof StaleSettlementError) || attempt >= staleRetriesMax) throw error;
+      // A stale record, or a hot account's lock planned on shards a concurrent lock changed: read and decide again.
+      if (!(error instanceof StaleSettlementError || error instanceof StaleAccountPlanError) || attempt >= staleRetriesMax) throw error;
     }
   }
 }

@@ -15,6 +15,7 @@ import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError,
 import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
+import { StaleAccountPlanError } from '../../ports/stores';
 import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
 
@@ -269,9 +270,10 @@ export function explainAccountEffectFailure(effect: AccountEffect, reasons: read
     if (position.greaterThan(capShare)) return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(effect.netDebitCap, account.currency), formatAmount(position.plus(effect.netDebitCap.minus(capShare)), account.currency));
   }
   // A hot account whose shards, as read, held enough: a concurrent lock took what the plan counted on. The account
-  // may still have it on other shards, so the lock is tried again on a fresh read (retried like any conflict).
+  // may still have it on other shards, so the stage decides again on a fresh read (advance), then the workflow
+  // retries it like any conflict.
   if (account.shards && planHold(account.shards, effect.shard ?? 0, effect.amount) !== undefined) {
-    return new TransactionConflictError(`account ${account.accountId}: its shards changed between the read and the lock; read again`);
+    return new StaleAccountPlanError(`account ${account.accountId}: its shards changed between the read and the lock; read again`);
   }
   return new InsufficientFundsError(account.accountId, formatAmount(effect.amount, account.currency));
 }
