@@ -8,15 +8,15 @@
  * `<accountId>#S<k>`, holding no index attribute (it never appears in the byType listing). Ledger partitions: the
  * account id for shard 0, `<accountId>#L<k>` for a posting on shard k, so a hot pair's entries spread too.
  */
-import { BatchGetCommand, GetCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, ThrottlingError, TransactionConflictError, invariant } from '../../domain/errors';
+import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
 import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
 import { StaleAccountPlanError } from '../../ports/stores';
-import { cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError, type CancellationReason } from './client';
+import { batchGetConsistent, cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
@@ -105,20 +105,10 @@ export async function readShards(documentClient: DynamoDBDocumentClient, tables:
   if (shardCount <= 1) return accountFromShardItems([head]);
   invariant(shardCount <= accountShardsMax, `account ${String(head.accountId)} has ${shardCount} shards (at most ${accountShardsMax})`);
   const accountId = String(head.accountId);
-  const found: Item[] = [head];
-  let keys: Item[] | undefined = Array.from({ length: shardCount - 1 }, (_, index) => ({ accountId: shardKey(accountId, index + 1) }));
-  for (let round = 0; round < shardReadRoundsMax && keys !== undefined && keys.length > 0; round++) {
-    const request: Item[] = keys;
-    const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.accounts]: { Keys: request, ConsistentRead: true } } })));
-    found.push(...(result.Responses?.[tables.accounts] ?? []));
-    keys = result.UnprocessedKeys?.[tables.accounts]?.Keys as Item[] | undefined;
-  }
-  if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`account ${accountId}: ${keys.length} shards still unread after ${shardReadRoundsMax} batch reads`);
+  const keys = Array.from({ length: shardCount - 1 }, (_, index) => ({ accountId: shardKey(accountId, index + 1) }));
+  const found: Item[] = [head, ...(await batchGetConsistent(documentClient, tables.accounts, keys))];
   return accountFromShardItems(found);
 }
-
-/** Rounds of BatchGetItem for the shards it leaves unprocessed. */
-const shardReadRoundsMax = 5;
 
 /** The shards of an account as read (one shard, the account itself, when it is not sharded). */
 export function shardsOf(account: Account): readonly AccountShard[] {

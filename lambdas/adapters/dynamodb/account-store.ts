@@ -1,11 +1,11 @@
 /**
  * DynamoDB adapter for accounts (nostro and vostro) and payout routes.
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AccountConflictError, ThrottlingError, ValidationError, invariant } from '../../domain/errors';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
 import { Money } from '../../domain/money';
 import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
-import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
 import { accountFromShardItems, ledgerEntryItem, openingShardItems, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
 import type { RebalanceOutcome } from '../../domain/account-shards';
@@ -220,25 +220,14 @@ export async function getAccountItem(documentClient: DynamoDBDocumentClient, tab
   return result.Item ? readShards(documentClient, tables, result.Item) : undefined;
 }
 
-/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
-const batchGetKeysMax = 100;
-const unprocessedRoundsMax = 5;
-
 /**
  * Accounts by id, in the order given, strongly consistent. The byType index holds keys only (a balance change
  * rewrites no index entry), so a listing reads the accounts themselves.
  */
 export async function getAccountItems(documentClient: DynamoDBDocumentClient, tables: TableNames, accountIds: readonly string[]): Promise<Account[]> {
   const found = new Map<string, Account>();
-  for (let start = 0; start < accountIds.length; start += batchGetKeysMax) {
-    let keys: Item[] | undefined = accountIds.slice(start, start + batchGetKeysMax).map((accountId) => ({ accountId }));
-    for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
-      const request: Item[] = keys;
-      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.accounts]: { Keys: request, ConsistentRead: true } } })));
-      for (const item of result.Responses?.[tables.accounts] ?? []) found.set(String(item.accountId), shardCountOf(item) > 1 ? await readShards(documentClient, tables, item) : accountFromShardItems([item]));
-      keys = result.UnprocessedKeys?.[tables.accounts]?.Keys as Item[] | undefined;
-    }
-    if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`accounts: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
+  for (const item of await batchGetConsistent(documentClient, tables.accounts, accountIds.map((accountId) => ({ accountId })))) {
+    found.set(String(item.accountId), shardCountOf(item) > 1 ? await readShards(documentClient, tables, item) : accountFromShardItems([item]));
   }
   return accountIds.flatMap((accountId) => found.get(accountId) ?? []);
 }

@@ -2,7 +2,7 @@
  * DynamoDB client construction and SDK-exception translation: the only place that knows SDK error names.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, NumberValue } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, NumberValue, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError, ThrottlingError, TransactionConflictError } from '../../domain/errors';
 import { Money } from '../../domain/money';
 
@@ -103,4 +103,27 @@ export async function guard<T>(operation: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw translateTransientError(error);
   }
+}
+
+/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
+const batchGetKeysMax = 100;
+const unprocessedRoundsMax = 5;
+
+/**
+ * Items by key from one table, strongly consistent, in no particular order (missing keys left out): BatchGetItem in
+ * chunks of 100, the keys DynamoDB leaves unprocessed asked again a bounded number of times, then a ThrottlingError.
+ */
+export async function batchGetConsistent(documentClient: DynamoDBDocumentClient, table: string, keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let start = 0; start < keys.length; start += batchGetKeysMax) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(start, start + batchGetKeysMax);
+    for (let round = 0; round < unprocessedRoundsMax && pending !== undefined && pending.length > 0; round++) {
+      const request = pending;
+      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: request, ConsistentRead: true } } })));
+      found.push(...(result.Responses?.[table] ?? []));
+      pending = result.UnprocessedKeys?.[table]?.Keys;
+    }
+    if (pending !== undefined && pending.length > 0) throw new ThrottlingError(`${table}: ${pending.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
+  }
+  return found;
 }

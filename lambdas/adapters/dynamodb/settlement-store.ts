@@ -6,9 +6,9 @@
  * the record plus the account and ledger items. Subscribers get each checkpoint from the table's change stream
  * (old and new images of the record: the checkpoints a write appended).
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { InvariantViolationError, ThrottlingError, invariant } from '../../domain/errors';
+import { InvariantViolationError, invariant } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import { isTerminal, type SettlementRequest, type SettlementStatus } from '../../domain/settlement';
 import {
@@ -25,7 +25,7 @@ import {
   type SettlementStore,
   type TransitionCommand,
 } from '../../ports/stores';
-import { cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
+import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, type TableNames } from './table-definitions';
 import { ledgerEntryPut } from './account-store';
 import { accountEffectItems, explainAccountEffectFailure, type AccountEffect } from './account-shards';
@@ -384,26 +384,13 @@ export function recordFromItem(item: Item): SettlementRecord {
   });
 }
 
-/** Keys per BatchGetItem (the API's maximum), and rounds for the keys it leaves unprocessed. */
-const batchGetKeysMax = 100;
-const unprocessedRoundsMax = 5;
-
 /**
  * Settlement RECORD items by settlement id, strongly consistent, in the order given (missing ids left out). The
  * keys-only indexes (`pendingLocks`) return ids; their readers fetch the records here.
  */
 export async function getRecordItems(documentClient: DynamoDBDocumentClient, tables: Pick<TableNames, 'settlements'>, settlementIds: readonly string[]): Promise<Item[]> {
-  const found = new Map<string, Item>();
-  for (let start = 0; start < settlementIds.length; start += batchGetKeysMax) {
-    let keys: Item[] | undefined = [...new Set(settlementIds.slice(start, start + batchGetKeysMax))].map((pk) => ({ pk, sk: SortKey.record }));
-    for (let round = 0; round < unprocessedRoundsMax && keys !== undefined && keys.length > 0; round++) {
-      const request: Item[] = keys;
-      const result: BatchGetCommandOutput = await guard(() => documentClient.send(new BatchGetCommand({ RequestItems: { [tables.settlements]: { Keys: request, ConsistentRead: true } } })));
-      for (const item of result.Responses?.[tables.settlements] ?? []) found.set(String(item.pk), item);
-      keys = result.UnprocessedKeys?.[tables.settlements]?.Keys as Item[] | undefined;
-    }
-    if (keys !== undefined && keys.length > 0) throw new ThrottlingError(`settlements: ${keys.length} keys still unprocessed after ${unprocessedRoundsMax} batch reads`);
-  }
+  const keys = [...new Set(settlementIds)].map((pk) => ({ pk, sk: SortKey.record }));
+  const found = new Map((await batchGetConsistent(documentClient, tables.settlements, keys)).map((item) => [String(item.pk), item]));
   return settlementIds.flatMap((settlementId): Item[] => {
     const item = found.get(settlementId);
     return item ? [item] : [];

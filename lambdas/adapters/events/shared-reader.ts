@@ -17,11 +17,9 @@
  * (the per-call reader of event-stream.ts), at most `catchUpReadersMax` at a time, so the stream never has more than
  * 1 + catchUpReadersMax readers from this process.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import { ValidationError } from '../../domain/errors';
 import type { SettlementEvent } from '../../ports/stores';
 import { ShardIteratorExpiredError, StreamTrimmedError, type ChangeRecord, type ChangeStream, type StreamShard } from './change-stream';
-import { cursorShardsMax, encodeCursor, settlementEvents, streamTimePrecisionMs, type DeliveredEvent, type EventStreamOptions, type ShardPosition, type StreamRequest } from '../grpc/event-stream';
+import { cursorShardsMax, encodeCursor, matcher, pause, settlementEvents, streamTimePrecisionMs, withRetries, type DeliveredEvent, type EventStreamOptions, type ShardPosition, type StreamRequest } from '../grpc/event-stream';
 
 /** Where the edges (gRPC, the console feed, the stats) read settlement events. */
 export interface SettlementEventSource {
@@ -398,28 +396,6 @@ export function compareSequenceNumbers(left: string, right: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function matcher(request: StreamRequest): (event: SettlementEvent) => boolean {
-  const since = request.start.kind === 'since' ? request.start.since : undefined;
-  return (event) =>
-    (request.settlementId === undefined || event.settlementId === request.settlementId) &&
-    (request.filter.currency === undefined || event.currency === request.filter.currency) &&
-    (request.filter.bankBic === undefined || event.payerBic === request.filter.bankBic || event.payeeBic === request.filter.bankBic) &&
-    (since === undefined || event.at >= since);
-}
-
-async function withRetries<T>(operation: () => Promise<T>, options: EventStreamOptions, signal: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof ValidationError || error instanceof ShardIteratorExpiredError || error instanceof StreamTrimmedError || attempt >= options.readAttemptsMax || signal.aborted) throw error;
-      // Exponential backoff with full jitter: 100 ms, 200 ms, ... capped at 2 s.
-      await pause(Math.random() * Math.min(2_000, 100 * 2 ** (attempt - 1)), signal);
-    }
-  }
-}
-
-/** Resolves with `promise`, or when `signal` aborts (the caller's loop then ends). */
 async function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   let onAbort!: () => void;
@@ -432,10 +408,6 @@ async function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Pro
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-async function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
-  await delay(milliseconds, undefined, { signal }).catch(() => undefined);
 }
 
 function wakeSignal(): { promise: Promise<void>; resolve: () => void } {

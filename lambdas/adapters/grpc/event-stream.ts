@@ -288,7 +288,8 @@ function trimmedAsInvalid(error: unknown): unknown {
   return error instanceof StreamTrimmedError ? new ValidationError('cursor', 'is older than the stream retention (24 h); start again with since') : error;
 }
 
-function matcher(request: StreamRequest): (event: SettlementEvent) => boolean {
+/** Whether an event is one the request asked for (settlement, currency, bank, since); shared with events/shared-reader.ts. */
+export function matcher(request: StreamRequest): (event: SettlementEvent) => boolean {
   const since = request.start.kind === 'since' ? request.start.since : undefined;
   return (event) =>
     (request.settlementId === undefined || event.settlementId === request.settlementId) &&
@@ -297,7 +298,8 @@ function matcher(request: StreamRequest): (event: SettlementEvent) => boolean {
     (since === undefined || event.at >= since);
 }
 
-async function withRetries<T>(operation: () => Promise<T>, options: EventStreamOptions, signal: AbortSignal): Promise<T> {
+/** A stream read retried on transient failures (not on a bad cursor, an expired iterator or a trimmed stream). */
+export async function withRetries<T>(operation: () => Promise<T>, options: EventStreamOptions, signal: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
@@ -309,7 +311,7 @@ async function withRetries<T>(operation: () => Promise<T>, options: EventStreamO
   }
 }
 
-async function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
+export async function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
   try {
     await delay(milliseconds, undefined, { signal });
   } catch {
