@@ -26,10 +26,17 @@ export interface IndexPage<T> {
 export interface RecoveryStore {
   /** Ids of FAILED, retryable, unparked settlements whose `retryAt` ≤ `now` (retryQueue index). */
   dueRetries(now: string, page: PageQuery): Promise<IndexPage<string>>;
-  /** Ids of unparked settlements in a non-terminal status whose attempt started at or before `startedBefore` (inFlight index). */
+  /**
+   * Ids of unparked settlements in a non-terminal status (or, an anomaly, holding a pending lock) whose attempt
+   * started at or before `startedBefore` (jobs index): the caller re-reads each record before it acts.
+   */
   inFlight(startedBefore: string, page: PageQuery): Promise<IndexPage<string>>;
-  /** Pending locks that expired before `now` (pendingLocks index). */
-  expiredLocks(now: string, page: PageQuery): Promise<IndexPage<FundLock>>;
+  /**
+   * Pending locks, parked settlements' included, that expired before `now`, found among the settlements whose attempt
+   * started at or before `attemptsStartedBefore` (jobs index). A lock is taken after its attempt starts, so
+   * `now` − the lock TTL finds every one; a page may hold fewer locks than its limit, even none, with more to come.
+   */
+  expiredLocks(now: string, attemptsStartedBefore: string, page: PageQuery): Promise<IndexPage<FundLock>>;
   /** Operations that ended before `endedBefore` (endedOperations index). */
   endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>>;
   /** Deletes ended operations; one that is no longer ended is left alone. Returns how many were deleted. */

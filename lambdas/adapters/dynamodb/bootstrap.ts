@@ -3,7 +3,7 @@
  * On AWS the CDK stateful stack owns the tables; this is never run there.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTableInput, tableDefinitions, type TableNames } from './table-definitions';
+import { createTableInput, tableDefinitions, type TableDefinition, type TableNames } from './table-definitions';
 
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   for (const definition of tableDefinitions) {
@@ -14,6 +14,7 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
       if (definition.stream && !existing.StreamSpecification?.StreamEnabled) {
         await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }));
       }
+      await addMissingIndexes(client, definition, tableName, existing.GlobalSecondaryIndexes ?? []);
       continue;
     }
     try {
@@ -24,6 +25,31 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
     }
     if (definition.timeToLiveAttribute) {
       await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true } })).catch(() => undefined);
+    }
+  }
+}
+
+/** Polls of a new index's status before giving up, and the pause between them. */
+export const indexCreationPollsMax = 120;
+const indexCreationPollMs = 250;
+
+/**
+ * A table created before one of its indexes existed (the `jobs` index, on data kept on disk by `npm start`) gets
+ * it, one index per update as DynamoDB allows, each waited for until it is ACTIVE (DynamoDB backfills it from the
+ * items already there).
+ */
+async function addMissingIndexes(client: DynamoDBClient, definition: TableDefinition, tableName: string, existing: readonly { IndexName?: string }[]): Promise<void> {
+  const present = new Set(existing.map((index) => index.IndexName));
+  const input = createTableInput(definition, tableName);
+  for (const index of input.GlobalSecondaryIndexes ?? []) {
+    if (present.has(index.IndexName)) continue;
+    const attributes = input.AttributeDefinitions.filter((attribute) => index.KeySchema.some((key) => key.AttributeName === attribute.AttributeName));
+    await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: attributes, GlobalSecondaryIndexUpdates: [{ Create: index }] }));
+    for (let poll = 1; ; poll++) {
+      const status = (await describe(client, tableName))?.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === index.IndexName)?.IndexStatus;
+      if (status === 'ACTIVE') break;
+      if (poll >= indexCreationPollsMax) throw new Error(`index ${index.IndexName} of ${tableName} is still ${status ?? 'absent'} after ${indexCreationPollsMax} polls`);
+      await new Promise((resolve) => setTimeout(resolve, indexCreationPollMs));
     }
   }
 }

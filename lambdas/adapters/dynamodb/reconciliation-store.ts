@@ -16,7 +16,7 @@ import type { SettlementStatus } from '../../domain/settlement';
 import type { LedgerReader, Page, ReconciliationStore, StoredReport } from '../../ports/operations';
 import { isConditionalCheckFailed, toInteger, toMoney, translateTransientError } from './client';
 import { guard } from './client';
-import { indexShardCount, type TableNames } from './table-definitions';
+import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
 import { getAccountItem } from './account-store';
 import { ledgerPartition, shardCountOf } from './account-shards';
 import { getRecordItems, lockFromItem } from './settlement-store';
@@ -38,6 +38,12 @@ export const pendingLocksMax = 10_000;
 export const reportPageSizeMax = 200;
 
 const shards = Array.from({ length: indexShardCount }, (_, index) => String(index));
+
+/** The index partitions an account's pending locks are found in: every `jobs` partition, parked ones included, and the retiring `pendingLocks`. */
+const pendingLockSources = [
+  ...[...shards, ...shards.map(parkedJobShard)].map((shard) => ({ indexName: 'jobs', shardAttribute: 'jobShard', shard })),
+  ...shards.map((shard) => ({ indexName: 'pendingLocks', shardAttribute: 'lockShard', shard })),
+];
 
 export class DynamoReconciliationStore implements ReconciliationStore, LedgerReader {
   constructor(
@@ -216,21 +222,35 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
 
   async *pendingLocks(accountId: string): AsyncIterable<PendingLockView> {
     let count = 0;
-    for (const shard of shards) {
+    const seen = new Set<string>();
+    // Every record whose lock may be pending has an entry in the `jobs` index (parked ones in its parked
+    // partitions); records last written before it, in the retiring `pendingLocks` index. Keys only, and not by
+    // account (an index keyed by account would put a hot pair's settlements on one partition, and the account is
+    // not what the recovery jobs look for): the records are read, strongly consistent, and those whose lock is still
+    // PENDING on this account (payer vostro or payout nostro, the lock's legs) are the account's pending locks.
+    for (const source of pendingLockSources) {
       let startKey: Item | undefined;
       do {
-        // The index holds keys only (a write while the lock is pending rewrites no entry): the records are read,
-        // strongly consistent, and those whose lock is still PENDING on this account (payer vostro or payout
-        // nostro, the lock's legs) are the account's pending locks.
         const result = await guard(() =>
           this.documentClient.send(
-            new QueryCommand({ TableName: this.tables.settlements, IndexName: 'pendingLocks', KeyConditionExpression: 'lockShard = :shard', ExpressionAttributeValues: { ':shard': shard }, ExclusiveStartKey: startKey }),
+            new QueryCommand({
+              TableName: this.tables.settlements,
+              IndexName: source.indexName,
+              KeyConditionExpression: '#shard = :shard',
+              ExpressionAttributeNames: { '#shard': source.shardAttribute },
+              ExpressionAttributeValues: { ':shard': source.shard },
+              ExclusiveStartKey: startKey,
+            }),
           ),
         );
-        const records = await getRecordItems(this.documentClient, this.tables, (result.Items ?? []).map((item) => String(item.pk)));
+        const ids = (result.Items ?? []).map((item) => String(item.pk)).filter((id) => !seen.has(id));
+        const records = await getRecordItems(this.documentClient, this.tables, ids);
         for (const item of records) {
           const lock = lockFromItem(item);
           if (lock?.state !== 'PENDING' || (lock.vostroAccountId !== accountId && lock.nostroAccountId !== accountId)) continue;
+          // A record in both indexes (rewritten since the retiring one was read) is one lock.
+          if (seen.has(lock.settlementId)) continue;
+          seen.add(lock.settlementId);
           count += 1;
           invariant(count <= pendingLocksMax, `more than ${pendingLocksMax} pending locks on ${accountId}`);
           yield { settlementId: lock.settlementId, accountId, amount: formatAmount(lock.amount, lock.currency), currency: lock.currency, expiresAt: lock.expiresAt, settlementStatus: item.status as SettlementStatus };

@@ -1,6 +1,6 @@
 /**
  * DynamoDB adapter of RecoveryStore: Queries on the sparse indexes of the settlements table, one per shard, merged
- * in sort-key order. Index reads are eventually consistent; every use case re-reads the record (ConsistentRead)
+ * in sort-key order (the retiring `inFlight` and `pendingLocks` indexes merged with the `jobs` index that replaces them). Index reads are eventually consistent; every use case re-reads the record (ConsistentRead)
  * before it acts on an entry.
  */
 import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +10,7 @@ import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { isConditionalCheckFailed, toInteger } from './client';
 import { guard } from './client';
 import { SortKey, getRecordItems, lockFromItem, recordFromItem } from './settlement-store';
-import { indexShardCount, type TableNames } from './table-definitions';
+import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
 
@@ -27,14 +27,36 @@ interface IndexSpec {
 
 const indexes = {
   retryQueue: { indexName: 'retryQueue', shardAttribute: 'retryShard', sortAttribute: 'retryAt' },
-  inFlight: { indexName: 'inFlight', shardAttribute: 'inFlightShard', sortAttribute: 'inFlightSince' },
-  pendingLocks: { indexName: 'pendingLocks', shardAttribute: 'lockShard', sortAttribute: 'expiresAt' },
+  jobs: { indexName: 'jobs', shardAttribute: 'jobShard', sortAttribute: 'jobSince' },
   endedOperations: { indexName: 'endedOperations', shardAttribute: 'endedShard', sortAttribute: 'endedAt' },
   parked: { indexName: 'parked', shardAttribute: 'parkedShard', sortAttribute: 'parkedAt' },
+  // Retiring (replaced by `jobs`): read for records last written before it, until the release that removes them.
+  inFlight: { indexName: 'inFlight', shardAttribute: 'inFlightShard', sortAttribute: 'inFlightSince' },
+  pendingLocks: { indexName: 'pendingLocks', shardAttribute: 'lockShard', sortAttribute: 'expiresAt' },
 } as const satisfies Record<string, IndexSpec>;
 
 /** Upper bound on an index's sort key: `<=` or `<` a value, or none. */
 type Bound = { readonly value: string; readonly inclusive: boolean } | undefined;
+
+/** One index partition a listing reads, with its bound: a listing is one or more of these, merged. */
+interface Source {
+  readonly index: IndexSpec;
+  readonly shard: string;
+  readonly bound: Bound;
+}
+
+function sourcesOf(index: IndexSpec, shardValues: readonly string[], bound: Bound): Source[] {
+  return shardValues.map((shard) => ({ index, shard, bound }));
+}
+
+/** The `jobs` index partitions of records not parked (the recovery sweep's), and of parked ones. */
+const activeJobShards = shards;
+const allJobShards = [...shards, ...shards.map(parkedJobShard)];
+
+/** Settlement ids of the entries, each once (a record rewritten since it was last in a retiring index can be in both for a moment). */
+function distinctIds(items: readonly Item[]): string[] {
+  return [...new Set(items.map((item) => String(item.pk)))];
+}
 
 export class DynamoRecoveryStore implements RecoveryStore {
   constructor(
@@ -43,35 +65,42 @@ export class DynamoRecoveryStore implements RecoveryStore {
   ) {}
 
   async dueRetries(now: string, page: PageQuery): Promise<IndexPage<string>> {
-    return mapPage(await this.page(indexes.retryQueue, { value: now, inclusive: true }, page), (item) => String(item.pk));
+    return mapPage(await this.page(sourcesOf(indexes.retryQueue, shards, { value: now, inclusive: true }), page), (item) => String(item.pk));
   }
 
   async inFlight(startedBefore: string, page: PageQuery): Promise<IndexPage<string>> {
-    return mapPage(await this.page(indexes.inFlight, { value: startedBefore, inclusive: true }, page), (item) => String(item.pk));
+    const bound = { value: startedBefore, inclusive: true };
+    const entries = await this.page([...sourcesOf(indexes.jobs, activeJobShards, bound), ...sourcesOf(indexes.inFlight, shards, bound)], page);
+    return { items: distinctIds(entries.items), ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
-  async expiredLocks(now: string, page: PageQuery): Promise<IndexPage<FundLock>> {
-    // The index holds the keys of settlement records whose lock is PENDING (lockShard is set only then): keys only,
-    // so the writes of a settlement whose lock is pending (InitiateTransfer) do not rewrite its entry. The records
-    // are read here; one whose lock ended since the index was read is left out (the entry was on its way out).
-    const entries = await this.page(indexes.pendingLocks, { value: now, inclusive: false }, page);
-    const records = await getRecordItems(this.documentClient, this.tables, entries.items.map((item) => String(item.pk)));
+  async expiredLocks(now: string, attemptsStartedBefore: string, page: PageQuery): Promise<IndexPage<FundLock>> {
+    // The `jobs` index holds the keys of every record whose lock may be pending, parked or not, keyed on the
+    // attempt's start; a lock is taken after its attempt started, so every lock that expired before `now` is on a
+    // record whose attempt started before `attemptsStartedBefore` (now − the lock TTL). The records are read here
+    // (consistent) and only a lock still PENDING and expired is returned; one that ended since the index was read
+    // is left out. The retiring `pendingLocks` index is keyed on the expiry itself.
+    const entries = await this.page(
+      [...sourcesOf(indexes.jobs, allJobShards, { value: attemptsStartedBefore, inclusive: true }), ...sourcesOf(indexes.pendingLocks, shards, { value: now, inclusive: false })],
+      page,
+    );
+    const records = await getRecordItems(this.documentClient, this.tables, distinctIds(entries.items));
     const locks = records.flatMap((item) => {
       const lock = lockFromItem(item);
-      return lock?.state === 'PENDING' ? [lock] : [];
+      return lock?.state === 'PENDING' && lock.expiresAt < now ? [lock] : [];
     });
     return { items: locks, ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
   async endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>> {
-    return mapPage(await this.page(indexes.endedOperations, { value: endedBefore, inclusive: false }, page), (item) => ({
+    return mapPage(await this.page(sourcesOf(indexes.endedOperations, shards, { value: endedBefore, inclusive: false }), page), (item) => ({
       settlementId: String(item.pk),
       attempt: toInteger(String(item.sk).slice('OPERATION#'.length)),
     }));
   }
 
   async parked(page: PageQuery): Promise<IndexPage<SettlementRecord>> {
-    return mapPage(await this.page(indexes.parked, undefined, page), recordFromItem);
+    return mapPage(await this.page(sourcesOf(indexes.parked, shards, undefined), page), recordFromItem);
   }
 
   async deleteEndedOperations(keys: readonly OperationKey[]): Promise<number> {
@@ -84,28 +113,31 @@ export class DynamoRecoveryStore implements RecoveryStore {
   }
 
   /**
-   * One page of an index over every shard, in sort-key order. Each shard is read from where the previous page
-   * stopped consuming it, so entries that stay in the index (parked, skipped) never hide the ones behind them.
+   * One page of a listing (index partitions, each with its bound), in sort-key order. Each partition is read from
+   * where the previous page stopped consuming it, so entries that stay in the index (parked, skipped) never hide
+   * the ones behind them.
    */
-  private async page(index: IndexSpec, bound: Bound, query: PageQuery): Promise<IndexPage<Item>> {
-    const cursor = query.cursor === undefined ? shards.map((): ShardCursor => 'start') : decodeCursor(query.cursor, index);
-    const reads = await Promise.all(shards.map((shard, position) => this.readShard(index, shard, bound, query.limit, cursor[position])));
+  private async page(sources: readonly Source[], query: PageQuery): Promise<IndexPage<Item>> {
+    const cursor = query.cursor === undefined ? sources.map((): ShardCursor => 'start') : decodeCursor(query.cursor, sources);
+    const reads = await Promise.all(sources.map((source, position) => this.readShard(source, query.limit, cursor[position])));
+    const sortValue = (entry: { item: Item; position: number }) => String(entry.item[sources[entry.position].index.sortAttribute]);
     const merged = reads
       .flatMap((read, position) => read.items.map((item) => ({ item, position })))
-      .sort((a, b) => String(a.item[index.sortAttribute]).localeCompare(String(b.item[index.sortAttribute])) || String(a.item.pk).localeCompare(String(b.item.pk)))
+      .sort((a, b) => sortValue(a).localeCompare(sortValue(b)) || String(a.item.pk).localeCompare(String(b.item.pk)))
       .slice(0, query.limit);
     const next = cursor.slice();
     reads.forEach((read, position) => {
       const consumed = merged.filter((entry) => entry.position === position);
       if (consumed.length === read.items.length && read.exhausted) next[position] = 'done';
-      else if (consumed.length > 0) next[position] = indexKey(consumed[consumed.length - 1].item, index);
+      else if (consumed.length > 0) next[position] = indexKey(consumed[consumed.length - 1].item, sources[position].index);
     });
     const more = next.some((state) => state !== 'done');
     return { items: merged.map((entry) => entry.item), ...(more && { nextCursor: encodeCursor(next) }) };
   }
 
-  private async readShard(index: IndexSpec, shard: string, bound: Bound, limit: number, state: ShardCursor): Promise<{ items: Item[]; exhausted: boolean }> {
+  private async readShard(source: Source, limit: number, state: ShardCursor): Promise<{ items: Item[]; exhausted: boolean }> {
     if (state === 'done') return { items: [], exhausted: true };
+    const { index, shard, bound } = source;
     const result = await guard(() =>
       this.documentClient.send(
         new QueryCommand({
@@ -158,17 +190,18 @@ function encodeCursor(cursor: readonly ShardCursor[]): string {
 }
 
 /** A cursor is only ever one this listing issued: anything else is a client error, not a read position. */
-function decodeCursor(cursor: string, index: IndexSpec): ShardCursor[] {
-  const attributes = ['pk', 'sk', index.shardAttribute, index.sortAttribute];
+function decodeCursor(cursor: string, sources: readonly Source[]): ShardCursor[] {
   const valid = (state: unknown, position: number): boolean => {
     if (state === 'start' || state === 'done') return true;
     if (typeof state !== 'object' || state === null || Array.isArray(state)) return false;
+    const { index, shard } = sources[position];
+    const attributes = ['pk', 'sk', index.shardAttribute, index.sortAttribute];
     const key = state as Item;
-    return Object.keys(key).length === attributes.length && attributes.every((name) => typeof key[name] === 'string') && key[index.shardAttribute] === shards[position];
+    return Object.keys(key).length === attributes.length && attributes.every((name) => typeof key[name] === 'string') && key[index.shardAttribute] === shard;
   };
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === shards.length && value.every(valid)) return value as ShardCursor[];
+    if (Array.isArray(value) && value.length === sources.length && value.every(valid)) return value as ShardCursor[];
   } catch {
     // falls through to the validation error
   }

@@ -26,7 +26,7 @@ import {
   type TransitionCommand,
 } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
-import { indexShardCount, type TableNames } from './table-definitions';
+import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
 import { ledgerEntryPut } from './account-store';
 import { accountEffectItems, explainAccountEffectFailure, type AccountEffect } from './account-shards';
 
@@ -314,6 +314,7 @@ export const usualStage: Readonly<Record<SettlementStatus, string>> = {
 function recordItem(record: SettlementRecord): Item {
   const { lock, checkpoints, operations, updatedAt, attemptStartedAt, ...fields } = record;
   const terminal = isTerminal(record.status);
+  const inJobs = !terminal || lock?.state === 'PENDING';
   const shard = indexShard(record.settlementId);
   const last = checkpoints?.[checkpoints.length - 1];
   return stripUndefined({
@@ -338,12 +339,14 @@ function recordItem(record: SettlementRecord): Item {
     vostroShard: lock?.vostroShard,
     nostroShard: lock?.nostroShard,
     // Sparse index attributes: present only while the record belongs in the index.
-    // A parked record waits for an operator, not for the recovery sweep: it leaves inFlight for the parked index.
-    inFlightShard: terminal || record.parked ? undefined : shard,
-    inFlightSince: terminal || record.parked ? undefined : record.attemptStartedAt,
+    // `jobs`: from creation until the settlement has ended and holds no pending lock (a terminal record with one is
+    // an anomaly cleanup and reconciliation must still see). Keyed on the attempt's start, so only the first and
+    // the last write of a happy path touch the index. A parked record waits for an operator, not for the recovery
+    // sweep: its entry moves to a parked partition.
+    jobShard: inJobs ? (record.parked ? parkedJobShard(shard) : shard) : undefined,
+    jobSince: inJobs ? record.attemptStartedAt : undefined,
     retryShard: record.status === 'FAILED' && record.retryable && !record.parked && record.retryAt ? shard : undefined,
     parkedShard: record.parked ? shard : undefined,
-    lockShard: lock?.state === 'PENDING' ? shard : undefined,
   });
 }
 
@@ -386,7 +389,7 @@ export function recordFromItem(item: Item): SettlementRecord {
 
 /**
  * Settlement RECORD items by settlement id, strongly consistent, in the order given (missing ids left out). The
- * keys-only indexes (`pendingLocks`) return ids; their readers fetch the records here.
+ * keys-only indexes (`jobs`) return ids; their readers fetch the records here.
  */
 export async function getRecordItems(documentClient: DynamoDBDocumentClient, tables: Pick<TableNames, 'settlements'>, settlementIds: readonly string[]): Promise<Item[]> {
   const keys = [...new Set(settlementIds)].map((pk) => ({ pk, sk: SortKey.record }));

@@ -17,6 +17,8 @@ export interface IndexDefinition {
   /** ALL keeps the job that reads the index to one Query, at the cost of index storage. */
   readonly projection: 'ALL' | 'KEYS_ONLY';
   readonly purpose: string;
+  /** Replaced by another index: read for items written before the replacement, never written; removed in a later release. */
+  readonly retiring?: true;
 }
 export interface TableDefinition {
   /** Logical name: CDK construct id, local table name suffix, and the key of TableNames. */
@@ -37,6 +39,11 @@ export type LogicalTableName = 'settlements' | 'accounts' | 'ledger' | 'referenc
 /** Sparse GSIs used by jobs spread writes over this many partitions (at 1,000 settlements/s none takes more than ~150 write units/s); a job queries every shard. */
 export const indexShardCount = 16;
 
+/** The `jobs` index partition of a parked record's entry: out of the recovery sweep's partitions, in cleanup's and reconciliation's. */
+export function parkedJobShard(shard: string): string {
+  return `P${shard}`;
+}
+
 export const settlementsTable: TableDefinition = {
   logicalName: 'settlements',
   holds: ['settlement_transactions', 'fund_locks', 'settlement_operation_checkpoints', 'settlement_atomic_operations', 'compensation_transactions'],
@@ -46,13 +53,15 @@ export const settlementsTable: TableDefinition = {
   sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [
     {
-      indexName: 'inFlight',
-      partitionKey: { name: 'inFlightShard', type: 'S' },
-      // Keyed on when the attempt started (set once, removed at a terminal status) so that intermediate
-      // transitions do not rewrite the index entry.
-      sortKey: { name: 'inFlightSince', type: 'S' },
+      indexName: 'jobs',
+      // One entry per settlement a job may have to act on, written when the record is created and removed when it
+      // ends (terminal, its lock no longer pending), so a happy-path settlement writes it twice in all: keyed on
+      // the attempt's start, which no transition in between changes. A parked record's entry moves to the parked
+      // partitions (`parkedJobShard`): the recovery sweep reads the others; cleanup and reconciliation read both.
+      partitionKey: { name: 'jobShard', type: 'S' },
+      sortKey: { name: 'jobSince', type: 'S' },
       projection: 'KEYS_ONLY',
-      purpose: 'records in a non-terminal status, oldest attempt first: the recovery sweep',
+      purpose: 'records in a non-terminal status or holding a pending lock, oldest attempt first: the recovery sweep, expired-lock cleanup, an account\'s pending locks',
     },
     {
       indexName: 'retryQueue',
@@ -69,20 +78,30 @@ export const settlementsTable: TableDefinition = {
       purpose: 'settlements parked for an operator: the admin API',
     },
     {
-      indexName: 'pendingLocks',
-      partitionKey: { name: 'lockShard', type: 'S' },
-      sortKey: { name: 'expiresAt', type: 'S' },
-      // Keys only: its keys are set at LockFunds and removed when the lock ends, so a write in between
-      // (InitiateTransfer) rewrites no entry; cleanup and reconciliation read the records the keys name.
-      projection: 'KEYS_ONLY',
-      purpose: 'fund locks still pending, by expiry: stale-lock detection and cleanup',
-    },
-    {
       indexName: 'endedOperations',
       partitionKey: { name: 'endedShard', type: 'S' },
       sortKey: { name: 'endedAt', type: 'S' },
       projection: 'KEYS_ONLY',
       purpose: 'atomic operations that have ended, by end time: the cleanup job',
+    },
+    // Retiring: the two indexes the `jobs` index replaces. No record written since holds their keys (every record write
+    // is a whole PutItem), so they cost no writes; their readers still query them for records last written before
+    // (docs/data-model.md "Retiring indexes"). Each goes in its own later release: CloudFormation deletes one GSI per update.
+    {
+      indexName: 'inFlight',
+      partitionKey: { name: 'inFlightShard', type: 'S' },
+      sortKey: { name: 'inFlightSince', type: 'S' },
+      projection: 'KEYS_ONLY',
+      purpose: 'retiring (replaced by jobs): records last written before it, in a non-terminal status: the recovery sweep',
+      retiring: true,
+    },
+    {
+      indexName: 'pendingLocks',
+      partitionKey: { name: 'lockShard', type: 'S' },
+      sortKey: { name: 'expiresAt', type: 'S' },
+      projection: 'KEYS_ONLY',
+      purpose: 'retiring (replaced by jobs): records last written before it whose lock is pending, by expiry: cleanup, reconciliation',
+      retiring: true,
     },
   ],
   timeToLiveAttribute: 'ttl',

@@ -3,7 +3,8 @@
  * 1. Deletes atomic operations that ended more than the retention period ago (endedOperations index), in bounded
  *    batches; DynamoDB TTL (set when the operation ended) is the backstop. Checkpoints (the EVENT items) are the
  *    settlement's audit history, served by GET /settlements/{id} and the event stream: they are kept.
- * 2. Ends expired pending locks (pendingLocks index) only where the settlement is known not to have moved money:
+ * 2. Ends expired pending locks (jobs index: the settlements whose attempt started a lock TTL ago or earlier, each
+ *    record read and its lock checked) only where the settlement is known not to have moved money:
  *    ROLLING_BACK (the rollback decided nothing left), COMPENSATED (the bank reversed the transfer), or LOCKED with
  *    no transfer at the bank (asked with the same idempotency key). Those take the normal rollback path:
  *    ReleaseLocks (one transaction: lock VOIDED, locked amounts released on both legs), then MarkFailed. Every other
@@ -79,11 +80,15 @@ async function deleteEndedOperations(deps: RecoveryDeps, settings: Pick<JobSetti
 
 async function endExpiredLocks(deps: RecoveryDeps, settings: Pick<JobSettings, 'batchSize' | 'stuckAfterSeconds' | 'isRunning'>) {
   const now = deps.clock.now();
+  // A lock expires a lock TTL after it was taken, and it is taken after its attempt started: every lock expired by
+  // now is on an attempt started a TTL ago or earlier. (A lock taken under a shorter TTL than today's, before
+  // LOCK_TTL_SECONDS was raised, is found that much later, never missed.)
+  const attemptsStartedBefore = new Date(now.getTime() - deps.limits.lockTtlSeconds * 1000).toISOString();
   const outcomes: ExpiredLockOutcome[] = [];
   const errors: { settlementId: string; error: string }[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < recoveryLimits.pagesPerRunMax; page++) {
-    const expired = await deps.recovery.expiredLocks(now.toISOString(), { limit: settings.batchSize, ...(cursor !== undefined && { cursor }) });
+    const expired = await deps.recovery.expiredLocks(now.toISOString(), attemptsStartedBefore, { limit: settings.batchSize, ...(cursor !== undefined && { cursor }) });
     await forEachBounded(expired.items, recoveryLimits.concurrencyMax, async (lock) => {
       try {
         outcomes.push(await endExpiredLock(deps, lock, now, settings));

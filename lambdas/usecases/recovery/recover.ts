@@ -1,6 +1,6 @@
 /**
  * The recovery sweep: finds settlements that stopped making progress in a non-terminal status (a killed local
- * process, an execution that failed outside the workflow's own Catch, a lost StartExecution) through the inFlight
+ * process, an execution that failed outside the workflow's own Catch, a lost StartExecution) through the jobs
  * index, and resumes each by starting its execution again. Stages are idempotent, so the run replays to the
  * settlement's current stage and continues; a settlement in the rollback branch continues its rollback (Validate
  * refuses it, the Catch leads to BeginRollback, which routes by the current status).

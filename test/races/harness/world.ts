@@ -194,7 +194,7 @@ export class World {
     return {
       dueRetries: async (now, page) => filter(await store.dueRetries(now, page), (id) => id),
       inFlight: async (before, page) => filter(await store.inFlight(before, page), (id) => id),
-      expiredLocks: async (now, page) => filter(await store.expiredLocks(now, page), (lock) => lock.settlementId),
+      expiredLocks: async (now, startedBefore, page) => filter(await store.expiredLocks(now, startedBefore, page), (lock) => lock.settlementId),
       endedOperations: async (before, page) => filter(await store.endedOperations(before, page), (key) => key.settlementId),
       parked: async (page) => filter(await store.parked(page), (record) => record.settlementId),
       deleteEndedOperations: (keys) => store.deleteEndedOperations(keys),
