@@ -1,6 +1,6 @@
 /**
  * Table grants written out instead of `grantReadData`/`grantReadWriteData`, for two reasons:
- * - indexes are named one by one from the shared definitions (`table/index/inFlight`), never `table/index/*`;
+ * - indexes are named one by one from the shared definitions (`table/index/jobs`), never `table/index/*`;
  * - no `dynamodb:Scan`: the design answers every job's access pattern with a Query on a sparse index, and IAM
  *   holds the code to that.
  */

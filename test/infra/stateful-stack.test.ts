@@ -74,6 +74,43 @@ describe('stateful stack', () => {
     }
   });
 
+  describe('the settlements table\'s indexes as deployed', () => {
+    /** Each table's GSIs in the release before this one: update with each release that changes them. */
+    const previousRelease: Readonly<Record<string, readonly string[]>> = {
+      settlements: ['inFlight', 'retryQueue', 'parked', 'pendingLocks', 'endedOperations'],
+      accounts: ['byType'],
+      ledger: [],
+      reference: ['gsi1'],
+      reconciliation: ['gsi1'],
+    };
+    const deployedIndexes = (definition: TableDefinition): string[] => {
+      const resource = tableResource(definition).findResources('AWS::DynamoDB::Table');
+      const properties = Object.values(resource)[0].Properties as { GlobalSecondaryIndexes?: { IndexName: string }[] };
+      return (properties.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
+    };
+
+    it.each(tableDefinitions.map((definition) => [definition.logicalName, definition] as const))(
+      'the %s table differs from the previous release by at most one index (CloudFormation creates or deletes one GSI per update)',
+      (logicalName, definition) => {
+        const now = new Set(deployedIndexes(definition));
+        const before = new Set(previousRelease[logicalName]);
+        const changed = [...now].filter((name) => !before.has(name)).concat([...before].filter((name) => !now.has(name)));
+        expect(changed.length).toBeLessThanOrEqual(1);
+      },
+    );
+
+    it('answers the recovery sweep, cleanup and reconciliation with one sparse keys-only jobs index, and keeps the two it replaces readable while they retire', () => {
+      const settlements = tableDefinitions.find((definition) => definition.logicalName === 'settlements')!;
+      tableResource(settlements).hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: Match.arrayWith([
+          { IndexName: 'jobs', KeySchema: keySchema({ name: 'jobShard', type: 'S' }, { name: 'jobSince', type: 'S' }), Projection: { ProjectionType: 'KEYS_ONLY' } },
+        ]),
+      });
+      expect(settlements.globalSecondaryIndexes.filter((index) => index.retiring).map((index) => index.indexName).sort()).toEqual(['inFlight', 'pendingLocks']);
+      expect(deployedIndexes(settlements)).toEqual(expect.arrayContaining(['inFlight', 'pendingLocks']));
+    });
+  });
+
   it('encrypts the tables with one customer-managed key that rotates and is retained', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }), DeletionPolicy: 'Retain' });
