@@ -1,7 +1,7 @@
 /**
  * DynamoDB adapter of RecoveryStore: Queries on the sparse indexes of the settlements table, one per shard, merged
- * in sort-key order (the retiring `inFlight` and `pendingLocks` indexes merged with the `jobs` index that replaces them). Index reads are eventually consistent; every use case re-reads the record (ConsistentRead)
- * before it acts on an entry.
+ * in sort-key order (the `jobs` index merged with the retiring `inFlight` and `pendingLocks` it replaces). Index
+ * reads are eventually consistent; every use case re-reads the record (ConsistentRead) before it acts on an entry.
  */
 import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../domain/errors';
