@@ -143,6 +143,7 @@ export async function benchGrpc(options: { engine?: LocalEngine; apiKey?: string
       grpcPort: 0,
       tablePrefix: `bench-grpc-${randomUUID().slice(0, 6)}-`,
       jobs: false,
+      groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
       access: { apiKeys: parseApiKeys(key.hashedConfig), rateLimit: { ratePerSecond: 1_000_000, burst: 1_000_000 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
     }));
   const client = new SettlementClient({ address: `127.0.0.1:${engine.grpcPort}`, apiKey: options.apiKey ?? key.key, channelOptions: { 'grpc.max_concurrent_streams': 1_000 } as grpc.ChannelOptions });
