@@ -4,17 +4,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureTables } from '../../../lambdas/adapters/dynamodb/bootstrap';
 import { createDocumentClient } from '../../../lambdas/adapters/dynamodb/client';
 import { createTableInput, settlementsTable, tableNamesWithPrefix } from '../../../lambdas/adapters/dynamodb/table-definitions';
-import { localCredentials, localRegion } from '../../../lambdas/local/dynamodb-local';
+import { localCredentials, localRegion, startDynamoDbLocal, type DynamoDbLocal } from '../../../lambdas/local/dynamodb-local';
 
-const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
-const documentClient = createDocumentClient({ endpoint: endpoint!, region: localRegion, credentials: localCredentials });
-const client = documentClient as unknown as DynamoDBClient;
+// Its own DynamoDB Local, fresh, as `npm start` finds one on start-up: the shared one of the suite has been seen to
+// leave a new index CREATING for minutes once other tests have run transactions on it.
+let database: DynamoDbLocal;
+let documentClient: DynamoDBDocumentClient;
+let client: DynamoDBClient;
 
-afterAll(() => client.destroy());
+beforeAll(async () => {
+  database = await startDynamoDbLocal();
+  documentClient = createDocumentClient({ endpoint: database.endpoint, region: localRegion, credentials: localCredentials });
+  client = documentClient as unknown as DynamoDBClient;
+});
+
+afterAll(async () => {
+  client.destroy();
+  await database.stop();
+});
 
 describe('ensureTables on an existing settlements table', () => {
   it('adds the jobs index it lacks, and the index holds the records written before', async () => {
