@@ -4,10 +4,10 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
 import { Money } from '../../domain/money';
-import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
+import type { Account, AccountHead, AccountQuery, AccountStore, AccountType, Bank, HoldRead, LedgerEntry, ReferenceStore } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
-import { accountFromShardItems, ledgerEntryItem, openingShardItems, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
+import { accountFromShardItems, accountHeadFromItem, ledgerEntryItem, openingShardItems, readForHold, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
 import type { RebalanceOutcome } from '../../domain/account-shards';
 
 type Item = Record<string, unknown>;
@@ -46,6 +46,15 @@ export class DynamoAccountStore implements AccountStore {
 
   async get(accountId: string): Promise<Account | undefined> {
     return getAccountItem(this.documentClient, this.tables, accountId);
+  }
+
+  async getHead(accountId: string): Promise<AccountHead | undefined> {
+    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true })));
+    return result.Item ? accountHeadFromItem(result.Item) : undefined;
+  }
+
+  async readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
+    return readForHold(this.documentClient, this.tables, accountId, reference, amount);
   }
 
   async rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]> {

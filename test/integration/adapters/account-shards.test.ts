@@ -7,9 +7,13 @@
  */
 import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
-import { accountEffectItems, ledgerPartition, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { DynamoAccountStore } from '../../../lambdas/adapters/dynamodb/account-store';
+import { accountEffectItems, holdReadOfAccount, ledgerPartition, readForHold, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { InsufficientFundsError, InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { lockFunds, validate, type ValidationResult } from '../../../lambdas/usecases/stages';
+import type { AccountStore, HoldRead } from '../../../lambdas/ports/stores';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
@@ -52,7 +56,105 @@ async function pay(bic: string, amount: string, settlementId?: string) {
   return settled(engine, String(request.settlementId), 60_000);
 }
 
+/** A settlement id whose home shard among `shardCount` is `shard`. */
+function idOnShard(shard: number, shardCount: number): string {
+  let id = '';
+  for (let index = 0; homeShard(id, shardCount) !== shard || id === ''; index++) id = `${settlementRequest().settlementId as string}-${index}`;
+  return id;
+}
+
+/** A document client that counts the account items each call reads (GetItem: 1; BatchGetItem: its keys). */
+function countingReads(): { client: typeof engine.documentClient; itemsRead: () => number } {
+  let items = 0;
+  const client = new Proxy(engine.documentClient, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: { constructor: { name: string }; input: { RequestItems?: Record<string, { Keys?: unknown[] }> } }) => {
+        if (command.constructor.name === 'GetCommand') items += 1;
+        if (command.constructor.name === 'BatchGetCommand') items += Object.values(command.input.RequestItems ?? {}).reduce((total, request) => total + (request.Keys?.length ?? 0), 0);
+        return target.send(command as never);
+      };
+    },
+  });
+  return { client, itemsRead: () => items };
+}
+
+/**
+ * LockFunds of a PENDING settlement of `amount` from `bic`'s vostro, with `race` run once right after the stage's
+ * first read of the vostro for its hold (before the lock transaction): the reads the stage planned on, in order.
+ */
+async function lockRacing(bic: string, amount: string, race: (read: HoldRead) => Promise<void>) {
+  const request = parseSettlementRequest(settlementRequest({ payerBic: bic, amount }));
+  await engine.deps.settlements.create(request, new Date().toISOString());
+  const validation = (await validate(engine.deps, { settlementId: request.settlementId })) as ValidationResult;
+  const reads: HoldRead[] = [];
+  const accounts: AccountStore = Object.create(engine.deps.accounts) as AccountStore;
+  accounts.readForHold = async (accountId, reference, held) => {
+    const read = (await engine.deps.accounts.readForHold(accountId, reference, held))!;
+    if (accountId !== validation.payerAccountId) return read;
+    reads.push(read);
+    if (reads.length === 1) await race(read);
+    return read;
+  };
+  const locking = lockFunds({ ...engine.deps, accounts }, { settlementId: request.settlementId, validation });
+  return { settlementId: request.settlementId, locking, reads };
+}
+
 describe('a hot account (balance shards)', () => {
+  it('reads only the head and the home shard for a hold the home shard covers, every shard only when it is short', async () => {
+    const { accountId } = await hotVostro(16, '1600.00', '16.00');
+    const id = idOnShard(5, 16);
+    const covered = countingReads();
+
+    const read = await readForHold(covered.client, engine.tables, accountId, id, new Money('99.00'));
+
+    expect(covered.itemsRead()).toBe(2);
+    expect([read?.home, read?.shardCount, read?.shards.map((shard) => shard.shard)]).toEqual([5, 16, [5]]);
+    // 99.01 is one cent more than the home shard's surplus (100 − its floor share 1): the whole account is read.
+    const short = countingReads();
+    const all = await readForHold(short.client, engine.tables, accountId, id, new Money('99.01'));
+    expect(short.itemsRead()).toBe(16);
+    expect(all?.shards.map((shard) => shard.shard)).toEqual(Array.from({ length: 16 }, (_, shard) => shard));
+    // A head: one item; a view of the account still sums every shard.
+    const head = countingReads();
+    expect(await new DynamoAccountStore(head.client, engine.tables).getHead(accountId)).toMatchObject({ shardCount: 16, status: 'ACTIVE' });
+    expect(head.itemsRead()).toBe(1);
+    expect((await engine.accounts.get(accountId))?.available.toFixed()).toBe('1600');
+  });
+
+  it('decides again on a fresh read when a lock planned on the home shard alone finds it drained, moving surplus from the others; never below a floor share', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    // The second actor: a settlement on the same home shard takes 480 of its 490 surplus after the stage read it.
+    const { locking, reads } = await lockRacing(bic, '300.00', async (read) => {
+      expect(read.shards.map((shard) => shard.shard)).toEqual([read.home]);
+      expect((await pay(bic, '480.00', idOnShard(read.home, 2))).status).toBe('COMPLETED');
+    });
+
+    expect(await locking).toEqual({ status: 'LOCKED' });
+
+    // Refused by the home shard's own condition, then read whole (the home shard is short now) and moved to it.
+    expect(reads.map((read) => read.shards.length)).toEqual([1, 2]);
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.available.toFixed()]).toEqual(['520', '300', '220']);
+    expect(shards[reads[0].home].locked.toFixed()).toBe('300');
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
+  it('refuses with InsufficientFunds a lock planned on the home shard alone only once the whole account is short, and writes nothing', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    // Both shards drained to 10 above their floor shares after the stage read the home shard: 20 left in all.
+    const { locking, reads } = await lockRacing(bic, '300.00', async (read) => {
+      for (const shard of [read.home, 1 - read.home]) expect((await pay(bic, '480.00', idOnShard(shard, 2))).status).toBe('COMPLETED');
+    });
+
+    await expect(locking).rejects.toBeInstanceOf(InsufficientFundsError);
+
+    expect(reads.map((read) => read.shards.length)).toEqual([1, 2]);
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.available.toFixed()]).toEqual(['40', '0', '40']);
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
   it('locks a settlement larger than any one shard across shards in one transaction, and posts it on one shard', async () => {
     const { bic, accountId } = await hotVostro(4, '1000.00');
     expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed())).toEqual(['250', '250', '250', '250']);
@@ -152,7 +254,7 @@ describe('a hot account (balance shards)', () => {
     const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
     // The lock as planned on a read of the account: 700 on shard 0 (490 above its floor share), 210 given by shard 1.
     const { account: asRead } = await shardsOf(accountId);
-    const items = accountEffectItems(engine.tables, { type: 'lockAmount', account: asRead, amount: new Money('700.00'), shard: 0 }, new Date().toISOString());
+    const items = accountEffectItems(engine.tables, { type: 'lockAmount', account: holdReadOfAccount(asRead, 0), amount: new Money('700.00') }, new Date().toISOString());
     expect(items).toHaveLength(2);
     // The second actor: a settlement whose hold lands on the giving shard takes 480 of it before the lock commits.
     let racer = '';
