@@ -316,6 +316,11 @@ export interface AccountStore {
    * account; every sharded account when `accountIds` is absent.
    */
   rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]>;
+  /**
+   * Splits an account of one item, as read (`account`), into `shardCount` balance shards in one transaction pinned
+   * on its version: TransactionConflictError when it changed since (read it again). Returns the account after.
+   */
+  splitShards(account: Account, shardCount: number): Promise<Account>;
   /** One page of accounts of a type, in BIC then currency order. Throws ValidationError('cursor') on a bad cursor. */
   list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }>;
 }

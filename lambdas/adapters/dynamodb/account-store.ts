@@ -68,6 +68,10 @@ export class DynamoAccountStore implements AccountStore {
   async split(accountId: string, shardCount: number): Promise<Account> {
     const account = await this.get(accountId);
     invariant(account !== undefined, `split: no account ${accountId}`);
+    return this.splitShards(account, shardCount);
+  }
+
+  async splitShards(account: Account, shardCount: number): Promise<Account> {
     return splitAccount(this.documentClient, this.tables, account, shardCount, new Date().toISOString());
   }
 

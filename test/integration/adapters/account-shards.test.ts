@@ -9,11 +9,13 @@ import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
 import { DynamoAccountStore } from '../../../lambdas/adapters/dynamodb/account-store';
 import { accountEffectItems, holdReadOfAccount, ledgerPartition, readForHold, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InsufficientFundsError, InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { lockFunds, validate, type ValidationResult } from '../../../lambdas/usecases/stages';
-import type { AccountStore, HoldRead } from '../../../lambdas/ports/stores';
+import type { Account, AccountStore, HoldRead } from '../../../lambdas/ports/stores';
+import { operationsOf } from '../../../lambdas/usecases/operations/deps';
+import { splitAccountShards } from '../../../lambdas/usecases/operations/accounts';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
@@ -307,6 +309,65 @@ describe('a hot account (balance shards)', () => {
     ]);
     expect((await pay(bic, '600.00')).status).toBe('COMPLETED');
     expect((await shardsOf(accountId)).account.balance.toFixed()).toBe('400');
+  });
+
+  it('is split on an operator\'s request (POST …/split): sums unchanged, the split audited; refused when split already, out of range, or missing', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00', '10.00');
+    const path = `/api/v1/accounts/${encodeURIComponent(accountId)}/split`;
+
+    const split = await http(engine, 'POST', path, { shards: 4 });
+
+    expect(split.status).toBe(200);
+    expect(split.json).toMatchObject({ accountId, shardCount: 4, account: { balance: '1000.00', locked: '0.00', available: '1000.00', floor: '10.00' } });
+    const { shards } = await shardsOf(accountId);
+    expect(shards.map((shard) => [shard.available.toFixed(), shard.floor.toFixed()])).toEqual(Array.from({ length: 4 }, () => ['250', '2.5']));
+    const audit = await http(engine, 'GET', `/api/v1/audit?entityType=ACCOUNT&entityId=${encodeURIComponent(accountId)}`);
+    expect((audit.json as { items: { action: string }[] }).items.map((entry) => entry.action)).toContain('ACCOUNT.SPLIT');
+    expect((await pay(bic, '600.00')).status).toBe('COMPLETED');
+
+    expect(await http(engine, 'POST', path, { shards: 8 })).toMatchObject({ status: 409, json: { error: { code: 'ACCOUNT.CONFLICT' } } });
+    const single = await hotVostro(1, '10.00');
+    const singlePath = `/api/v1/accounts/${encodeURIComponent(single.accountId)}/split`;
+    for (const shards of [1, 33, 2.5, '4']) expect(await http(engine, 'POST', singlePath, { shards })).toMatchObject({ status: 400, json: { error: { field: 'shards' } } });
+    expect((await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent('VOSTRO#NOSUCHXX#EUR')}/split`, { shards: 4 })).status).toBe(404);
+    expect((await engine.accounts.get(single.accountId))?.shards).toBeUndefined();
+  });
+
+  it('splits a busy account: a settlement that changes it between the read and the split makes the split read again', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00');
+    const ops = operationsOf(engine.deps);
+    let raced = false;
+    const racing = {
+      ...ops,
+      accountShards: {
+        rebalanceShards: (ids?: readonly string[]) => ops.accountShards.rebalanceShards(ids),
+        splitShards: async (account: Account, shardCount: number) => {
+          if (!raced) {
+            raced = true;
+            expect((await pay(bic, '1.00')).status).toBe('COMPLETED');
+          }
+          return ops.accountShards.splitShards(account, shardCount);
+        },
+      },
+    };
+
+    const split = await splitAccountShards(racing, accountId, 2, { actor: 'ops@test', at: new Date().toISOString() });
+
+    expect(raced).toBe(true);
+    expect(split).toMatchObject({ shardCount: 2, account: { balance: '999.00', available: '999.00' } });
+    expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed())).toEqual(['499.5', '499.5']);
+  });
+
+  it('refuses to split a closed account, or one below its floor, and writes nothing', async () => {
+    const closed = await hotVostro(1, '0.00');
+    await new DynamoOperationsStore(engine.documentClient, engine.tables).setStatus((await engine.accounts.get(closed.accountId))!, 'CLOSED', 'ACCOUNT.CLOSE', { actor: 'ops@test', at: new Date().toISOString() });
+    expect(await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent(closed.accountId)}/split`, { shards: 2 })).toMatchObject({ status: 422, json: { error: { code: 'ACCOUNT.NOT_ACTIVE' } } });
+    // Below its floor: only data written before floors were enforced could be; each shard must start at its share.
+    const below = await hotVostro(1, '10.00');
+    await engine.documentClient.send(new UpdateCommand({ TableName: engine.tables.accounts, Key: { accountId: below.accountId }, UpdateExpression: 'SET floor = :floor', ExpressionAttributeValues: { ':floor': toNumberValue('20') } }));
+    expect(await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent(below.accountId)}/split`, { shards: 2 })).toMatchObject({ status: 409, json: { error: { code: 'ACCOUNT.CONFLICT' } } });
+    for (const { accountId } of [closed, below]) expect((await scanAll(engine, 'accounts')).filter((item) => String(item.accountId).startsWith(`${accountId}#`))).toEqual([]);
+    await engine.documentClient.send(new UpdateCommand({ TableName: engine.tables.accounts, Key: { accountId: below.accountId }, UpdateExpression: 'SET floor = :floor', ExpressionAttributeValues: { ':floor': toNumberValue('0') } }));
   });
 
   it('refuses a split on a stale read of the account, or over a shard item already there, and writes nothing', async () => {
