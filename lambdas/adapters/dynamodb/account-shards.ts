@@ -131,12 +131,12 @@ export function accountHeadFromItem(head: Item): AccountHead {
  * re-checks that shard, and a refused partial plan is decided again on a fresh read (explainAccountEffectFailure).
  */
 export async function readForHold(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
-  const head = await getAccountHeadItem(documentClient, tables, accountId);
+  const head = await getAccountItemByKey(documentClient, tables, accountId);
   if (!head) return undefined;
   const shardCount = shardCountOf(head);
   invariant(shardCount <= accountShardsMax, `account ${accountId} has ${shardCount} shards (at most ${accountShardsMax})`);
   const home = shardCount > 1 ? homeShard(reference, shardCount) : 0;
-  const homeItem = home === 0 ? head : await getAccountHeadItem(documentClient, tables, shardKey(accountId, home));
+  const homeItem = home === 0 ? head : await getAccountItemByKey(documentClient, tables, shardKey(accountId, home));
   invariant(homeItem !== undefined, `account ${accountId}: no item for its shard ${home} of ${shardCount}`);
   const homeRead = shardFromItem(homeItem);
   if (shardCount <= 1 || homeCovers(homeRead, amount)) return holdReadOf(accountHeadFromItem(head), home, [homeRead]);
@@ -160,7 +160,7 @@ export function holdReadOfAccount(account: Account, home = 0): HoldRead {
 }
 
 /** One account item (the head, or a shard by its key), strongly consistent: reads that gate money are never stale. */
-async function getAccountHeadItem(documentClient: DynamoDBDocumentClient, tables: TableNames, key: string): Promise<Item | undefined> {
+async function getAccountItemByKey(documentClient: DynamoDBDocumentClient, tables: TableNames, key: string): Promise<Item | undefined> {
   return (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: key }, ConsistentRead: true })))).Item;
 }
 
