@@ -6,6 +6,9 @@
  *   BENCH_CONCURRENCY  settlements in flight in the throughput phase (default 64)
  *   BENCH_JSON         when set, the headline figures are also written there as JSON
  *   BENCH_CAPACITY_SETTLEMENTS  settlements per rail in the capacity model's phase (default 40)
+ *   BENCH_HOT_SHARDS    balance shards of the pair every settlement uses, as an operator splits a hot pair (default 16;
+ *                       1 keeps each account one item, as before hot accounts)
+ *   BENCH_GROUP_COMMIT  0 sends every DynamoDB call as the stores make it (no local group commit), for comparison
  */
 import { performance } from 'node:perf_hooks';
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,11 +22,15 @@ import { benchReconciliation } from './reconciliation';
 import { writeFileSync } from 'node:fs';
 import { benchGrpc, formatGrpcFigures } from './grpc';
 import { benchRails } from './rails';
-import { formatCapacity, measureCapacity } from './capacity/measure';
+import { formatCapacity, hotPairAccountIds, hotPairShards, measureCapacity } from './capacity/measure';
+import type { GroupCommitStats } from '../lambdas/adapters/dynamodb/group-commit';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const capacitySettlements = Number(process.env.BENCH_CAPACITY_SETTLEMENTS ?? 40);
+const groupCommit = process.env.BENCH_GROUP_COMMIT !== '0';
+const hotShards = Number(process.env.BENCH_HOT_SHARDS ?? hotPairShards);
+const groupCommitStats: GroupCommitStats = { writesGrouped: 0, writeGroups: 0, groupsSplit: 0, readsGrouped: 0, readBatches: 0 };
 
 const targets = { settlementsPerMinute: 1_000, domesticLatencySeconds: 5, rollbackSeconds: 2 };
 const goals = { settlementsPerMinute: 10_000, p99MsAtHalfLoad: 250, rollbackP99Ms: 100 };
@@ -143,10 +150,13 @@ function row(label: string, value: string, target: string, goal = ''): string {
 
 async function main(): Promise<void> {
   const completions = new Completions();
-  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local\n`);
+  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local, group commit ${groupCommit ? 'on' : 'off'}`);
+  console.log(`every settlement DEUTDEFF → BNPAFRPP EUR, ${hotShards > 1 ? `the pair split into ${hotShards} balance shards each` : 'each account one item'} (BENCH_HOT_SHARDS)\n`);
   let local: { settlementsPerMinute: number; ceilingSettlementsPerMinute: number; p99Ms: number; rollbackP99Ms: number } | undefined;
-  const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-' });
+  const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-', groupCommit, groupCommitStats });
   try {
+    // Every settlement of the bench uses one pair: the skewed workload at its extreme, split as an operator would.
+    if (hotShards > 1) for (const accountId of hotPairAccountIds) await engine.accounts.split(accountId, hotShards);
     // Warm-up: JIT of the engine and of DynamoDB Local.
     await throughput(engine, completions, 'warm', 5);
     const ceiling = await rawCeiling(engine, phaseSeconds);
@@ -165,7 +175,12 @@ async function main(): Promise<void> {
     console.log(row('latency at half load p99', `${percentile(latencies, 99).toFixed(1)} ms`, `< ${targets.domesticLatencySeconds} s`, `< ${goals.p99MsAtHalfLoad} ms`));
     console.log(row('rollback (bank rejects → FAILED, lock voided) p50', `${percentile(rollbackTimes, 50).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, ''));
     console.log(row('rollback p99', `${percentile(rollbackTimes, 99).toFixed(1)} ms`, `< ${targets.rollbackSeconds} s`, `< ${goals.rollbackP99Ms} ms`));
-    console.log(`\n  settlements run: ${measured.count.toLocaleString('en')} (throughput), ${latencies.length} (latency), ${rollbacks.length} (rollback); submissions refused by DynamoDB Local (lock wait timed out): ${submitFailures}`);
+    console.log(
+      groupCommit
+        ? `\n  group commit (DynamoDB Local only): ${groupCommitStats.writesGrouped.toLocaleString('en')} writes in ${groupCommitStats.writeGroups.toLocaleString('en')} shared transactions (${(groupCommitStats.writesGrouped / Math.max(1, groupCommitStats.writeGroups)).toFixed(1)} each, ${groupCommitStats.groupsSplit} split and sent alone), ${groupCommitStats.readsGrouped.toLocaleString('en')} reads in ${groupCommitStats.readBatches.toLocaleString('en')} batches`
+        : '\n  group commit off (BENCH_GROUP_COMMIT=0): every call sent as the stores make it',
+    );
+    console.log(`  settlements run: ${measured.count.toLocaleString('en')} (throughput), ${latencies.length} (latency), ${rollbacks.length} (rollback); submissions refused by DynamoDB Local (lock wait timed out): ${submitFailures}`);
     local = { settlementsPerMinute: measured.perMinute, ceilingSettlementsPerMinute: ceiling, p99Ms: percentile(latencies, 99), rollbackP99Ms: percentile(rollbackTimes, 99) };
   } finally {
     await engine.stop(2_000);
@@ -182,6 +197,8 @@ async function main(): Promise<void> {
   const json = {
     measuredAt: new Date().toISOString(),
     phaseSeconds,
+    groupCommit,
+    hotShards,
     settlementsPerMinute: round(local!.settlementsPerMinute),
     grpcSettlementsPerMinute: round(grpc.executePerMinute),
     ceilingSettlementsPerMinute: round(local!.ceilingSettlementsPerMinute),

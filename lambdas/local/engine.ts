@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keyNamesByTable, withGroupCommit, type GroupCommitStats } from '../adapters/dynamodb/group-commit';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/account-store';
@@ -58,6 +59,14 @@ export interface LocalEngineOptions {
   readonly dynamoPort?: number;
   /** Where the embedded DynamoDB Local keeps its data; undefined keeps it in memory. */
   readonly dataDirectory?: string;
+  /**
+   * Group commit on DynamoDB Local (adapters/dynamodb/group-commit.ts): concurrent writes of unrelated settlements
+   * as one transaction, concurrent consistent reads as one batch. Default true; false sends every call as the stores
+   * make it, as on AWS (the capacity model counts those).
+   */
+  readonly groupCommit?: boolean;
+  /** Counters of the group commit (the bench prints them). */
+  readonly groupCommitStats?: GroupCommitStats;
   readonly tablePrefix?: string;
   /** Demo data to create where missing; false for none. Default config/demo-seed.json. */
   readonly seed?: DemoSeed | false;
@@ -140,8 +149,6 @@ export interface LocalEngine {
 export async function startLocalEngine(options: LocalEngineOptions = {}): Promise<LocalEngine> {
   const dynamo = options.dynamoEndpoint ? undefined : await startDynamoDbLocal({ port: options.dynamoPort, dataDirectory: options.dataDirectory });
   const dynamoEndpoint = options.dynamoEndpoint ?? dynamo!.endpoint;
-  const documentClient = createDocumentClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
-  const client = documentClient as unknown as DynamoDBClient;
   const baseConfig = options.config ?? localConfig();
   const config: EngineConfig = {
     ...baseConfig,
@@ -151,6 +158,9 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     operationsLimits: { ...baseConfig.operationsLimits, ...options.operationsLimits },
   };
   const { tables } = config;
+  const directClient = createDocumentClient({ endpoint: dynamoEndpoint, region: process.env.AWS_REGION ?? localRegion, credentials: localCredentials });
+  const documentClient = options.groupCommit === false ? directClient : withGroupCommit(directClient, keyNamesByTable(tables), options.groupCommitStats);
+  const client = directClient as unknown as DynamoDBClient;
   let httpServer: LocalHttpServer | undefined;
   let metricsServer: LocalHttpServer | undefined;
   let grpcServer: RunningGrpcServer | undefined;
