@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { generateDevelopmentKey, parseApiKeys } from '../lambdas/adapters/auth/api-keys';
 import { SettlementClient } from '../lambdas/adapters/grpc/client';
 import { startLocalEngine, type LocalEngine } from '../lambdas/local/engine';
+import { hotPairAccountIds, hotPairShards } from './capacity/measure';
 
 export interface GrpcBenchFigures {
   readonly executePerMinute: number;
@@ -146,6 +147,9 @@ export async function benchGrpc(options: { engine?: LocalEngine; apiKey?: string
       groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
       access: { apiKeys: parseApiKeys(key.hashedConfig), rateLimit: { ratePerSecond: 1_000_000, burst: 1_000_000 }, grpcMessageBytesMax: 64 * 1024, httpBodyBytesMax: 64 * 1024 },
     }));
+  // The pair every settlement uses, split as an operator splits a hot pair (bench/run.ts, BENCH_HOT_SHARDS).
+  const hotShards = Number(process.env.BENCH_HOT_SHARDS ?? hotPairShards);
+  if (!options.engine && hotShards > 1) for (const accountId of hotPairAccountIds) await engine.accounts.split(accountId, hotShards);
   const client = new SettlementClient({ address: `127.0.0.1:${engine.grpcPort}`, apiKey: options.apiKey ?? key.key, channelOptions: { 'grpc.max_concurrent_streams': 1_000 } as grpc.ChannelOptions });
   try {
     const watcher = new EventWatcher(client);

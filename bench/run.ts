@@ -6,6 +6,8 @@
  *   BENCH_CONCURRENCY  settlements in flight in the throughput phase (default 64)
  *   BENCH_JSON         when set, the headline figures are also written there as JSON
  *   BENCH_CAPACITY_SETTLEMENTS  settlements per rail in the capacity model's phase (default 40)
+ *   BENCH_HOT_SHARDS    balance shards of the pair every settlement uses, as an operator splits a hot pair (default 16;
+ *                       1 keeps each account one item, as before hot accounts)
  *   BENCH_GROUP_COMMIT  0 sends every DynamoDB call as the stores make it (no local group commit), for comparison
  */
 import { performance } from 'node:perf_hooks';
@@ -20,13 +22,14 @@ import { benchReconciliation } from './reconciliation';
 import { writeFileSync } from 'node:fs';
 import { benchGrpc, formatGrpcFigures } from './grpc';
 import { benchRails } from './rails';
-import { formatCapacity, measureCapacity } from './capacity/measure';
+import { formatCapacity, hotPairAccountIds, hotPairShards, measureCapacity } from './capacity/measure';
 import type { GroupCommitStats } from '../lambdas/adapters/dynamodb/group-commit';
 
 const phaseSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const capacitySettlements = Number(process.env.BENCH_CAPACITY_SETTLEMENTS ?? 40);
 const groupCommit = process.env.BENCH_GROUP_COMMIT !== '0';
+const hotShards = Number(process.env.BENCH_HOT_SHARDS ?? hotPairShards);
 const groupCommitStats: GroupCommitStats = { writesGrouped: 0, writeGroups: 0, groupsSplit: 0, readsGrouped: 0, readBatches: 0 };
 
 const targets = { settlementsPerMinute: 1_000, domesticLatencySeconds: 5, rollbackSeconds: 2 };
@@ -147,10 +150,13 @@ function row(label: string, value: string, target: string, goal = ''): string {
 
 async function main(): Promise<void> {
   const completions = new Completions();
-  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local\n`);
+  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local, group commit ${groupCommit ? 'on' : 'off'}`);
+  console.log(`every settlement DEUTDEFF → BNPAFRPP EUR, ${hotShards > 1 ? `the pair split into ${hotShards} balance shards each` : 'each account one item'} (BENCH_HOT_SHARDS)\n`);
   let local: { settlementsPerMinute: number; ceilingSettlementsPerMinute: number; p99Ms: number; rollbackP99Ms: number } | undefined;
   const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-', groupCommit, groupCommitStats });
   try {
+    // Every settlement of the bench uses one pair: the skewed workload at its extreme, split as an operator would.
+    if (hotShards > 1) for (const accountId of hotPairAccountIds) await engine.accounts.split(accountId, hotShards);
     // Warm-up: JIT of the engine and of DynamoDB Local.
     await throughput(engine, completions, 'warm', 5);
     const ceiling = await rawCeiling(engine, phaseSeconds);
@@ -192,6 +198,7 @@ async function main(): Promise<void> {
     measuredAt: new Date().toISOString(),
     phaseSeconds,
     groupCommit,
+    hotShards,
     settlementsPerMinute: round(local!.settlementsPerMinute),
     grpcSettlementsPerMinute: round(grpc.executePerMinute),
     ceilingSettlementsPerMinute: round(local!.ceilingSettlementsPerMinute),

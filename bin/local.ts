@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     dynamoEndpoint: env.AWS_ENDPOINT_URL,
     dynamoPort: env.DYNAMODB_LOCAL_PORT ? positiveInteger(env, 'DYNAMODB_LOCAL_PORT', 8000) : undefined,
     dataDirectory: env.DATA_DIR ?? '.data/dynamodb',
+    // Concurrent settlements' writes as one transaction and reads as one batch: DynamoDB Local's cost is per call.
+    groupCommit: env.DYNAMODB_GROUP_COMMIT !== 'off',
     // Windows the seed writes where missing: always-open (default) or the calendars of config/windows.json.
     windowMode: parseSettlementWindowMode(env.SETTLEMENT_WINDOWS),
     // Retry, cleanup and recovery timers (a start-up sweep resumes what a killed process left in flight).

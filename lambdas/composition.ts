@@ -199,7 +199,7 @@ export const statementRail = 'SWIFT';
 export function createOperationsDeps(input: {
   documentClient: DynamoDBDocumentClient;
   tables: TableNames;
-  accounts: Pick<AccountStore, 'list' | 'rebalanceShards'>;
+  accounts: Pick<AccountStore, 'list' | 'rebalanceShards' | 'splitShards'>;
   banks: BankDirectory;
   metrics: MetricsPort;
   clock: Clock;

@@ -59,6 +59,15 @@ export function surplusOf(shard: AccountShard): Money {
   return shard.available.minus(shard.floor);
 }
 
+/**
+ * Whether the home shard, as read, covers a hold of `amount` under the account's rule by itself (its surplus above
+ * its floor share): then the hold is planned on it alone and no other shard need be read. Safe on a partial read:
+ * the hold's own condition re-checks the home shard, and a refusal is decided again on a fresh read.
+ */
+export function homeCovers(home: AccountShard, amount: Money): boolean {
+  return surplusOf(home).greaterThanOrEqualTo(amount);
+}
+
 /** Funds moved from one shard to another (balance and available move together; locked never moves). */
 export interface ShardMove {
   readonly from: number;

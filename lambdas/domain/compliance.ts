@@ -4,7 +4,7 @@
  * the facts are arguments; a refusal is a typed business error with a stable code, thrown before anything is locked.
  */
 import { Money } from './money';
-import { AmountLimitExceededError, NetDebitCapExceededError, SanctionsHitError } from './errors';
+import { AmountLimitExceededError, NetDebitCapExceededError, SanctionsHitError, invariant } from './errors';
 
 export interface SanctionedParty {
   /** The list's own id for the entry (OFAC ent_num). */
@@ -38,8 +38,11 @@ export interface ComplianceFacts {
   readonly payeeName?: string;
   readonly amount: Money;
   readonly currency: string;
-  /** What the payer's vostro holds already for other settlements. */
-  readonly payerHeld: Money;
+  /**
+   * What the payer's vostro holds already for other settlements; read only when the payer has a net debit cap in
+   * the currency (a hot account's held sum is a read of every shard).
+   */
+  readonly payerHeld?: Money;
 }
 
 /** Upper-case letters and digits only, single spaces: how names are compared. */
@@ -67,5 +70,8 @@ export function assertCompliant(policy: CompliancePolicy, facts: ComplianceFacts
     if (bankLimit && facts.amount.greaterThan(bankLimit)) throw new AmountLimitExceededError(`${bic} ${facts.currency}`, bankLimit.toFixed(), facts.amount.toFixed());
   }
   const cap = policy.netDebitCaps[facts.payerBic]?.[facts.currency];
-  if (cap && facts.payerHeld.plus(facts.amount).greaterThan(cap)) throw new NetDebitCapExceededError(facts.payerBic, facts.currency, cap.toFixed(), facts.payerHeld.plus(facts.amount).toFixed());
+  if (!cap) return;
+  invariant(facts.payerHeld !== undefined, `assertCompliant: ${facts.payerBic} has a net debit cap in ${facts.currency} but its held sum was not read`);
+  const position = facts.payerHeld.plus(facts.amount);
+  if (position.greaterThan(cap)) throw new NetDebitCapExceededError(facts.payerBic, facts.currency, cap.toFixed(), position.toFixed());
 }

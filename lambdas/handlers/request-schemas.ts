@@ -19,6 +19,7 @@ import { ibanLengthMax, ibanMessage, isIban } from '../domain/iban';
 import { ValidationError } from '../domain/errors';
 import { bankNameLengthMax, instantPattern, movementIdLengthMax, movementReferenceLengthMax } from '../domain/admin';
 import { amountIntegerDigitsMax } from '../domain/money';
+import { accountShardsMax } from '../domain/account-shards';
 import { rails, referenceLengthMax, settlementIdLengthMax, settlementKinds } from '../domain/settlement';
 import { forbiddenTextCharacters, railTextPattern } from '../domain/text';
 import { emergencyReasonLengthMax, weekdayNames } from '../domain/window';
@@ -178,6 +179,10 @@ export const fundMovementBody = z.strictObject({
 });
 
 export const floorBody = z.strictObject({ floor: amount });
+
+export const splitBody = z.strictObject({
+  shards: z.int({ error: `must be an integer from 2 to ${accountShardsMax}` }).min(2, { error: `must be an integer from 2 to ${accountShardsMax}` }).max(accountShardsMax, { error: `must be an integer from 2 to ${accountShardsMax}` }).meta({ description: 'Balance shards to split the account into (docs/architecture.md, "Hot accounts").' }),
+});
 
 export const windowBody = z.strictObject({
   currency: currency.optional(),

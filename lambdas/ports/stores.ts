@@ -33,6 +33,40 @@ export interface Account {
   readonly shards?: readonly AccountShard[];
 }
 
+/**
+ * An account's head: its own item (shard 0), read alone. Enough for a decision on existence, status, currency and
+ * shard count; for an account of one item it is the whole account (`whole`), so a decision on its balance costs no
+ * further read. A hot account's balance figures are not in it: they are the sums of every shard (AccountStore.get).
+ */
+export interface AccountHead {
+  readonly accountId: string;
+  readonly accountType: AccountType;
+  readonly bic: string;
+  readonly currency: string;
+  readonly status: AccountStatus;
+  /** Balance shards (1: the account is its one item). */
+  readonly shardCount: number;
+  /** The account itself, when it is one item. */
+  readonly whole?: Account;
+}
+
+/**
+ * What a hold (a lock's `lockAmount`) is decided on (AccountStore.readForHold): the account's head and the shards
+ * read, the home shard alone when its surplus covers the hold, else every shard. Not the account's figures (a partial
+ * read sums to nothing meaningful): never shown, only planned on; the hold's conditions re-check every shard written.
+ */
+export interface HoldRead {
+  readonly accountId: string;
+  readonly bic: string;
+  readonly currency: string;
+  readonly status: AccountStatus;
+  readonly shardCount: number;
+  /** The shard the hold lands on (0 for an account of one item). */
+  readonly home: number;
+  /** The shards read, in shard order: the home shard, or all `shardCount` of them. */
+  readonly shards: readonly AccountShard[];
+}
+
 export function accountId(accountType: AccountType, bic: string, currency: string): string {
   return `${accountType}#${bic}#${currency}`;
 }
@@ -154,7 +188,7 @@ export type Effect =
    * locked += amount, available −= amount; requires ACTIVE and available − amount ≥ floor, and, with a net debit
    * cap, locked + amount ≤ cap (NetDebitCapExceededError otherwise).
    */
-  | { readonly type: 'lockAmount'; readonly account: Account; readonly amount: Money; readonly netDebitCap?: Money; readonly shard?: number }
+  | { readonly type: 'lockAmount'; readonly account: HoldRead; readonly amount: Money; readonly netDebitCap?: Money }
   /** locked −= amount, available += amount; requires locked ≥ amount (on the lock's shard). */
   | { readonly type: 'releaseLockedAmount'; readonly accountId: string; readonly amount: Money; readonly shard?: number }
   /** balance −= amount, locked −= amount (available unchanged); requires locked ≥ amount (on the lock's shard). */
@@ -268,12 +302,25 @@ export interface AccountQuery {
 }
 
 export interface AccountStore {
+  /** The whole account: a hot account's figures are the exact sums of every shard (views, reconciliation). */
   get(accountId: string): Promise<Account | undefined>;
+  /** The account's head alone (one item), strongly consistent: existence, status, currency (Validate). */
+  getHead(accountId: string): Promise<AccountHead | undefined>;
+  /**
+   * What a hold of `amount` for `reference` (a settlement id) is decided on, strongly consistent: the head and the
+   * home shard `reference` picks; every shard only when the home shard's surplus is short.
+   */
+  readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined>;
   /**
    * The rebalancer (cleanup job, and on demand): evens each hot account's shards, one conditional transaction per
    * account; every sharded account when `accountIds` is absent.
    */
   rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]>;
+  /**
+   * Splits an account of one item, as read (`account`), into `shardCount` balance shards in one transaction pinned
+   * on its version: TransactionConflictError when it changed since (read it again). Returns the account after.
+   */
+  splitShards(account: Account, shardCount: number): Promise<Account>;
   /** One page of accounts of a type, in BIC then currency order. Throws ValidationError('cursor') on a bad cursor. */
   list(query: AccountQuery): Promise<{ items: Account[]; nextCursor?: string }>;
 }

@@ -22,8 +22,7 @@ import {
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
-import { homeShard } from '../domain/account-shards';
-import { accountId, type Account, type Bank, type Effect, type SettlementRecord } from '../ports/stores';
+import { accountId, type Account, type AccountHead, type Bank, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
 import { advance, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
@@ -83,26 +82,33 @@ async function decideValidation(deps: EngineDeps, current: SettlementRecord): Pr
   await deps.windows.assertOpen(current.currency, deps.clock.now());
   const payerBank = await requireActiveBank(deps, current.payerBic);
   const payeeBank = await requireActiveBank(deps, current.payeeBic);
-  const vostro = await requireUsableAccount(deps, accountId('VOSTRO', current.payerBic, current.currency));
+  const vostro = await requireUsableHead(deps, accountId('VOSTRO', current.payerBic, current.currency));
+  const amount = new Money(current.amount);
+  // Validate reads each account's head alone: for an account of one item that is the whole account (its funds are
+  // checked here as before); a hot account's figures are the sums of every shard, a read per shard for an answer
+  // LockFunds' hold gives anyway (it reads the home shard first). Only a net debit cap's early answer needs the
+  // payer's held sum: then the whole account is read.
+  const capped = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency] !== undefined;
+  const payer = vostro.whole ?? (capped ? await deps.accounts.get(vostro.accountId) : undefined);
   if (deps.compliance) {
     assertCompliant(deps.compliance, {
       payerBic: current.payerBic,
       payeeBic: current.payeeBic,
       payerName: payerBank.name,
       payeeName: payeeBank.name,
-      amount: new Money(current.amount),
+      amount,
       currency: current.currency,
-      payerHeld: vostro.locked,
+      ...(payer && { payerHeld: payer.locked }),
     });
   }
   const route = await deps.reference.getPayoutRoute(current.payeeBic, current.currency);
   const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
-  const nostro = await deps.accounts.get(nostroAccountId);
+  const nostro = await deps.accounts.getHead(nostroAccountId);
   if (!nostro) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
   requireUsable(nostro);
   // An early, clear answer; LockFunds' conditional transaction is what actually guarantees the funds.
-  requireAvailable(vostro, new Money(current.amount));
-  requireAvailable(nostro, new Money(current.amount));
+  if (payer) requireAvailable(payer, amount);
+  if (nostro.whole) requireAvailable(nostro.whole, amount);
   return {
     status: 'VALIDATED',
     attempt: current.attempt,
@@ -149,9 +155,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
     const payerAccountId = validation?.payerAccountId ?? current.payerAccountId;
     const nostroAccountId = validation?.nostroAccountId ?? current.nostroAccountId;
     invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
-    const vostro = await requireUsableAccount(deps, payerAccountId);
-    const nostro = await requireUsableAccount(deps, nostroAccountId);
     const amount = new Money(current.amount);
+    const vostro = await requireUsableHold(deps, payerAccountId, current.settlementId, amount);
+    const nostro = await requireUsableHold(deps, nostroAccountId, current.settlementId, amount);
     const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
     const now = deps.clock.now();
     const lock = {
@@ -162,8 +168,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
       vostroAccountId: vostro.accountId,
       nostroAccountId: nostro.accountId,
       // A hot account's hold lands on the shard its settlement id picks (domain/account-shards.ts); absent: 0.
-      ...(vostro.shards && { vostroShard: homeShard(current.settlementId, vostro.shards.length) }),
-      ...(nostro.shards && { nostroShard: homeShard(current.settlementId, nostro.shards.length) }),
+      ...(vostro.shardCount > 1 && { vostroShard: vostro.home }),
+      ...(nostro.shardCount > 1 && { nostroShard: nostro.home }),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + deps.limits.lockTtlSeconds * 1000).toISOString(),
     };
@@ -181,8 +187,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         effects: [
           // The net debit cap is a condition of this lock (Validate's check is an early answer on a read that
           // two concurrent settlements could both pass).
-          { type: 'lockAmount', account: vostro, amount, shard: lock.vostroShard, ...(netDebitCap && { netDebitCap }) },
-          { type: 'lockAmount', account: nostro, amount, shard: lock.nostroShard },
+          { type: 'lockAmount', account: vostro, amount, ...(netDebitCap && { netDebitCap }) },
+          { type: 'lockAmount', account: nostro, amount },
           { type: 'createLock', lock },
         ],
       },
@@ -402,15 +408,23 @@ function screenParty(policy: CompliancePolicy, role: 'payer' | 'payee', bic: str
   if (hit) throw new SanctionsHitError(role, bic, `${hit.name} (${policy.sanctions.source} entry ${hit.entryId})`);
 }
 
-async function requireUsableAccount(deps: EngineDeps, id: string): Promise<Account> {
-  const account = await deps.accounts.get(id);
-  if (!account) throw new AccountNotFoundError(id);
-  requireUsable(account);
-  return account;
+async function requireUsableHead(deps: EngineDeps, id: string): Promise<AccountHead> {
+  const head = await deps.accounts.getHead(id);
+  if (!head) throw new AccountNotFoundError(id);
+  requireUsable(head);
+  return head;
+}
+
+/** The read a hold is planned on (the head and the home shard; every shard when the home shard is short). */
+async function requireUsableHold(deps: EngineDeps, id: string, settlementId: string, amount: Money): Promise<HoldRead> {
+  const read = await deps.accounts.readForHold(id, settlementId, amount);
+  if (!read) throw new AccountNotFoundError(id);
+  requireUsable(read);
+  return read;
 }
 
 /** A FROZEN or CLOSED account accepts no new lock. */
-function requireUsable(account: Account): void {
+function requireUsable(account: Pick<Account, 'accountId' | 'status'>): void {
   if (account.status !== 'ACTIVE') throw new AccountNotActiveError(account.accountId, account.status);
 }
 

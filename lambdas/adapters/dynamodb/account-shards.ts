@@ -12,9 +12,9 @@ import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
-import { accountShardsMax, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
+import { accountShardsMax, homeCovers, homeShard, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
-import type { Account, AccountType, Effect, LedgerEntry } from '../../ports/stores';
+import type { Account, AccountHead, AccountType, Effect, HoldRead, LedgerEntry } from '../../ports/stores';
 import { StaleAccountPlanError } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, toInteger, toMoney, toNumberValue, translateTransientError, type CancellationReason } from './client';
 import type { TableNames } from './table-definitions';
@@ -110,6 +110,60 @@ export async function readShards(documentClient: DynamoDBDocumentClient, tables:
   return accountFromShardItems(found);
 }
 
+/** An account's head from its item (shard 0): for an account of one item, the whole account with it. */
+export function accountHeadFromItem(head: Item): AccountHead {
+  const shardCount = shardCountOf(head);
+  return {
+    accountId: String(head.accountId),
+    accountType: head.accountType as AccountType,
+    bic: String(head.bic),
+    currency: String(head.currency),
+    status: head.accountStatus as Account['status'],
+    shardCount,
+    ...(shardCount <= 1 && { whole: accountFromShardItems([head]) }),
+  };
+}
+
+/**
+ * What a hold of `amount` for `reference` is decided on (AccountStore.readForHold), strongly consistent: the head,
+ * then its home shard (one GetItem; none when the home shard is the head); every other shard (one BatchGetItem) only
+ * when the home shard's surplus, as read, is short. A plan on the home shard alone stays safe: the hold's condition
+ * re-checks that shard, and a refused partial plan is decided again on a fresh read (explainAccountEffectFailure).
+ */
+export async function readForHold(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
+  const head = await getAccountItemByKey(documentClient, tables, accountId);
+  if (!head) return undefined;
+  const shardCount = shardCountOf(head);
+  invariant(shardCount <= accountShardsMax, `account ${accountId} has ${shardCount} shards (at most ${accountShardsMax})`);
+  const home = shardCount > 1 ? homeShard(reference, shardCount) : 0;
+  const homeItem = home === 0 ? head : await getAccountItemByKey(documentClient, tables, shardKey(accountId, home));
+  invariant(homeItem !== undefined, `account ${accountId}: no item for its shard ${home} of ${shardCount}`);
+  const homeRead = shardFromItem(homeItem);
+  if (shardCount <= 1 || homeCovers(homeRead, amount)) return holdReadOf(accountHeadFromItem(head), home, [homeRead]);
+  const others = Array.from({ length: shardCount }, (_, shard) => shard).filter((shard) => shard !== 0 && shard !== home);
+  const found = await batchGetConsistent(documentClient, tables.accounts, others.map((shard) => ({ accountId: shardKey(accountId, shard) })));
+  const shards = [...new Map([head, homeItem, ...found].map((item) => [String(item.accountId), shardFromItem(item)])).values()].sort((left, right) => left.shard - right.shard);
+  invariant(shards.length === shardCount && shards.every((shard, index) => shard.shard === index), `account ${accountId}: read ${shards.length} of ${shardCount} shards`);
+  return holdReadOf(accountHeadFromItem(head), home, shards);
+}
+
+/** A hold's read of an account: its head, the shard the hold lands on, and the shards read (in shard order). */
+export function holdReadOf(head: Pick<Account, 'accountId' | 'bic' | 'currency' | 'status'> & { shardCount?: number }, home: number, shards: readonly AccountShard[]): HoldRead {
+  const shardCount = head.shardCount ?? 1;
+  invariant(home >= 0 && home < shardCount && shards.some((shard) => shard.shard === home), `holdReadOf: shard ${home} of ${head.accountId} (${shardCount} shards) was not read`);
+  return { accountId: head.accountId, bic: head.bic, currency: head.currency, status: head.status, shardCount, home, shards };
+}
+
+/** A hold's read from a whole account (every shard read): for callers that hold the account already. */
+export function holdReadOfAccount(account: Account, home = 0): HoldRead {
+  return holdReadOf({ ...account, shardCount: account.shards?.length ?? 1 }, home, shardsOf(account));
+}
+
+/** One account item (the head, or a shard by its key), strongly consistent: reads that gate money are never stale. */
+async function getAccountItemByKey(documentClient: DynamoDBDocumentClient, tables: TableNames, key: string): Promise<Item | undefined> {
+  return (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: key }, ConsistentRead: true })))).Item;
+}
+
 /** The shards of an account as read (one shard, the account itself, when it is not sharded). */
 export function shardsOf(account: Account): readonly AccountShard[] {
   return account.shards ?? [{ shard: 0, balance: account.balance, locked: account.locked, available: account.available, floor: account.floor, version: account.version }];
@@ -195,14 +249,18 @@ function lockedChange(tables: TableNames, accountId: string, shard: number, upda
 
 function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'lockAmount' }>, now: string): AccountTransactItem[] {
   const { account, amount } = effect;
-  const shards = shardsOf(account);
-  const home = effect.shard ?? 0;
-  invariant(home >= 0 && home < shards.length, `lockAmount: shard ${home} of ${account.accountId} (${shards.length} shards)`);
-  // Short as read: the hold goes on the home shard alone and its condition refuses it (InsufficientFunds).
+  const { shards, home } = account;
+  const shardRead = (shard: number) => {
+    const found = shards.find((candidate) => candidate.shard === shard);
+    invariant(found !== undefined, `lockAmount: shard ${shard} of ${account.accountId} (${account.shardCount} shards) was not read`);
+    return found;
+  };
+  const homeRead = shardRead(home);
+  // Short as read: the hold goes on the home shard alone and its condition refuses it (InsufficientFunds). Read in
+  // part (the home shard covered it): no moves, the hold on the home shard alone.
   const moves = planHold(shards, home, amount) ?? [];
   const moved = sum(moves.map((move) => move.amount));
-  const capShare = effect.netDebitCap && splitExactly(effect.netDebitCap, shards.length, account.currency)[home];
-  const homeShard = shards[home];
+  const capShare = effect.netDebitCap && splitExactly(effect.netDebitCap, account.shardCount, account.currency)[home];
   const values = (shard: AccountShard, required: Money) => ({ ':one': 1, ':now': now, ':active': 'ACTIVE', ':currency': account.currency, ':required': toNumberValue(required), ':floor': toNumberValue(shard.floor) });
   // available − amount ≥ floor, written as available ≥ amount + floor (conditions cannot subtract); the floor
   // share the sum was computed with must still be the shard's. With a net debit cap, locked + amount ≤ cap share,
@@ -218,7 +276,7 @@ function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'l
         : 'SET balance = balance + :moved, locked = locked + :amount, available = available + :net, version = version + :one, updatedAt = :now',
       ConditionExpression: `${rule}${capShare ? ' AND locked <= :lockedMax' : ''}`,
       ExpressionAttributeValues: {
-        ...values(homeShard, amount.minus(moved).plus(homeShard.floor)),
+        ...values(homeRead, amount.minus(moved).plus(homeRead.floor)),
         ':amount': toNumberValue(amount),
         ...(!moved.isZero() && { ':moved': toNumberValue(moved), ':net': toNumberValue(moved.minus(amount)) }),
         ...(capShare && { ':lockedMax': toNumberValue(capShare.minus(amount)) }),
@@ -232,7 +290,7 @@ function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'l
       Key: { accountId: shardKey(account.accountId, move.from) },
       UpdateExpression: 'SET balance = balance - :moved, available = available - :moved, version = version + :one, updatedAt = :now',
       ConditionExpression: rule,
-      ExpressionAttributeValues: { ...values(shards[move.from], move.amount.plus(shards[move.from].floor)), ':moved': toNumberValue(move.amount) },
+      ExpressionAttributeValues: { ...values(shardRead(move.from), move.amount.plus(shardRead(move.from).floor)), ':moved': toNumberValue(move.amount) },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   }));
@@ -253,16 +311,16 @@ export function explainAccountEffectFailure(effect: AccountEffect, reasons: read
   // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
   const old = failed.Item ? unmarshall(failed.Item as Record<string, AttributeValue>, { wrapNumbers: true }) : undefined;
   if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(account.accountId, String(old?.accountStatus ?? 'MISSING'));
-  const shardCount = shardsOf(account).length;
   if (effect.netDebitCap && failed === reasons[0] && old.locked !== undefined) {
-    const capShare = splitExactly(effect.netDebitCap, shardCount, account.currency)[effect.shard ?? 0];
+    const capShare = splitExactly(effect.netDebitCap, account.shardCount, account.currency)[account.home];
     const position = toMoney(old.locked).plus(effect.amount);
     if (position.greaterThan(capShare)) return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(effect.netDebitCap, account.currency), formatAmount(position.plus(effect.netDebitCap.minus(capShare)), account.currency));
   }
-  // A hot account whose shards, as read, held enough: a concurrent lock took what the plan counted on. The account
-  // may still have it on other shards, so the stage decides again on a fresh read (advance), then the workflow
-  // retries it like any conflict.
-  if (account.shards && planHold(account.shards, effect.shard ?? 0, effect.amount) !== undefined) {
+  // A hot account whose shards, as read, held enough (every shard, or the home shard alone when it covered the
+  // hold): a concurrent lock took what the plan counted on. The account may still have it on other shards, so the
+  // stage decides again on a fresh read (advance), then the workflow retries it like any conflict. Only a plan that
+  // found the whole account short is InsufficientFunds.
+  if (account.shardCount > 1 && planHold(account.shards, account.home, effect.amount) !== undefined) {
     return new StaleAccountPlanError(`account ${account.accountId}: its shards changed between the read and the lock; read again`);
   }
   return new InsufficientFundsError(account.accountId, formatAmount(effect.amount, account.currency));

@@ -4,10 +4,10 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AccountConflictError, ValidationError, invariant } from '../../domain/errors';
 import { Money } from '../../domain/money';
-import type { Account, AccountQuery, AccountStore, AccountType, Bank, LedgerEntry, ReferenceStore } from '../../ports/stores';
+import type { Account, AccountHead, AccountQuery, AccountStore, AccountType, Bank, HoldRead, LedgerEntry, ReferenceStore } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
-import { accountFromShardItems, ledgerEntryItem, openingShardItems, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
+import { accountFromShardItems, accountHeadFromItem, ledgerEntryItem, openingShardItems, readForHold, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
 import type { RebalanceOutcome } from '../../domain/account-shards';
 
 type Item = Record<string, unknown>;
@@ -48,6 +48,15 @@ export class DynamoAccountStore implements AccountStore {
     return getAccountItem(this.documentClient, this.tables, accountId);
   }
 
+  async getHead(accountId: string): Promise<AccountHead | undefined> {
+    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true })));
+    return result.Item ? accountHeadFromItem(result.Item) : undefined;
+  }
+
+  async readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
+    return readForHold(this.documentClient, this.tables, accountId, reference, amount);
+  }
+
   async rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]> {
     const ids = accountIds ?? [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined).map((account) => account.accountId);
     const outcomes: RebalanceOutcome[] = [];
@@ -59,6 +68,10 @@ export class DynamoAccountStore implements AccountStore {
   async split(accountId: string, shardCount: number): Promise<Account> {
     const account = await this.get(accountId);
     invariant(account !== undefined, `split: no account ${accountId}`);
+    return this.splitShards(account, shardCount);
+  }
+
+  async splitShards(account: Account, shardCount: number): Promise<Account> {
     return splitAccount(this.documentClient, this.tables, account, shardCount, new Date().toISOString());
   }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
 import { parseBic } from '../../domain/bic';
 import { accountView } from '../../usecases/settlements';
-import { changeAccountStatus, getBank, openAccount, pageLimit, postFundMovement, rebalanceAccountShards, registerBank, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
+import { changeAccountStatus, getBank, openAccount, pageLimit, postFundMovement, rebalanceAccountShards, registerBank, splitAccountShards, requireAccount, setAccountFloor, setBankStatus, type StatusAction } from '../../usecases/operations/accounts';
 import { actorOf, operationsOf } from '../../usecases/operations/deps';
 import { getReport, listReports, requestReconciliation, ReconciliationTrigger } from '../../usecases/operations/reconcile';
 import { emergencyClose, getWindow, listWindows, putWindow, reopen } from '../../usecases/operations/windows';
@@ -20,6 +20,7 @@ import {
   currency,
   emergencyCloseBody,
   floorBody,
+  splitBody,
   fundMovementBody,
   auditExportQuery,
   ledgerQuery,
@@ -116,6 +117,7 @@ export const operationsRoutes: readonly Route[] = [
     return ok(await changeAccountStatus(ops(deps), request.pathParameters.accountId, action, actor(request, deps)));
   }),
   route('POST', '/api/v1/accounts/{accountId}/rebalance', accountParams, "Even a hot account's balance shards now (sums unchanged; MOVED, EVEN, NOT_SHARDED or BUSY).", async (request, deps) => ok(await rebalanceAccountShards(ops(deps), request.pathParameters.accountId, actor(request, deps)))),
+  route('POST', '/api/v1/accounts/{accountId}/split', { ...accountParams, body: splitBody }, 'Split an account of one item into `shards` balance shards (a hot account; balance, held, available and floor unchanged).', async (request, deps) => ok(await splitAccountShards(ops(deps), request.pathParameters.accountId, (request.body as { shards: number }).shards, actor(request, deps)))),
   route('PUT', '/api/v1/accounts/{accountId}/floor', { ...accountParams, body: floorBody }, 'Set an account\'s floor.', async (request, deps) => ok(await setAccountFloor(ops(deps), request.pathParameters.accountId, request.body, actor(request, deps)))),
 
   // ---- audit ----

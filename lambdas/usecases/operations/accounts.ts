@@ -99,6 +99,42 @@ export async function rebalanceAccountShards(ops: OperationsDeps, accountId: str
   return { ...outcome, account: accountView(after) };
 }
 
+/** Times a split reads the account again when a lock or posting changed it between the read and the split. */
+export const splitAttemptsMax = 3;
+
+/**
+ * Splits an account of one item into `shardCount` balance shards on an operator's request (a hot account,
+ * docs/architecture.md "Hot accounts"): one transaction pinned on the account's version; shard 0 keeps every pending
+ * lock, the surplus and the floor are split exactly, so balance, held, available and floor are unchanged. A lock or
+ * posting that commits between the read and the split makes it read again (at most splitAttemptsMax times). Audited
+ * (ACCOUNT.SPLIT, the shards after) once it commits, like a rebalance.
+ */
+export async function splitAccountShards(ops: OperationsDeps, accountId: string, shardCount: number, actor: Actor): Promise<{ accountId: string; shardCount: number; account: AccountView }> {
+  // `shardCount` comes validated (2 to accountShardsMax) by the route's body schema; splitAccount asserts it again.
+  for (let attempt = 1; attempt <= splitAttemptsMax; attempt++) {
+    const before = await requireAccount(ops, accountId);
+    if (before.shards) throw new AccountConflictError(`account ${before.accountId} is split already into ${before.shards.length} balance shards`);
+    if (before.status === 'CLOSED') throw new AccountNotActiveError(before.accountId, before.status);
+    // Each shard must start at or above its floor share: an account below its floor (a floor raised over held
+    // funds) cannot be split until funded.
+    if (before.available.lessThan(before.floor)) throw new AccountConflictError(`account ${before.accountId} has ${formatAmount(before.available, before.currency)} ${before.currency} available, below its floor: fund it first`);
+    let after: Account;
+    try {
+      after = await ops.accountShards.splitShards(before, shardCount);
+    } catch (error) {
+      if (error instanceof TransactionConflictError) continue;
+      throw error;
+    }
+    invariant(after.balance.equals(before.balance) && after.locked.equals(before.locked) && after.floor.equals(before.floor), `split: ${before.accountId}'s sums changed`);
+    await ops.audit.append(
+      { action: 'ACCOUNT.SPLIT', entityType: 'ACCOUNT', entityId: before.accountId, before: { shards: [{ shard: 0, balance: before.balance.toFixed(), available: before.available.toFixed() }] }, after: shardSnapshot(after), detail: `split into ${shardCount} balance shards` },
+      actor,
+    );
+    return { accountId: before.accountId, shardCount, account: accountView(after) };
+  }
+  throw new TransactionConflictError(`account ${accountId} kept changing; not split`);
+}
+
 function shardSnapshot(account: Account): Record<string, unknown> {
   return { shards: (account.shards ?? []).map((shard) => ({ shard: shard.shard, balance: shard.balance.toFixed(), available: shard.available.toFixed() })) };
 }

@@ -36,8 +36,8 @@ export interface OperationsDeps {
   readonly accountAdmin: AccountAdminStore;
   /** Paged account listings (the core's store). */
   readonly accountList: Pick<AccountStore, 'list'>;
-  /** A hot account's balance shards evened now (the cleanup job does it on its schedule). */
-  readonly accountShards: Pick<AccountStore, 'rebalanceShards'>;
+  /** A hot account's balance shards evened now (the cleanup job does it on its schedule), or an account split into them. */
+  readonly accountShards: Pick<AccountStore, 'rebalanceShards' | 'splitShards'>;
   readonly audit: AuditLog;
   readonly proposals: ProposalStore;
   readonly windows: WindowStore;

@@ -7,9 +7,15 @@
  */
 import { Money } from '../../../lambdas/domain/money';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
-import { accountEffectItems, ledgerPartition, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
-import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { DynamoAccountStore } from '../../../lambdas/adapters/dynamodb/account-store';
+import { accountEffectItems, holdReadOfAccount, ledgerPartition, readForHold, rebalanceAccount, shardKey, splitAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { InsufficientFundsError, InvariantViolationError, TransactionConflictError } from '../../../lambdas/domain/errors';
+import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
+import { lockFunds, validate, type ValidationResult } from '../../../lambdas/usecases/stages';
+import type { Account, AccountStore, HoldRead } from '../../../lambdas/ports/stores';
+import { operationsOf } from '../../../lambdas/usecases/operations/deps';
+import { splitAccountShards } from '../../../lambdas/usecases/operations/accounts';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
@@ -52,7 +58,105 @@ async function pay(bic: string, amount: string, settlementId?: string) {
   return settled(engine, String(request.settlementId), 60_000);
 }
 
+/** A settlement id whose home shard among `shardCount` is `shard`. */
+function idOnShard(shard: number, shardCount: number): string {
+  let id = '';
+  for (let index = 0; homeShard(id, shardCount) !== shard || id === ''; index++) id = `${settlementRequest().settlementId as string}-${index}`;
+  return id;
+}
+
+/** A document client that counts the account items each call reads (GetItem: 1; BatchGetItem: its keys). */
+function countingReads(): { client: typeof engine.documentClient; itemsRead: () => number } {
+  let items = 0;
+  const client = new Proxy(engine.documentClient, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: { constructor: { name: string }; input: { RequestItems?: Record<string, { Keys?: unknown[] }> } }) => {
+        if (command.constructor.name === 'GetCommand') items += 1;
+        if (command.constructor.name === 'BatchGetCommand') items += Object.values(command.input.RequestItems ?? {}).reduce((total, request) => total + (request.Keys?.length ?? 0), 0);
+        return target.send(command as never);
+      };
+    },
+  });
+  return { client, itemsRead: () => items };
+}
+
+/**
+ * LockFunds of a PENDING settlement of `amount` from `bic`'s vostro, with `race` run once right after the stage's
+ * first read of the vostro for its hold (before the lock transaction): the reads the stage planned on, in order.
+ */
+async function lockRacing(bic: string, amount: string, race: (read: HoldRead) => Promise<void>) {
+  const request = parseSettlementRequest(settlementRequest({ payerBic: bic, amount }));
+  await engine.deps.settlements.create(request, new Date().toISOString());
+  const validation = (await validate(engine.deps, { settlementId: request.settlementId })) as ValidationResult;
+  const reads: HoldRead[] = [];
+  const accounts: AccountStore = Object.create(engine.deps.accounts) as AccountStore;
+  accounts.readForHold = async (accountId, reference, held) => {
+    const read = (await engine.deps.accounts.readForHold(accountId, reference, held))!;
+    if (accountId !== validation.payerAccountId) return read;
+    reads.push(read);
+    if (reads.length === 1) await race(read);
+    return read;
+  };
+  const locking = lockFunds({ ...engine.deps, accounts }, { settlementId: request.settlementId, validation });
+  return { settlementId: request.settlementId, locking, reads };
+}
+
 describe('a hot account (balance shards)', () => {
+  it('reads only the head and the home shard for a hold the home shard covers, every shard only when it is short', async () => {
+    const { accountId } = await hotVostro(16, '1600.00', '16.00');
+    const id = idOnShard(5, 16);
+    const covered = countingReads();
+
+    const read = await readForHold(covered.client, engine.tables, accountId, id, new Money('99.00'));
+
+    expect(covered.itemsRead()).toBe(2);
+    expect([read?.home, read?.shardCount, read?.shards.map((shard) => shard.shard)]).toEqual([5, 16, [5]]);
+    // 99.01 is one cent more than the home shard's surplus (100 − its floor share 1): the whole account is read.
+    const short = countingReads();
+    const all = await readForHold(short.client, engine.tables, accountId, id, new Money('99.01'));
+    expect(short.itemsRead()).toBe(16);
+    expect(all?.shards.map((shard) => shard.shard)).toEqual(Array.from({ length: 16 }, (_, shard) => shard));
+    // A head: one item; a view of the account still sums every shard.
+    const head = countingReads();
+    expect(await new DynamoAccountStore(head.client, engine.tables).getHead(accountId)).toMatchObject({ shardCount: 16, status: 'ACTIVE' });
+    expect(head.itemsRead()).toBe(1);
+    expect((await engine.accounts.get(accountId))?.available.toFixed()).toBe('1600');
+  });
+
+  it('decides again on a fresh read when a lock planned on the home shard alone finds it drained, moving surplus from the others; never below a floor share', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    // The second actor: a settlement on the same home shard takes 480 of its 490 surplus after the stage read it.
+    const { locking, reads } = await lockRacing(bic, '300.00', async (read) => {
+      expect(read.shards.map((shard) => shard.shard)).toEqual([read.home]);
+      expect((await pay(bic, '480.00', idOnShard(read.home, 2))).status).toBe('COMPLETED');
+    });
+
+    expect(await locking).toEqual({ status: 'LOCKED' });
+
+    // Refused by the home shard's own condition, then read whole (the home shard is short now) and moved to it.
+    expect(reads.map((read) => read.shards.length)).toEqual([1, 2]);
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.available.toFixed()]).toEqual(['520', '300', '220']);
+    expect(shards[reads[0].home].locked.toFixed()).toBe('300');
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
+  it('refuses with InsufficientFunds a lock planned on the home shard alone only once the whole account is short, and writes nothing', async () => {
+    const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
+    // Both shards drained to 10 above their floor shares after the stage read the home shard: 20 left in all.
+    const { locking, reads } = await lockRacing(bic, '300.00', async (read) => {
+      for (const shard of [read.home, 1 - read.home]) expect((await pay(bic, '480.00', idOnShard(shard, 2))).status).toBe('COMPLETED');
+    });
+
+    await expect(locking).rejects.toBeInstanceOf(InsufficientFundsError);
+
+    expect(reads.map((read) => read.shards.length)).toEqual([1, 2]);
+    const { account, shards } = await shardsOf(accountId);
+    expect([account.balance.toFixed(), account.locked.toFixed(), account.available.toFixed()]).toEqual(['40', '0', '40']);
+    for (const shard of shards) expect(shardViolations(accountId, shard)).toEqual([]);
+  });
+
   it('locks a settlement larger than any one shard across shards in one transaction, and posts it on one shard', async () => {
     const { bic, accountId } = await hotVostro(4, '1000.00');
     expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed())).toEqual(['250', '250', '250', '250']);
@@ -152,7 +256,7 @@ describe('a hot account (balance shards)', () => {
     const { bic, accountId } = await hotVostro(2, '1000.00', '20.00');
     // The lock as planned on a read of the account: 700 on shard 0 (490 above its floor share), 210 given by shard 1.
     const { account: asRead } = await shardsOf(accountId);
-    const items = accountEffectItems(engine.tables, { type: 'lockAmount', account: asRead, amount: new Money('700.00'), shard: 0 }, new Date().toISOString());
+    const items = accountEffectItems(engine.tables, { type: 'lockAmount', account: holdReadOfAccount(asRead, 0), amount: new Money('700.00') }, new Date().toISOString());
     expect(items).toHaveLength(2);
     // The second actor: a settlement whose hold lands on the giving shard takes 480 of it before the lock commits.
     let racer = '';
@@ -205,6 +309,65 @@ describe('a hot account (balance shards)', () => {
     ]);
     expect((await pay(bic, '600.00')).status).toBe('COMPLETED');
     expect((await shardsOf(accountId)).account.balance.toFixed()).toBe('400');
+  });
+
+  it('is split on an operator\'s request (POST …/split): sums unchanged, the split audited; refused when split already, out of range, or missing', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00', '10.00');
+    const path = `/api/v1/accounts/${encodeURIComponent(accountId)}/split`;
+
+    const split = await http(engine, 'POST', path, { shards: 4 });
+
+    expect(split.status).toBe(200);
+    expect(split.json).toMatchObject({ accountId, shardCount: 4, account: { balance: '1000.00', locked: '0.00', available: '1000.00', floor: '10.00' } });
+    const { shards } = await shardsOf(accountId);
+    expect(shards.map((shard) => [shard.available.toFixed(), shard.floor.toFixed()])).toEqual(Array.from({ length: 4 }, () => ['250', '2.5']));
+    const audit = await http(engine, 'GET', `/api/v1/audit?entityType=ACCOUNT&entityId=${encodeURIComponent(accountId)}`);
+    expect((audit.json as { items: { action: string }[] }).items.map((entry) => entry.action)).toContain('ACCOUNT.SPLIT');
+    expect((await pay(bic, '600.00')).status).toBe('COMPLETED');
+
+    expect(await http(engine, 'POST', path, { shards: 8 })).toMatchObject({ status: 409, json: { error: { code: 'ACCOUNT.CONFLICT' } } });
+    const single = await hotVostro(1, '10.00');
+    const singlePath = `/api/v1/accounts/${encodeURIComponent(single.accountId)}/split`;
+    for (const shards of [1, 33, 2.5, '4']) expect(await http(engine, 'POST', singlePath, { shards })).toMatchObject({ status: 400, json: { error: { field: 'shards' } } });
+    expect((await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent('VOSTRO#NOSUCHXX#EUR')}/split`, { shards: 4 })).status).toBe(404);
+    expect((await engine.accounts.get(single.accountId))?.shards).toBeUndefined();
+  });
+
+  it('splits a busy account: a settlement that changes it between the read and the split makes the split read again', async () => {
+    const { bic, accountId } = await hotVostro(1, '1000.00');
+    const ops = operationsOf(engine.deps);
+    let raced = false;
+    const racing = {
+      ...ops,
+      accountShards: {
+        rebalanceShards: (ids?: readonly string[]) => ops.accountShards.rebalanceShards(ids),
+        splitShards: async (account: Account, shardCount: number) => {
+          if (!raced) {
+            raced = true;
+            expect((await pay(bic, '1.00')).status).toBe('COMPLETED');
+          }
+          return ops.accountShards.splitShards(account, shardCount);
+        },
+      },
+    };
+
+    const split = await splitAccountShards(racing, accountId, 2, { actor: 'ops@test', at: new Date().toISOString() });
+
+    expect(raced).toBe(true);
+    expect(split).toMatchObject({ shardCount: 2, account: { balance: '999.00', available: '999.00' } });
+    expect((await shardsOf(accountId)).shards.map((shard) => shard.available.toFixed())).toEqual(['499.5', '499.5']);
+  });
+
+  it('refuses to split a closed account, or one below its floor, and writes nothing', async () => {
+    const closed = await hotVostro(1, '0.00');
+    await new DynamoOperationsStore(engine.documentClient, engine.tables).setStatus((await engine.accounts.get(closed.accountId))!, 'CLOSED', 'ACCOUNT.CLOSE', { actor: 'ops@test', at: new Date().toISOString() });
+    expect(await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent(closed.accountId)}/split`, { shards: 2 })).toMatchObject({ status: 422, json: { error: { code: 'ACCOUNT.NOT_ACTIVE' } } });
+    // Below its floor: only data written before floors were enforced could be; each shard must start at its share.
+    const below = await hotVostro(1, '10.00');
+    await engine.documentClient.send(new UpdateCommand({ TableName: engine.tables.accounts, Key: { accountId: below.accountId }, UpdateExpression: 'SET floor = :floor', ExpressionAttributeValues: { ':floor': toNumberValue('20') } }));
+    expect(await http(engine, 'POST', `/api/v1/accounts/${encodeURIComponent(below.accountId)}/split`, { shards: 2 })).toMatchObject({ status: 409, json: { error: { code: 'ACCOUNT.CONFLICT' } } });
+    for (const { accountId } of [closed, below]) expect((await scanAll(engine, 'accounts')).filter((item) => String(item.accountId).startsWith(`${accountId}#`))).toEqual([]);
+    await engine.documentClient.send(new UpdateCommand({ TableName: engine.tables.accounts, Key: { accountId: below.accountId }, UpdateExpression: 'SET floor = :floor', ExpressionAttributeValues: { ':floor': toNumberValue('0') } }));
   });
 
   it('refuses a split on a stale read of the account, or over a shard item already there, and writes nothing', async () => {

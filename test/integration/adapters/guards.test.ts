@@ -13,6 +13,7 @@ import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operat
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
 import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
+import { holdReadOfAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { NetDebitCapExceededError } from '../../../lambdas/domain/errors';
 import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
@@ -94,7 +95,7 @@ describe('DynamoSettlementStore.transition', () => {
   it('locks funds only on an active account of the currency, above its floor, with the floor it was read with', async () => {
     const { record, vostroId, nostroId } = await fixture();
     const vostro = (await accounts.get(vostroId))!;
-    const lockOn = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account, amount: new Money(amount) }]);
+    const lockOn = (account: typeof vostro, amount: string) => transitionWith(record, [{ type: 'lockAmount', account: holdReadOfAccount(account), amount: new Money(amount) }]);
     await expect(lockOn(vostro, '150.01')).rejects.toThrow(/less than .* available/);
     await expect(lockOn({ ...vostro, floor: new Money('-100.00') }, '200.00')).rejects.toThrow(/less than .* available/);
     await expect(lockOn({ ...vostro, currency: 'USD' }, '1.00')).rejects.toThrow();
@@ -108,10 +109,10 @@ describe('DynamoSettlementStore.transition', () => {
     const { record, vostroId } = await fixture();
     const vostro = (await accounts.get(vostroId))!;
     const netDebitCap = new Money('120.00');
-    await transitionWith(record, [{ type: 'lockAmount', account: vostro, amount: new Money('100.00'), netDebitCap }]);
+    await transitionWith(record, [{ type: 'lockAmount', account: holdReadOfAccount(vostro), amount: new Money('100.00'), netDebitCap }]);
     const current = (await settlements.get(record.settlementId))!;
     // Decided on the snapshot taken before that lock (nothing held): 30.00 fits what is available, not the cap.
-    await expect(transitionWith(current, [{ type: 'lockAmount', account: vostro, amount: new Money('30.00'), netDebitCap }])).rejects.toBeInstanceOf(NetDebitCapExceededError);
+    await expect(transitionWith(current, [{ type: 'lockAmount', account: holdReadOfAccount(vostro), amount: new Money('30.00'), netDebitCap }])).rejects.toBeInstanceOf(NetDebitCapExceededError);
     expect(await balances(vostroId)).toMatchObject({ locked: '100.00', available: '50.00' });
   });
 

@@ -8,16 +8,20 @@ import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { loadCompliancePolicy } from '../../../lambdas/adapters/compliance/policy-file';
 import { lockFunds, validate } from '../../../lambdas/usecases/stages';
+import { homeShard } from '../../../lambdas/domain/account-shards';
 import { beginRollback } from '../../../lambdas/usecases/rollback';
 import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
 
 const cap = '1500.00';
+/** A payer whose vostro is a hot account of 2 balance shards (cap share 1,000 each). */
+const hotPayer = 'CAPHDEFF';
+const hotCap = '2000.00';
 let engine: TestEngine;
 
 beforeAll(async () => {
   const policy = loadCompliancePolicy();
-  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) } } } });
+  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) }, [hotPayer]: { EUR: new Money(hotCap) } } } });
 });
 
 afterAll(async () => {
@@ -25,8 +29,8 @@ afterAll(async () => {
 });
 
 /** Creates a settlement (no workflow) and runs Validate on it, as the state machine would: its result is LockFunds' input. */
-async function validated(amount: string): Promise<{ settlementId: string; validation: Awaited<ReturnType<typeof validate>> }> {
-  const request = parseSettlementRequest(settlementRequest({ payerBic: 'DEUTDEFF', payeeBic: 'BNPAFRPP', amount }));
+async function validated(amount: string, payerBic = 'DEUTDEFF', settlementId?: string): Promise<{ settlementId: string; validation: Awaited<ReturnType<typeof validate>> }> {
+  const request = parseSettlementRequest(settlementRequest({ payerBic, payeeBic: 'BNPAFRPP', amount, ...(settlementId && { settlementId }) }));
   await engine.deps.settlements.create(request, engine.deps.clock.now().toISOString());
   const validation = await validate(engine.deps, { settlementId: request.settlementId });
   return { settlementId: request.settlementId, validation };
@@ -67,5 +71,18 @@ describe('the net debit cap at lock time', () => {
     await beginRollback(engine.deps, { settlementId: refused, error: { Error: refusal.name, Cause: refusal.message } });
     expect(await engine.deps.settlements.get(refused)).toMatchObject({ reasonCode: 'COMPLIANCE.NET_DEBIT_CAP_EXCEEDED', retryable: false });
     expect(await bookViolations(engine)).toEqual([]);
+  });
+
+  it('refuses at Validate a hot payer whose held sum over every shard, plus the amount, passes the cap', async () => {
+    const at = engine.deps.clock.now().toISOString();
+    await engine.reference.registerBank({ bic: hotPayer, name: 'Capped hot bank', country: 'DE', status: 'ACTIVE' }, at);
+    await engine.accounts.open({ accountType: 'VOSTRO', bic: hotPayer, currency: 'EUR', floor: new Money(0), openingBalance: new Money('10000.00'), shards: 2 }, at);
+    // Held on shard 1, not on the account's head (shard 0): only the sum over every shard shows it.
+    let settlementId = '';
+    for (let index = 0; homeShard(settlementId, 2) !== 1 || settlementId === ''; index++) settlementId = `${settlementRequest().settlementId as string}-${index}`;
+    const held = await validated('600.00', hotPayer, settlementId);
+    expect(await lockAsTheWorkflowWould(held)).toBe('LOCKED');
+
+    await expect(validated('1500.00', hotPayer)).rejects.toMatchObject({ code: ErrorCode.netDebitCapExceeded, bic: hotPayer, cap: '2000', position: '2100' });
   });
 });

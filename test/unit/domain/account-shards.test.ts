@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Money } from '../../../lambdas/domain/money';
-import { homeShard, planHold, planRebalance, splitExactly, sum, surplusOf, type AccountShard } from '../../../lambdas/domain/account-shards';
+import { homeCovers, homeShard, planHold, planRebalance, splitExactly, sum, surplusOf, type AccountShard } from '../../../lambdas/domain/account-shards';
 
 const shard = (index: number, available: string, floor = '0', locked = '0'): AccountShard => ({
   shard: index,
@@ -29,6 +29,21 @@ describe('balance shards', () => {
     const hits = new Set(Array.from({ length: 400 }, (_, index) => homeShard(`stl-${index}`, 16)));
     expect(hits.size).toBe(16);
     expect(homeShard('anything', 1)).toBe(0);
+  });
+
+  it('plans a hold on the home shard as read alone only when its surplus above its floor share covers it', () => {
+    expect(homeCovers(shard(3, '100.00', '1.00'), new Money('99.00'))).toBe(true);
+    expect(homeCovers(shard(3, '100.00', '1.00'), new Money('99.01'))).toBe(false);
+    // A shard already below its floor share (a floor raised since) covers nothing.
+    expect(homeCovers(shard(3, '5.00', '10.00'), new Money('0.01'))).toBe(false);
+    // The same answer as a plan over the home shard alone: no move needed, or no plan at all.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 1, max: 100_000 }), (available, floor, amount) => {
+        const home = shard(0, String(available / 100), String(floor / 100));
+        const plan = planHold([home], 0, new Money(amount).dividedBy(100));
+        return homeCovers(home, new Money(amount).dividedBy(100)) === (plan !== undefined && plan.length === 0);
+      }),
+    );
   });
 
   it('holds on the home shard alone when its surplus covers the amount, else moves the largest surpluses to it', () => {
