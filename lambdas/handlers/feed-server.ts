@@ -6,6 +6,7 @@
  * Nothing else is served: every other path is 404 before a byte of body is read.
  */
 import http from 'node:http';
+import { listen, type ListeningServer } from '../adapters/http/listening';
 import type { RawHandler } from './event-feed';
 
 /** Open connections at most (feeds are long-lived; the feed itself caps streams per process and per client). */
@@ -13,10 +14,7 @@ export const feedConnectionsMax = 256;
 /** The request line and headers must arrive within this long (slow clients are cut off). */
 export const feedHeadersTimeoutMs = 10_000;
 
-export interface FeedServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
+export type FeedServer = ListeningServer;
 
 export async function startFeedServer(options: { port: number; host: string; handlers: Readonly<Record<string, RawHandler>> }): Promise<FeedServer> {
   const server = http.createServer({ headersTimeout: feedHeadersTimeoutMs, requestTimeout: 2 * feedHeadersTimeoutMs, connectionsCheckingInterval: 1_000 }, (request, response) => {
@@ -31,16 +29,5 @@ export async function startFeedServer(options: { port: number; host: string; han
     response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'HTTP.NOT_FOUND', message: 'this address serves GET /api/v1/events/stream and /api/v1/events/stats only' } }));
   });
   server.maxConnections = feedConnectionsMax;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options);
 }

@@ -8,6 +8,7 @@
  * headers before a byte of body is read (a `preflight`); connections are capped per client address and overall.
  */
 import http from 'node:http';
+import { listen, type ListeningServer } from '../adapters/http/listening';
 import type { Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { requestBodyBytesMax, type PreflightVerdict } from '../handlers/http';
@@ -16,10 +17,7 @@ import { positiveInteger, type Environment } from '../config';
 type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 export type Preflight = (method: string, path: string, headers: Readonly<Record<string, string>>) => Promise<PreflightVerdict>;
 
-export interface LocalHttpServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
+export type LocalHttpServer = ListeningServer;
 
 /** Limits on clients of the local REST server; each has an environment variable (README configuration table). */
 export interface HttpServerLimits {
@@ -78,18 +76,7 @@ export async function startMetricsServer(metricsText: () => Promise<string>, opt
     );
   });
   server.maxConnections = 64;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options);
 }
 
 /** `host:port` of METRICS_ADDRESS, or undefined when unset (then /metrics is served on the REST port, with a key). */
@@ -124,19 +111,7 @@ export async function startHttpServer(handler: ProxyHandler, options: { port: nu
     }
     void serve(handler, options.preflight, request, response);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options);
 }
 
 function holdIdleTimeoutWhileAnswering(request: http.IncomingMessage, response: http.ServerResponse): void {

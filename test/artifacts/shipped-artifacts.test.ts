@@ -24,6 +24,7 @@ import { executionName } from '../../lambdas/adapters/sfn/step-functions-workflo
 import type { SettlementHistory } from '../../lambdas/ports/stores';
 import { startLocalDeadLetterQueue, type LocalDeadLetterQueue } from '../../lambdas/local/sqs-emulator';
 import { newSettlementId, settlementRequest, startTestEngine, type TestEngine } from '../support/engine';
+import { readSettlementFrames } from '../support/sse';
 import * as grpc from '@grpc/grpc-js';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import * as https from 'node:https';
@@ -406,31 +407,17 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
   }
 
   /** Reads the SSE feed until `until` holds (or the deadline); the settlement events received. */
-  async function readFeed(query: string, token: string, until: (events: Array<{ settlementId: string; status: string }>) => boolean): Promise<Array<{ settlementId: string; status: string; payerBic: string; payeeBic: string }>> {
+  async function readFeed(query: string, token: string, until: (events: ReadonlyArray<{ settlementId: string; status: string }>) => boolean): Promise<Array<{ settlementId: string; status: string; payerBic: string; payeeBic: string }>> {
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(), 30_000);
-    const events: Array<{ settlementId: string; status: string; payerBic: string; payeeBic: string }> = [];
     try {
       const response = await fetch(`${feedUrl}/api/v1/events/stream?${query}`, { headers: { authorization: token }, signal: controller.signal });
       expect(response.status).toBe(200);
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      while (!until(events)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        for (let boundary = buffer.indexOf('\n\n'); boundary >= 0; boundary = buffer.indexOf('\n\n')) {
-          const frame = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const data = frame.split('\n').find((line) => line.startsWith('data: '));
-          if (frame.includes('event: settlement') && data) events.push(JSON.parse(data.slice(6)));
-        }
-      }
+      return await readSettlementFrames<{ settlementId: string; status: string; payerBic: string; payeeBic: string }>(response, until);
     } finally {
       clearTimeout(deadline);
       controller.abort();
     }
-    return events;
   }
 
   it("serves the console's live feed over HTTP to a Cognito ID token, a participant seeing only its own settlements", async () => {

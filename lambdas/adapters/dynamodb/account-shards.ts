@@ -160,7 +160,8 @@ export function holdReadOfAccount(account: Account, home = 0): HoldRead {
 }
 
 /** One account item (the head, or a shard by its key), strongly consistent: reads that gate money are never stale. */
-async function getAccountItemByKey(documentClient: DynamoDBDocumentClient, tables: TableNames, key: string): Promise<Item | undefined> {
+/** One account item (a head or a shard) by its key, strongly consistent: reads that gate money never see a stale balance. */
+export async function getAccountItemByKey(documentClient: DynamoDBDocumentClient, tables: TableNames, key: string): Promise<Item | undefined> {
   return (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: key }, ConsistentRead: true })))).Item;
 }
 
@@ -339,9 +340,9 @@ export const rebalanceAttemptsMax = 3;
  */
 export async function rebalanceAccount(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, now: string): Promise<RebalanceOutcome> {
   for (let attempt = 1; attempt <= rebalanceAttemptsMax; attempt++) {
-    const head = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
-    if (!head.Item || shardCountOf(head.Item) <= 1) return { accountId, result: 'NOT_SHARDED' };
-    const account = await readShards(documentClient, tables, head.Item);
+    const head = await getAccountItemByKey(documentClient, tables, accountId);
+    if (!head || shardCountOf(head) <= 1) return { accountId, result: 'NOT_SHARDED' };
+    const account = await readShards(documentClient, tables, head);
     if (account.status !== 'ACTIVE') return { accountId, result: 'EVEN' };
     const shards = shardsOf(account);
     const changes = planRebalance(shards, account.currency);
@@ -423,7 +424,7 @@ export async function splitAccount(documentClient: DynamoDBDocumentClient, table
     if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new InvariantViolationError(`splitAccount: ${account.accountId} has shard items but no shard count`, { cause: error });
     throw translateTransientError(error);
   }
-  const after = await readShards(documentClient, tables, (await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId: account.accountId }, ConsistentRead: true })))).Item!);
+  const after = await readShards(documentClient, tables, (await getAccountItemByKey(documentClient, tables, account.accountId))!);
   invariant(after.balance.equals(account.balance) && after.locked.equals(account.locked) && after.floor.equals(account.floor), `splitAccount: ${account.accountId}'s sums changed`);
   return after;
 }

@@ -7,7 +7,7 @@ import { Money } from '../../domain/money';
 import type { Account, AccountHead, AccountQuery, AccountStore, AccountType, Bank, HoldRead, LedgerEntry, ReferenceStore } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import type { TableNames } from './table-definitions';
-import { accountFromShardItems, accountHeadFromItem, ledgerEntryItem, openingShardItems, readForHold, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
+import { accountFromShardItems, accountHeadFromItem, getAccountItemByKey, ledgerEntryItem, openingShardItems, readForHold, readShards, rebalanceAccount, shardCountOf, splitAccount } from './account-shards';
 import type { RebalanceOutcome } from '../../domain/account-shards';
 
 type Item = Record<string, unknown>;
@@ -49,8 +49,8 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async getHead(accountId: string): Promise<AccountHead | undefined> {
-    const result = await guard(() => this.documentClient.send(new GetCommand({ TableName: this.tables.accounts, Key: { accountId }, ConsistentRead: true })));
-    return result.Item ? accountHeadFromItem(result.Item) : undefined;
+    const item = await getAccountItemByKey(this.documentClient, this.tables, accountId);
+    return item ? accountHeadFromItem(item) : undefined;
   }
 
   async readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
@@ -227,10 +227,10 @@ export async function getReferenceItem(documentClient: DynamoDBDocumentClient, t
   return result.Item;
 }
 
-/** One account, strongly consistent: reads that gate money never see a stale balance. */
+/** One account, strongly consistent (every shard of a hot account, summed). */
 export async function getAccountItem(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string): Promise<Account | undefined> {
-  const result = await guard(() => documentClient.send(new GetCommand({ TableName: tables.accounts, Key: { accountId }, ConsistentRead: true })));
-  return result.Item ? readShards(documentClient, tables, result.Item) : undefined;
+  const item = await getAccountItemByKey(documentClient, tables, accountId);
+  return item ? readShards(documentClient, tables, item) : undefined;
 }
 
 /**

@@ -66,6 +66,15 @@ interface ReadMember {
   readonly reject: (error: unknown) => void;
 }
 
+/** Calls waiting to be sent together, and how many of their groups may be in flight at once. */
+interface Lane<M> {
+  readonly queue: M[];
+  inFlight: number;
+  readonly inFlightMax: number;
+  take(): M[];
+  sendGroup(members: M[]): Promise<void>;
+}
+
 export interface GroupCommitStats {
   /** Write commands callers sent that were eligible, and the calls that carried them. */
   writesGrouped: number;
@@ -93,10 +102,6 @@ function keyValue(value: unknown): string {
  * projection) passes through untouched.
  */
 export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: ReadonlyMap<string, readonly string[]>, stats?: GroupCommitStats): DynamoDBDocumentClient {
-  const writes: WriteMember[] = [];
-  const reads: ReadMember[] = [];
-  let writesInFlight = 0;
-  let readsInFlight = 0;
   let pumpScheduled = false;
   const send = base.send.bind(base) as (command: object) => Promise<unknown>;
 
@@ -154,8 +159,8 @@ export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: Readonly
     // One turn of the event loop lets callers that are ready at the same moment join the same group.
     setImmediate(() => {
       pumpScheduled = false;
-      pumpWrites();
-      pumpReads();
+      pump(writes);
+      pump(reads);
     });
   };
 
@@ -164,12 +169,12 @@ export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: Readonly
     const taken = new Set<string>();
     let items = 0;
     let bytes = 0;
-    for (let index = 0; index < writes.length; ) {
-      const member = writes[index];
+    for (let index = 0; index < writes.queue.length; ) {
+      const member = writes.queue[index];
       const fits = items + member.items.length <= groupItemsMax && bytes + member.bytes <= groupBytesMax && !member.keys.some((key) => taken.has(key));
       if (fits) {
         group.push(member);
-        writes.splice(index, 1);
+        writes.queue.splice(index, 1);
         member.keys.forEach((key) => taken.add(key));
         items += member.items.length;
         bytes += member.bytes;
@@ -182,98 +187,84 @@ export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: Readonly
     return group;
   };
 
-  const alone = (member: { command: object; resolve: (value: unknown) => void; reject: (error: unknown) => void }) => {
+  const alone = (member: { command: object; resolve: (value: unknown) => void; reject: (error: unknown) => void }): Promise<void> =>
     send(member.command).then(member.resolve, member.reject);
-  };
 
-  const pumpWrites = () => {
-    while (writesInFlight < writeGroupsInFlightMax && writes.length > 0) {
-      const group = takeWriteGroup();
-      writesInFlight++;
-      const settled = () => {
-        writesInFlight--;
-        if (writes.length > 0) schedulePump();
-      };
-      if (group.length === 1) {
-        send(group[0].command).then(group[0].resolve, group[0].reject).finally(settled);
-        continue;
-      }
-      if (stats) {
-        stats.writeGroups++;
-        stats.writesGrouped += group.length;
-      }
-      send(new TransactWriteCommand({ TransactItems: group.flatMap((member) => member.items) }))
-        .then(
-          (output) => {
-            const metadata = (output as { $metadata?: unknown }).$metadata;
-            for (const member of group) member.resolve({ $metadata: metadata });
-          },
-          () => {
-            // Nothing of the group was written: each member again alone, so its caller sees its own outcome.
-            if (stats) stats.groupsSplit++;
-            group.forEach(alone);
-          },
-        )
-        .finally(settled);
+  /** Sends what waits on a lane, a group at a time, while fewer than its maximum are in flight; one member goes alone. */
+  const pump = <M extends WriteMember | ReadMember>(lane: Lane<M>) => {
+    while (lane.inFlight < lane.inFlightMax && lane.queue.length > 0) {
+      const members = lane.take();
+      lane.inFlight++;
+      void (members.length === 1 ? alone(members[0]) : lane.sendGroup(members)).finally(() => {
+        lane.inFlight--;
+        if (lane.queue.length > 0) schedulePump();
+      });
     }
   };
 
+  const sendWriteGroup = (group: WriteMember[]): Promise<void> => {
+    if (stats) {
+      stats.writeGroups++;
+      stats.writesGrouped += group.length;
+    }
+    return send(new TransactWriteCommand({ TransactItems: group.flatMap((member) => member.items) })).then(
+      (output) => {
+        const metadata = (output as { $metadata?: unknown }).$metadata;
+        for (const member of group) member.resolve({ $metadata: metadata });
+      },
+      () => {
+        // Nothing of the group was written: each member again alone, so its caller sees its own outcome.
+        if (stats) stats.groupsSplit++;
+        group.forEach(alone);
+      },
+    );
+  };
+
   const takeReadBatch = (): ReadMember[] => {
-    const first = reads[0];
+    const first = reads.queue[0];
     const batch: ReadMember[] = [];
     const keys = new Set<string>();
-    for (let index = 0; index < reads.length; ) {
-      const member = reads[index];
+    for (let index = 0; index < reads.queue.length; ) {
+      const member = reads.queue[index];
       const joins = member.table === first.table && (keys.has(member.key) || keys.size < batchKeysMax);
       if (joins) {
         batch.push(member);
         keys.add(member.key);
-        reads.splice(index, 1);
+        reads.queue.splice(index, 1);
       } else index++;
     }
     return batch;
   };
 
-  const pumpReads = () => {
-    while (readsInFlight < readBatchesInFlightMax && reads.length > 0) {
-      const batch = takeReadBatch();
-      readsInFlight++;
-      const settled = () => {
-        readsInFlight--;
-        if (reads.length > 0) schedulePump();
-      };
-      if (batch.length === 1) {
-        send(batch[0].command).then(batch[0].resolve, batch[0].reject).finally(settled);
-        continue;
-      }
-      if (stats) {
-        stats.readBatches++;
-        stats.readsGrouped += batch.length;
-      }
-      const table = batch[0].table;
-      const unique = new Map<string, Record<string, unknown>>();
-      for (const member of batch) unique.set(member.key, member.command.input.Key as Record<string, unknown>);
-      send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [...unique.values()], ConsistentRead: true } } }))
-        .then(
-          (output) => {
-            const result = output as BatchGetCommandOutput;
-            const found = new Map<string, Record<string, unknown>>();
-            for (const item of result.Responses?.[table] ?? []) {
-              const key = itemKey(table, item);
-              if (key !== undefined) found.set(key, item);
-            }
-            const unprocessed = new Set((result.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => itemKey(table, key)));
-            for (const member of batch) {
-              // A key DynamoDB left unprocessed is asked again on its own; the others have their answer.
-              if (unprocessed.has(member.key)) alone(member);
-              else member.resolve({ $metadata: result.$metadata, ...(found.has(member.key) && { Item: found.get(member.key) }) });
-            }
-          },
-          () => batch.forEach(alone),
-        )
-        .finally(settled);
+  const sendReadBatch = (batch: ReadMember[]): Promise<void> => {
+    if (stats) {
+      stats.readBatches++;
+      stats.readsGrouped += batch.length;
     }
+    const table = batch[0].table;
+    const unique = new Map<string, Record<string, unknown>>();
+    for (const member of batch) unique.set(member.key, member.command.input.Key as Record<string, unknown>);
+    return send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [...unique.values()], ConsistentRead: true } } })).then(
+      (output) => {
+        const result = output as BatchGetCommandOutput;
+        const found = new Map<string, Record<string, unknown>>();
+        for (const item of result.Responses?.[table] ?? []) {
+          const key = itemKey(table, item);
+          if (key !== undefined) found.set(key, item);
+        }
+        const unprocessed = new Set((result.UnprocessedKeys?.[table]?.Keys ?? []).map((key) => itemKey(table, key)));
+        for (const member of batch) {
+          // A key DynamoDB left unprocessed is asked again on its own; the others have their answer.
+          if (unprocessed.has(member.key)) void alone(member);
+          else member.resolve({ $metadata: result.$metadata, ...(found.has(member.key) && { Item: found.get(member.key) }) });
+        }
+      },
+      () => batch.forEach(alone),
+    );
   };
+
+  const writes: Lane<WriteMember> = { queue: [], inFlight: 0, inFlightMax: writeGroupsInFlightMax, take: takeWriteGroup, sendGroup: sendWriteGroup };
+  const reads: Lane<ReadMember> = { queue: [], inFlight: 0, inFlightMax: readBatchesInFlightMax, take: takeReadBatch, sendGroup: sendReadBatch };
 
   const grouped = (command: object): Promise<unknown> | undefined => {
     if (command instanceof GetCommand) {
@@ -283,7 +274,7 @@ export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: Readonly
       const key = itemKey(TableName, Key as Record<string, unknown>);
       if (key === undefined || TableName === undefined) return undefined;
       return new Promise((resolve, reject) => {
-        reads.push({ command, table: TableName, key, resolve, reject });
+        reads.queue.push({ command, table: TableName, key, resolve, reject });
         schedulePump();
       });
     }
@@ -292,7 +283,7 @@ export function withGroupCommit(base: DynamoDBDocumentClient, keyNames: Readonly
     const keys = keysOf(items);
     if (!keys) return undefined;
     return new Promise((resolve, reject) => {
-      writes.push({ command, items, keys, bytes: JSON.stringify(items).length, resolve, reject });
+      writes.queue.push({ command, items, keys, bytes: JSON.stringify(items).length, resolve, reject });
       schedulePump();
     });
   };

@@ -13,6 +13,7 @@ import type { SettlementEvent } from '../../../lambdas/ports/stores';
 import { FakeChangeStream } from '../grpc/fakes';
 import { SharedChangeStreamReader, defaultSharedReaderOptions } from '../../../lambdas/adapters/events/shared-reader';
 import { defaultEventStreamOptions } from '../../../lambdas/adapters/grpc/event-stream';
+import { readSettlementFrames } from '../../support/sse';
 
 const nowMs = Date.parse('2030-05-06T07:30:20.000Z');
 const lifecycle: SettlementStatus[] = ['PENDING', 'VALIDATED', 'LOCKED', 'TRANSFER_INITIATED', 'CONFIRMED', 'COMPLETED'];
@@ -60,20 +61,7 @@ describe('the console event feed', () => {
     const controller = new AbortController();
     const response = await fetch(`${url}/api/v1/events/stream?${query}`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    const events: SettlementEvent[] = [];
-    let buffer = '';
-    while (events.length < count) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      for (let boundary = buffer.indexOf('\n\n'); boundary >= 0; boundary = buffer.indexOf('\n\n')) {
-        const frame = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const data = frame.split('\n').find((line) => line.startsWith('data: '));
-        if (frame.includes('event: settlement') && data) events.push(JSON.parse(data.slice(6)) as SettlementEvent);
-      }
-    }
+    const events = await readSettlementFrames<SettlementEvent>(response, (received) => received.length >= count);
     controller.abort();
     return events;
   }
