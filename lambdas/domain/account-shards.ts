@@ -27,6 +27,8 @@ export interface AccountShard {
   /** This shard's share of the account's floor (the shares sum to the floor exactly). */
   readonly floor: Money;
   readonly version: number;
+  /** This shard's parts of a net debit cap (of capPartsTotal), when stored; absent: its even share (defaultCapParts). */
+  readonly capParts?: number;
 }
 
 /** The shard a settlement (or any reference) lands on: a stable hash of the id (FNV-1a), modulo the shard count. */
@@ -66,6 +68,95 @@ export function surplusOf(shard: AccountShard): Money {
  */
 export function homeCovers(home: AccountShard, amount: Money): boolean {
   return surplusOf(home).greaterThanOrEqualTo(amount);
+}
+
+/**
+ * A net debit cap on a hot account (docs/architecture.md, "Hot accounts"). The cap itself is policy (it may change at
+ * any time); what the shards hold is how it is divided: `capParts` of capPartsTotal each, summing to capPartsTotal
+ * exactly, so each shard's share is `cap × parts / capPartsTotal` rounded down to minor units (Σ shares ≤ cap). Each
+ * shard keeps `locked ≤ its share` on its own item; a hold whose home shard's share is short takes parts from other
+ * shards in the same transaction (each donor keeping its own locked within its smaller share), exactly as surplus
+ * moves. So Σ locked ≤ Σ shares ≤ cap under any concurrency, and a settlement larger than cap/N still locks while
+ * the account as a whole has the room.
+ */
+export const capPartsTotal = 1_000_000;
+
+/** A shard's parts before any has moved: an even split of capPartsTotal, the remainder on shard 0. */
+export function defaultCapParts(shard: number, shardCount: number): number {
+  invariant(Number.isInteger(shardCount) && shardCount >= 1 && shardCount <= accountShardsMax && shard >= 0 && shard < shardCount, `defaultCapParts: shard ${shard} of ${shardCount}`);
+  const even = Math.floor(capPartsTotal / shardCount);
+  return shard === 0 ? capPartsTotal - even * (shardCount - 1) : even;
+}
+
+/** A shard's parts of the cap, as read. */
+export function capPartsOf(shard: AccountShard, shardCount: number): number {
+  return shard.capParts ?? defaultCapParts(shard.shard, shardCount);
+}
+
+/** The part of `cap` that `parts` parts hold, rounded down to the currency's minor units. */
+export function capShareOf(cap: Money, parts: number, currency: string): Money {
+  const minorUnits = currencyMinorUnits(currency);
+  invariant(minorUnits !== undefined, `capShareOf: ${currency} is not a settlement currency`);
+  invariant(Number.isInteger(parts) && parts >= 0 && parts <= capPartsTotal, `capShareOf: ${parts} parts is out of range`);
+  return cap.times(parts).dividedBy(capPartsTotal).toDecimalPlaces(minorUnits, Decimal.ROUND_FLOOR);
+}
+
+/**
+ * The fewest parts whose share of `cap` covers `amount` (an amount in minor units): ⌈amount × total / cap⌉, since
+ * a share rounded down to minor units still covers an amount in minor units. Infinity when no parts can (cap ≤ 0).
+ */
+export function capPartsFor(amount: Money, cap: Money): number {
+  if (amount.lessThanOrEqualTo(0)) return 0;
+  if (cap.lessThanOrEqualTo(0)) return Number.POSITIVE_INFINITY;
+  return amount.times(capPartsTotal).dividedBy(cap).toDecimalPlaces(0, Decimal.ROUND_CEIL).toNumber();
+}
+
+/**
+ * Whether a read of every shard shows the cap parts summing to capPartsTotal, as they always do in the store. A read
+ * of several shards is not a snapshot: one that a concurrent move tore shows another sum, and is read again.
+ */
+export function capPartsWhole(shards: readonly AccountShard[], shardCount: number): boolean {
+  return shards.length < shardCount || shards.reduce((total, shard) => total + capPartsOf(shard, shardCount), 0) === capPartsTotal;
+}
+
+/** Cap parts moved from one shard to another. */
+export interface CapMove {
+  readonly from: number;
+  readonly to: number;
+  readonly parts: number;
+}
+
+/**
+ * Whether a hold of `amount` keeps the home shard within its share of `cap` as read, by itself.
+ */
+export function homeCapCovers(home: AccountShard, amount: Money, cap: Money, shardCount: number, currency: string): boolean {
+  return home.locked.plus(amount).lessThanOrEqualTo(capShareOf(cap, capPartsOf(home, shardCount), currency));
+}
+
+/**
+ * How a hold of `amount` on `home` stays within a net debit cap: nothing to move when the home shard's share covers
+ * its locked plus the amount; else the other shards give the parts they do not need for their own locked (largest
+ * spare first). Undefined when the shards, as read, do not have the room: the account's position would pass the cap
+ * (the hold is then written on the home shard alone, and its condition refuses it).
+ */
+export function planCap(shards: readonly AccountShard[], home: number, amount: Money, cap: Money, shardCount: number): readonly CapMove[] | undefined {
+  const homeShard = shards.find((shard) => shard.shard === home);
+  invariant(homeShard !== undefined, `planCap: no shard ${home}`);
+  const have = capPartsOf(homeShard, shardCount);
+  const want = capPartsFor(homeShard.locked.plus(amount), cap);
+  if (want <= have) return [];
+  if (!Number.isFinite(want) || want > capPartsTotal) return undefined;
+  let missing = want - have;
+  const spareOf = (shard: AccountShard) => capPartsOf(shard, shardCount) - capPartsFor(Money.max(shard.locked, 0), cap);
+  const donors = shards.filter((shard) => shard.shard !== home && spareOf(shard) > 0).sort((left, right) => spareOf(right) - spareOf(left) || left.shard - right.shard);
+  const moves: CapMove[] = [];
+  for (const donor of donors) {
+    if (missing <= 0) break;
+    const take = Math.min(spareOf(donor), missing);
+    moves.push({ from: donor.shard, to: home, parts: take });
+    missing -= take;
+  }
+  return missing > 0 ? undefined : moves;
 }
 
 /** Funds moved from one shard to another (balance and available move together; locked never moves). */

@@ -308,9 +308,10 @@ export interface AccountStore {
   getHead(accountId: string): Promise<AccountHead | undefined>;
   /**
    * What a hold of `amount` for `reference` (a settlement id) is decided on, strongly consistent: the head and the
-   * home shard `reference` picks; every shard only when the home shard's surplus is short.
+   * home shard `reference` picks; every shard only when the home shard's surplus is short, or its share of the
+   * payer's net debit cap (when given) is.
    */
-  readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined>;
+  readForHold(accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined>;
   /**
    * The rebalancer (cleanup job, and on demand): evens each hot account's shards, one conditional transaction per
    * account; every sharded account when `accountIds` is absent.

@@ -156,9 +156,9 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
     const nostroAccountId = validation?.nostroAccountId ?? current.nostroAccountId;
     invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
     const amount = new Money(current.amount);
-    const vostro = await requireUsableHold(deps, payerAccountId, current.settlementId, amount);
-    const nostro = await requireUsableHold(deps, nostroAccountId, current.settlementId, amount);
     const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
+    const vostro = await requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap);
+    const nostro = await requireUsableHold(deps, nostroAccountId, current.settlementId, amount);
     const now = deps.clock.now();
     const lock = {
       settlementId: current.settlementId,
@@ -415,9 +415,9 @@ async function requireUsableHead(deps: EngineDeps, id: string): Promise<AccountH
   return head;
 }
 
-/** The read a hold is planned on (the head and the home shard; every shard when the home shard is short). */
-async function requireUsableHold(deps: EngineDeps, id: string, settlementId: string, amount: Money): Promise<HoldRead> {
-  const read = await deps.accounts.readForHold(id, settlementId, amount);
+/** The read a hold is planned on (the head and the home shard; every shard when the home shard is short of funds or cap). */
+async function requireUsableHold(deps: EngineDeps, id: string, settlementId: string, amount: Money, netDebitCap?: Money): Promise<HoldRead> {
+  const read = await deps.accounts.readForHold(id, settlementId, amount, netDebitCap);
   if (!read) throw new AccountNotFoundError(id);
   requireUsable(read);
   return read;

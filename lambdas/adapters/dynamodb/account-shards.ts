@@ -12,7 +12,7 @@ import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
-import { accountShardsMax, homeCovers, homeShard, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
+import { accountShardsMax, capPartsOf, capPartsWhole, capShareOf, homeCapCovers, homeCovers, homeShard, planCap, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountHead, AccountType, Effect, HoldRead, LedgerEntry } from '../../ports/stores';
 import { StaleAccountPlanError } from '../../ports/stores';
@@ -54,6 +54,7 @@ function shardFromItem(item: Item): AccountShard {
     available: toMoney(item.available),
     floor: toMoney(item.floor),
     version: toInteger(item.version),
+    ...(item.capParts !== undefined && { capParts: toInteger(item.capParts) }),
   };
 }
 
@@ -127,10 +128,10 @@ export function accountHeadFromItem(head: Item): AccountHead {
 /**
  * What a hold of `amount` for `reference` is decided on (AccountStore.readForHold), strongly consistent: the head,
  * then its home shard (one GetItem; none when the home shard is the head); every other shard (one BatchGetItem) only
- * when the home shard's surplus, as read, is short. A plan on the home shard alone stays safe: the hold's condition
+ * when the home shard's surplus, as read, is short, or, under a net debit cap, its share of the cap is. A plan on the home shard alone stays safe: the hold's condition
  * re-checks that shard, and a refused partial plan is decided again on a fresh read (explainAccountEffectFailure).
  */
-export async function readForHold(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
+export async function readForHold(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined> {
   const head = await getAccountItemByKey(documentClient, tables, accountId);
   if (!head) return undefined;
   const shardCount = shardCountOf(head);
@@ -139,7 +140,8 @@ export async function readForHold(documentClient: DynamoDBDocumentClient, tables
   const homeItem = home === 0 ? head : await getAccountItemByKey(documentClient, tables, shardKey(accountId, home));
   invariant(homeItem !== undefined, `account ${accountId}: no item for its shard ${home} of ${shardCount}`);
   const homeRead = shardFromItem(homeItem);
-  if (shardCount <= 1 || homeCovers(homeRead, amount)) return holdReadOf(accountHeadFromItem(head), home, [homeRead]);
+  const covered = homeCovers(homeRead, amount) && (netDebitCap === undefined || homeCapCovers(homeRead, amount, netDebitCap, shardCount, String(head.currency)));
+  if (shardCount <= 1 || covered) return holdReadOf(accountHeadFromItem(head), home, [homeRead]);
   const others = Array.from({ length: shardCount }, (_, shard) => shard).filter((shard) => shard !== 0 && shard !== home);
   const found = await batchGetConsistent(documentClient, tables.accounts, others.map((shard) => ({ accountId: shardKey(accountId, shard) })));
   const shards = [...new Map([head, homeItem, ...found].map((item) => [String(item.accountId), shardFromItem(item)])).values()].sort((left, right) => left.shard - right.shard);
@@ -249,11 +251,11 @@ function lockedChange(tables: TableNames, accountId: string, shard: number, upda
 }
 
 function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'lockAmount' }>, now: string): AccountTransactItem[] {
-  const { account, amount } = effect;
-  const { shards, home } = account;
+  const { account, amount, netDebitCap: cap } = effect;
+  const { shards, home, shardCount } = account;
   const shardRead = (shard: number) => {
     const found = shards.find((candidate) => candidate.shard === shard);
-    invariant(found !== undefined, `lockAmount: shard ${shard} of ${account.accountId} (${account.shardCount} shards) was not read`);
+    invariant(found !== undefined, `lockAmount: shard ${shard} of ${account.accountId} (${shardCount} shards) was not read`);
     return found;
   };
   const homeRead = shardRead(home);
@@ -261,46 +263,79 @@ function lockItems(tables: TableNames, effect: Extract<AccountEffect, { type: 'l
   // part (the home shard covered it): no moves, the hold on the home shard alone.
   const moves = planHold(shards, home, amount) ?? [];
   const moved = sum(moves.map((move) => move.amount));
-  const capShare = effect.netDebitCap && splitExactly(effect.netDebitCap, account.shardCount, account.currency)[home];
-  const values = (shard: AccountShard, required: Money) => ({ ':one': 1, ':now': now, ':active': 'ACTIVE', ':currency': account.currency, ':required': toNumberValue(required), ':floor': toNumberValue(shard.floor) });
+  // A hot payer's net debit cap: its parts move to the home shard the same way (short as read: the cap condition
+  // refuses). A read torn by a concurrent move (its parts do not add up) is planned on again, after a fresh read.
+  if (cap && !capPartsWhole(shards, shardCount)) throw new StaleAccountPlanError(`account ${account.accountId}: a concurrent move tore the read of its cap parts; read again`);
+  const capMoves = cap && shardCount > 1 ? (planCap(shards, home, amount, cap, shardCount) ?? []) : [];
+  const partsReceived = capMoves.reduce((total, move) => total + move.parts, 0);
+  const values = (shard: AccountShard, required: Money) => ({ ':active': 'ACTIVE', ':currency': account.currency, ':required': toNumberValue(required), ':floor': toNumberValue(shard.floor) });
   // available − amount ≥ floor, written as available ≥ amount + floor (conditions cannot subtract); the floor
-  // share the sum was computed with must still be the shard's. With a net debit cap, locked + amount ≤ cap share,
-  // written as locked ≤ cap share − amount, on the same item in the same transaction, so concurrent locks cannot
-  // pass the cap together (the shares sum to the cap).
+  // share the sum was computed with must still be the shard's. With a net debit cap, locked + amount ≤ the shard's
+  // share of the cap, written as locked ≤ share − amount, on the same item in the same transaction, so concurrent
+  // locks cannot pass the cap together; on a hot account the shard's cap parts are pinned as read (a move changes
+  // them) and the shares sum to at most the cap.
   const rule = 'accountStatus = :active AND currency = :currency AND available >= :required AND floor = :floor';
+  const pinParts = (shard: AccountShard) => (shard.capParts === undefined ? 'attribute_not_exists(capParts)' : 'capParts = :capParts');
+  const homeParts = cap && shardCount > 1 ? capPartsOf(homeRead, shardCount) + partsReceived : undefined;
+  const lockedMax = cap && (homeParts === undefined ? cap.minus(amount) : capShareOf(cap, homeParts, account.currency).minus(amount));
   const hold: AccountTransactItem = {
     Update: {
       TableName: tables.accounts,
       Key: { accountId: shardKey(account.accountId, home) },
-      UpdateExpression: moved.isZero()
-        ? 'SET locked = locked + :amount, available = available - :amount, version = version + :one, updatedAt = :now'
-        : 'SET balance = balance + :moved, locked = locked + :amount, available = available + :net, version = version + :one, updatedAt = :now',
-      ConditionExpression: `${rule}${capShare ? ' AND locked <= :lockedMax' : ''}`,
+      UpdateExpression: [
+        moved.isZero() ? 'SET locked = locked + :amount, available = available - :amount' : 'SET balance = balance + :moved, locked = locked + :amount, available = available + :net',
+        ...(partsReceived > 0 ? ['capParts = :newCapParts'] : []),
+        'version = version + :one, updatedAt = :now',
+      ].join(', '),
+      ConditionExpression: [rule, ...(lockedMax ? ['locked <= :lockedMax'] : []), ...(homeParts !== undefined ? [pinParts(homeRead)] : [])].join(' AND '),
       ExpressionAttributeValues: {
         ...values(homeRead, amount.minus(moved).plus(homeRead.floor)),
+        ':one': 1,
+        ':now': now,
         ':amount': toNumberValue(amount),
         ...(!moved.isZero() && { ':moved': toNumberValue(moved), ':net': toNumberValue(moved.minus(amount)) }),
-        ...(capShare && { ':lockedMax': toNumberValue(capShare.minus(amount)) }),
+        ...(lockedMax && { ':lockedMax': toNumberValue(lockedMax) }),
+        ...(homeParts !== undefined && homeRead.capParts !== undefined && { ':capParts': homeRead.capParts }),
+        ...(partsReceived > 0 && { ':newCapParts': homeParts }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
-  const donors: AccountTransactItem[] = moves.map((move) => ({
-    Update: {
-      TableName: tables.accounts,
-      Key: { accountId: shardKey(account.accountId, move.from) },
-      UpdateExpression: 'SET balance = balance - :moved, available = available - :moved, version = version + :one, updatedAt = :now',
-      ConditionExpression: rule,
-      ExpressionAttributeValues: { ...values(shardRead(move.from), move.amount.plus(shardRead(move.from).floor)), ':moved': toNumberValue(move.amount) },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  }));
+  // One update per donor shard (a transaction names an item once): the surplus it gives, under the lock's rule,
+  // and the cap parts it gives, keeping its own locked within its smaller share.
+  const donorShards = [...new Set([...moves.map((move) => move.from), ...capMoves.map((move) => move.from)])];
+  const donors: AccountTransactItem[] = donorShards.map((from) => {
+    const donor = shardRead(from);
+    const give = moves.find((move) => move.from === from)?.amount;
+    const parts = capMoves.find((move) => move.from === from)?.parts;
+    const leftParts = parts === undefined ? undefined : capPartsOf(donor, shardCount) - parts;
+    return {
+      Update: {
+        TableName: tables.accounts,
+        Key: { accountId: shardKey(account.accountId, from) },
+        UpdateExpression: ['SET version = version + :one, updatedAt = :now', ...(give ? ['balance = balance - :moved, available = available - :moved'] : []), ...(leftParts !== undefined ? ['capParts = :newCapParts'] : [])].join(', '),
+        ConditionExpression: [...(give ? [rule] : []), ...(leftParts !== undefined ? [pinParts(donor), 'locked <= :lockedMax'] : [])].join(' AND '),
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':now': now,
+          ...(give && { ...values(donor, give.plus(donor.floor)), ':moved': toNumberValue(give) }),
+          ...(leftParts !== undefined && {
+            ...(donor.capParts !== undefined && { ':capParts': donor.capParts }),
+            ':newCapParts': leftParts,
+            ':lockedMax': toNumberValue(capShareOf(cap!, leftParts, account.currency)),
+          }),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+  });
   return [hold, ...donors];
 }
 
 /**
  * Why a lock's items were refused, from their cancellation reasons (in the order accountEffectItems gave them): the
- * account not ACTIVE, its net debit cap (share) reached, not enough available (the account's whole rule: a lock
+ * account not ACTIVE, its net debit cap reached (the whole account's position; a hot account whose shards had the
+ * room as read is a conflict), not enough available (the account's whole rule: a lock
  * that would overdraw the account is refused), or, on a hot account that held enough as read, a conflict. Undefined for other effects: their
  * conditions failing is the engine's bookkeeping disagreeing with the store.
  */
@@ -312,10 +347,22 @@ export function explainAccountEffectFailure(effect: AccountEffect, reasons: read
   // Cancellation reasons come back in the low-level AttributeValue form, even through the document client.
   const old = failed.Item ? unmarshall(failed.Item as Record<string, AttributeValue>, { wrapNumbers: true }) : undefined;
   if (!old || old.accountStatus !== 'ACTIVE') return new AccountNotActiveError(account.accountId, String(old?.accountStatus ?? 'MISSING'));
-  if (effect.netDebitCap && failed === reasons[0] && old.locked !== undefined) {
-    const capShare = splitExactly(effect.netDebitCap, account.shardCount, account.currency)[account.home];
-    const position = toMoney(old.locked).plus(effect.amount);
-    if (position.greaterThan(capShare)) return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(effect.netDebitCap, account.currency), formatAmount(position.plus(effect.netDebitCap.minus(capShare)), account.currency));
+  const cap = effect.netDebitCap;
+  if (cap) {
+    // The home shard as it stood when refused (its item comes back with the reason), the other shards as read.
+    const asRead = account.shards.find((shard) => shard.shard === account.home)!;
+    const homeNow = failed === reasons[0] && old.locked !== undefined ? { ...asRead, locked: toMoney(old.locked), capParts: old.capParts === undefined ? undefined : toInteger(old.capParts) } : asRead;
+    // Its parts moved since the read (another lock took or gave some): the read is a mix; decide again on a fresh one.
+    if (homeNow.capParts !== asRead.capParts) return new StaleAccountPlanError(`account ${account.accountId}: cap parts moved between the read and the lock; read again`);
+    const shards = account.shards.map((shard) => (shard.shard === account.home ? homeNow : shard));
+    if (!capPartsWhole(shards, account.shardCount)) return new StaleAccountPlanError(`account ${account.accountId}: a concurrent move tore the read of its cap parts; read again`);
+    const room = account.shardCount > 1 ? planCap(shards, account.home, effect.amount, cap, account.shardCount) !== undefined : homeNow.locked.plus(effect.amount).lessThanOrEqualTo(cap);
+    if (!room) {
+      // Read in part (the home shard's share looked enough): the whole account decides, on a read of every shard.
+      if (shards.length < account.shardCount) return new StaleAccountPlanError(`account ${account.accountId}: its home shard's share of the net debit cap changed; read every shard`);
+      const position = sum(shards.map((shard) => shard.locked)).plus(effect.amount);
+      return new NetDebitCapExceededError(account.bic, account.currency, formatAmount(cap, account.currency), formatAmount(position, account.currency));
+    }
   }
   // A hot account whose shards, as read, held enough (every shard, or the home shard alone when it covered the
   // hold): a concurrent lock took what the plan counted on. The account may still have it on other shards, so the

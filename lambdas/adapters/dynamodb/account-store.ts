@@ -53,8 +53,8 @@ export class DynamoAccountStore implements AccountStore {
     return item ? accountHeadFromItem(item) : undefined;
   }
 
-  async readForHold(accountId: string, reference: string, amount: Money): Promise<HoldRead | undefined> {
-    return readForHold(this.documentClient, this.tables, accountId, reference, amount);
+  async readForHold(accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined> {
+    return readForHold(this.documentClient, this.tables, accountId, reference, amount, netDebitCap);
   }
 
   async rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]> {

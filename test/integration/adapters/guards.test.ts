@@ -15,10 +15,11 @@ import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamo
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { holdReadOfAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { NetDebitCapExceededError } from '../../../lambdas/domain/errors';
+import { capPartsTotal } from '../../../lambdas/domain/account-shards';
 import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { parseSettlementWindow } from '../../../lambdas/domain/window';
-import { StaleSettlementError, type Effect, type FundLock, type SettlementRecord } from '../../../lambdas/ports/stores';
+import { StaleAccountPlanError, StaleSettlementError, type Effect, type FundLock, type SettlementRecord } from '../../../lambdas/ports/stores';
 import type { Proposal } from '../../../lambdas/ports/operations';
 import { racesTables, type RacesTables } from '../../races/harness/scenario';
 
@@ -47,7 +48,7 @@ afterAll(() => database?.destroy());
 const now = () => new Date().toISOString();
 
 /** A fresh payer vostro and payee nostro (unique BICs) and a PENDING settlement of 100.00 between them. */
-async function fixture(balance = '150.00') {
+async function fixture(balance = '150.00', payerShards = 1) {
   let n = ++sequence;
   let code = '';
   for (let index = 0; index < 3; index++) {
@@ -57,7 +58,7 @@ async function fixture(balance = '150.00') {
   const payerBic = `G${code}DEFF`;
   const payeeBic = `G${code}FRPP`;
   for (const [bic, country] of [[payerBic, 'DE'], [payeeBic, 'FR']] as const) await reference.registerBank({ bic, name: `Guard ${bic}`, country, status: 'ACTIVE' }, now());
-  await accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(balance) }, now());
+  await accounts.open({ accountType: 'VOSTRO', bic: payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(balance), shards: payerShards }, now());
   await accounts.open({ accountType: 'NOSTRO', bic: payeeBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('1000.00') }, now());
   const request = parseSettlementRequest({ settlementId: `guard-${randomUUID().slice(0, 12)}`, payerBic, payeeBic, amount: '100.00', currency: 'EUR', rail: 'SEPA', kind: 'DOMESTIC', valueDate: '2026-11-25', reference: 'guards' });
   const created = await settlements.create(request, now());
@@ -114,6 +115,41 @@ describe('DynamoSettlementStore.transition', () => {
     // Decided on the snapshot taken before that lock (nothing held): 30.00 fits what is available, not the cap.
     await expect(transitionWith(current, [{ type: 'lockAmount', account: holdReadOfAccount(vostro), amount: new Money('30.00'), netDebitCap }])).rejects.toBeInstanceOf(NetDebitCapExceededError);
     expect(await balances(vostroId)).toMatchObject({ locked: '100.00', available: '50.00' });
+  });
+
+  it('never lets a hot payer\'s locks pass its net debit cap: a donor of cap parts keeps its own locked within the share it keeps', async () => {
+    // Two balance shards, cap 1,000.00: 500.00 of it on each shard until a lock moves parts.
+    const { record, vostroId } = await fixture('5000.00', 2);
+    const netDebitCap = new Money('1000.00');
+    const before = (await accounts.get(vostroId))!;
+    // Meanwhile, 400.00 locks on shard 0 (its own share covers it: no parts move).
+    await transitionWith(record, [{ type: 'lockAmount', account: holdReadOfAccount(before, 0), amount: new Money('400.00'), netDebitCap }]);
+    // Planned on the read before it: 700.00 on shard 1 takes 200,000 parts from shard 0, whose 300.00 share left
+    // would now hold 400.00. Refused as a stale plan (decided again on a fresh read); nothing written.
+    const current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'lockAmount', account: holdReadOfAccount(before, 1), amount: new Money('700.00'), netDebitCap }])).rejects.toBeInstanceOf(StaleAccountPlanError);
+    expect(await balances(vostroId)).toMatchObject({ locked: '400.00' });
+    // On a fresh read the account has 600.00 of room: 700.00 is the cap exceeded, 600.00 locks (parts move to shard 1).
+    const fresh = (await accounts.get(vostroId))!;
+    const latest = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(latest, [{ type: 'lockAmount', account: holdReadOfAccount(fresh, 1), amount: new Money('700.00'), netDebitCap }])).rejects.toMatchObject({ name: NetDebitCapExceededError.name, position: '1100.00' });
+    await transitionWith(latest, [{ type: 'lockAmount', account: holdReadOfAccount(fresh, 1), amount: new Money('600.00'), netDebitCap }]);
+    const parts = [await item(database.tables.accounts, { accountId: vostroId }), await item(database.tables.accounts, { accountId: `${vostroId}#S1` })].map((shard) => Number(shard?.capParts));
+    expect(parts).toEqual([400_000, 600_000]);
+    expect(parts[0] + parts[1]).toBe(capPartsTotal);
+    expect(await balances(vostroId)).toMatchObject({ locked: '1000.00' });
+  });
+
+  it('never lets a hot payer\'s locks pass its net debit cap: a home shard\'s cap parts are pinned as the lock read them', async () => {
+    const { record, vostroId } = await fixture('5000.00', 2);
+    const netDebitCap = new Money('1000.00');
+    const before = (await accounts.get(vostroId))!;
+    // Meanwhile, 800.00 on shard 0 takes 300,000 parts from shard 1 (shard 1's share is now 200.00).
+    await transitionWith(record, [{ type: 'lockAmount', account: holdReadOfAccount(before, 0), amount: new Money('800.00'), netDebitCap }]);
+    // Decided on the read before it: 400.00 fits shard 1's 500.00 share as read, not its 200.00 share now.
+    const current = (await settlements.get(record.settlementId))!;
+    await expect(transitionWith(current, [{ type: 'lockAmount', account: holdReadOfAccount(before, 1), amount: new Money('400.00'), netDebitCap }])).rejects.toBeInstanceOf(StaleAccountPlanError);
+    expect(await balances(vostroId)).toMatchObject({ locked: '800.00' });
   });
 
   it('never cuts the history: a record presented without all its checkpoints is refused and nothing is written', async () => {

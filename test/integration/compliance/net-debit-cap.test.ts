@@ -8,7 +8,7 @@ import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { loadCompliancePolicy } from '../../../lambdas/adapters/compliance/policy-file';
 import { lockFunds, validate } from '../../../lambdas/usecases/stages';
-import { homeShard } from '../../../lambdas/domain/account-shards';
+import { capPartsTotal, homeShard } from '../../../lambdas/domain/account-shards';
 import { beginRollback } from '../../../lambdas/usecases/rollback';
 import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
@@ -17,11 +17,14 @@ const cap = '1500.00';
 /** A payer whose vostro is a hot account of 2 balance shards (cap share 1,000 each). */
 const hotPayer = 'CAPHDEFF';
 const hotCap = '2000.00';
+/** Hot payers that split the cap over 4 and 8 shards (500.00 and 250.00 each until a lock moves parts). */
+const widePayer = 'CAPWDEFF';
+const crowdPayer = 'CAPCDEFF';
 let engine: TestEngine;
 
 beforeAll(async () => {
   const policy = loadCompliancePolicy();
-  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) }, [hotPayer]: { EUR: new Money(hotCap) } } } });
+  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) }, [hotPayer]: { EUR: new Money(hotCap) }, [widePayer]: { EUR: new Money(hotCap) }, [crowdPayer]: { EUR: new Money(hotCap) } } } });
 });
 
 afterAll(async () => {
@@ -84,5 +87,64 @@ describe('the net debit cap at lock time', () => {
     expect(await lockAsTheWorkflowWould(held)).toBe('LOCKED');
 
     await expect(validated('1500.00', hotPayer)).rejects.toMatchObject({ code: ErrorCode.netDebitCapExceeded, bic: hotPayer, cap: '2000', position: '2100' });
+  });
+
+  /** A settlement id for `payerBic` whose home shard of `shardCount` is `shard`. */
+  function homedOn(shard: number, shardCount: number): string {
+    let settlementId = '';
+    for (let index = 0; settlementId === '' || homeShard(settlementId, shardCount) !== shard; index++) settlementId = `${settlementRequest().settlementId as string}-${index}`;
+    return settlementId;
+  }
+
+  async function openHotPayer(bic: string, shards: number): Promise<void> {
+    const at = engine.deps.clock.now().toISOString();
+    await engine.reference.registerBank({ bic, name: `Capped hot bank ${bic}`, country: 'DE', status: 'ACTIVE' }, at);
+    await engine.accounts.open({ accountType: 'VOSTRO', bic, currency: 'EUR', floor: new Money(0), openingBalance: new Money('100000.00'), shards }, at);
+  }
+
+  async function capParts(accountId: string, shards: number): Promise<number[]> {
+    const account = (await engine.deps.accounts.get(accountId))!;
+    expect(account.shards).toHaveLength(shards);
+    return account.shards!.map((shard) => shard.capParts ?? capPartsTotal / shards);
+  }
+
+  it('locks on a hot payer a settlement larger than one shard\'s share of the cap, while the account as a whole has the room', async () => {
+    await openHotPayer(widePayer, 4);
+    // All three pass Validate (nothing held yet); the locks decide: 1,200 + 800 is the cap exactly, 900 passes it.
+    const large = await validated('1200.00', widePayer, homedOn(1, 4));
+    const over = await validated('900.00', widePayer, homedOn(3, 4));
+    const fits = await validated('800.00', widePayer, homedOn(2, 4));
+
+    expect(await lockAsTheWorkflowWould(large)).toBe('LOCKED');
+    const refusal = await lockAsTheWorkflowWould(over);
+    expect(refusal).toBeInstanceOf(NetDebitCapExceededError);
+    expect(refusal).toMatchObject({ bic: widePayer, cap: hotCap, position: '2100.00' });
+    expect(await lockAsTheWorkflowWould(fits)).toBe('LOCKED');
+
+    const vostro = (await engine.deps.accounts.get(`VOSTRO#${widePayer}#EUR`))!;
+    expect(vostro.locked.toFixed(2)).toBe('2000.00');
+    // Each hold sits whole on its home shard, which took the cap parts it needed from the others.
+    expect(vostro.shards!.map((shard) => shard.locked.toFixed(2))).toEqual(['0.00', '1200.00', '800.00', '0.00']);
+    const parts = await capParts(vostro.accountId, 4);
+    expect(parts.reduce((total, part) => total + part, 0)).toBe(capPartsTotal);
+    expect(parts[1]).toBeGreaterThanOrEqual(600_000);
+    expect(parts[2]).toBeGreaterThanOrEqual(400_000);
+    expect(await bookViolations(engine)).toEqual([]);
+  });
+
+  it('locks on a hot payer, of many concurrent settlements, exactly as many as its cap holds', async () => {
+    await openHotPayer(crowdPayer, 8);
+    // Ten of 300.00 against a cap of 2,000.00 split over 8 shards (250.00 each): six fit, whatever their home shards.
+    const candidates = await Promise.all(Array.from({ length: 10 }, (_, index) => validated('300.00', crowdPayer, `${settlementRequest().settlementId as string}-crowd-${index}`)));
+    const outcomes = await Promise.all(candidates.map((candidate) => lockAsTheWorkflowWould(candidate)));
+
+    expect(outcomes.filter((outcome) => outcome === 'LOCKED')).toHaveLength(6);
+    expect(outcomes.filter((outcome) => outcome !== 'LOCKED').every((outcome) => outcome instanceof NetDebitCapExceededError)).toBe(true);
+    const vostro = (await engine.deps.accounts.get(`VOSTRO#${crowdPayer}#EUR`))!;
+    expect(vostro.locked.toFixed(2)).toBe('1800.00');
+    const parts = await capParts(vostro.accountId, 8);
+    expect(parts.reduce((total, part) => total + part, 0)).toBe(capPartsTotal);
+    // Every shard keeps its locked within its own share of the cap.
+    vostro.shards!.forEach((shard, index) => expect(shard.locked.times(capPartsTotal).lessThanOrEqualTo(new Money(hotCap).times(parts[index]))).toBe(true));
   });
 });
