@@ -121,23 +121,21 @@ export class MockBank implements BankDirectory {
     const calls = this.countCall(key, 'initiate');
     if (calls <= (scenario.unavailableCalls ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, call ${calls})`);
     if (attemptOf(key) <= (scenario.unavailableAttempts ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, attempt ${attemptOf(key)})`);
-    let transfer = (await this.store.get(key))?.transfer;
-    if (!transfer) {
-      const at = this.clock.now().toISOString();
-      const rejected = scenario.reject !== undefined;
-      const settlesAtOnce = !rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending;
-      const received: MockTransfer = {
-        instruction,
-        bankReference: bankReferenceOf(key),
-        state: rejected ? 'REJECTED' : settlesAtOnce ? 'SETTLED' : 'ACCEPTED',
-        ...(rejected && { reason: scenario.reject }),
-        statusChecks: 0,
-        receivedAt: at,
-        ...(settlesAtOnce && { settledAt: at }),
-      };
-      // First writer wins: a concurrent duplicate call gets the transfer the bank already has.
-      transfer = (await this.store.create(received)).transfer;
-    }
+    const at = this.clock.now().toISOString();
+    const rejected = scenario.reject !== undefined;
+    const settlesAtOnce = !rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending;
+    const received: MockTransfer = {
+      instruction,
+      bankReference: bankReferenceOf(key),
+      state: rejected ? 'REJECTED' : settlesAtOnce ? 'SETTLED' : 'ACCEPTED',
+      ...(rejected && { reason: scenario.reject }),
+      statusChecks: 0,
+      receivedAt: at,
+      ...(settlesAtOnce && { settledAt: at }),
+    };
+    // One conditional write, first writer wins: a repeated or concurrent call with the key gets the transfer the
+    // bank already has (a read first would cost every new transfer a round trip).
+    const transfer = (await this.store.create(received)).transfer;
     if (calls <= (scenario.timeoutCalls ?? 0)) throw new TransferOutcomeUnknownError(`${instruction.rail} did not answer in time (mock, call ${calls})`);
     return receiptOf(key, transfer);
   }
