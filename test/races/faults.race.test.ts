@@ -23,10 +23,14 @@ describe('the engine under injected DynamoDB faults', () => {
     console.log(
       `soak: ${report.operations} operations (seed ${seed}), ${report.settlements} settlements, ${report.violations.length} violations; ` +
         `faults injected: ${report.faults.conflicts} conflicts, ${report.faults.throttles} throttles, ${report.faults.lostResponses} lost responses in ${report.faults.calls} store calls; ` +
-        `ends ${JSON.stringify(report.outcomes)}; operations ${JSON.stringify(report.byKind)}`,
+        `ends ${JSON.stringify(report.outcomes)}; operations ${JSON.stringify(report.byKind)}; capped hot pair ${JSON.stringify(report.capped)}`,
     );
     expect(report.violations).toEqual([]);
     expect(report.operations).toBeGreaterThanOrEqual(operations);
     expect(report.faults.conflicts * report.faults.throttles * report.faults.lostResponses).toBeGreaterThan(0);
+    // The capped hot pair's locks moved cap parts between its shards (every one of its settlements is above a shard's share).
+    expect(report.capped).toMatchObject({ partsMoved: true });
+    // And its cap refused settlements (two of them pending at once pass it).
+    expect(report.capped!.refusals).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InvariantViolationError, SettlementEngineError } from '../../../lambdas/domain/errors';
+import { InvariantViolationError, NetDebitCapExceededError, SettlementEngineError } from '../../../lambdas/domain/errors';
+import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest, type Rail, type SettlementKind } from '../../../lambdas/domain/settlement';
 import type { WorkflowPort } from '../../../lambdas/ports';
 import { submitSettlement } from '../../../lambdas/usecases/settlements';
@@ -23,7 +24,7 @@ import { recoverStuckSettlements } from '../../../lambdas/usecases/recovery/reco
 import { retryFailedSettlements } from '../../../lambdas/usecases/recovery/retry';
 import type { TableNames } from '../../../lambdas/adapters/dynamodb/table-definitions';
 import { seededRandom } from '../../support/random';
-import { baselineOf, worldViolations, type BookBaseline } from './invariants';
+import { baselineOf, capViolations, worldViolations, type BookBaseline } from './invariants';
 import { World, runExecution, type ActorOutcome } from './world';
 
 /** Probability of each fault per store call (conflicts and lost responses only on writes). */
@@ -80,6 +81,11 @@ export interface FaultSoakOptions {
   readonly seed: number;
   /** Account pairs (one world of the harness each). */
   readonly pairs?: number;
+  /**
+   * One more pair whose payer is a hot account (4 balance shards) under a net debit cap, checked between every two
+   * waves of operations (default: on).
+   */
+  readonly cappedHotPair?: boolean;
   /** Operations run at once. */
   readonly concurrency?: number;
   readonly rates?: FaultRates;
@@ -93,6 +99,8 @@ export interface FaultSoakReport {
   readonly outcomes: Readonly<Record<string, number>>;
   readonly faults: FaultCounts;
   readonly violations: readonly string[];
+  /** The capped hot pair: settlements it refused for the cap, whether cap parts moved, the most held between waves. */
+  readonly capped?: { readonly refusals: number; readonly partsMoved: boolean; readonly peakHeld: string };
 }
 
 /** Rounds of the fault-free drain (run started executions, resume what is in flight) before giving up. */
@@ -135,6 +143,15 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     worlds.push(world);
     baselines.push(await baselineOf(world));
   }
+  // Settlements of 300 to 900 against a cap of 1,000.00 over 4 shards (250.00 each until parts move): every lock takes
+  // cap parts from other shards, and two pending at once (concurrent deliveries, parked settlements) pass the cap.
+  const capped = options.cappedHotPair === false ? undefined : await new World(options.client, options.tables, { settlements: 0, payerBalance: '5000000.00', nostroBalance: '5000000.00', payerShards: 4, netDebitCap: '1000.00' }).create();
+  if (capped) {
+    worlds.push(capped);
+    baselines.push(await baselineOf(capped));
+  }
+  const capChecks: string[] = [];
+  let peakHeld = new Money(0);
   /** Executions started and not yet run (the workflow's queue): a delivery takes one. */
   const started: Array<{ world: World; input: { settlementId: string; attempt: number; resume?: number } }> = [];
   const workflowOf = (world: World): WorkflowPort => ({
@@ -190,7 +207,7 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
               settlementId: `soak-${randomUUID().slice(0, 13)}`,
               payerBic: world.payerBic,
               payeeBic: world.payeeBic,
-              amount: random() < 0.03 ? '9000000.00' : `${1 + Math.floor(random() * 500)}.${String(Math.floor(random() * 100)).padStart(2, '0')}`,
+              amount: random() < 0.03 ? '9000000.00' : world === capped ? `${300 + Math.floor(random() * 600)}.00` : `${1 + Math.floor(random() * 500)}.${String(Math.floor(random() * 100)).padStart(2, '0')}`,
               currency: 'EUR',
               rail,
               kind: settlementKind,
@@ -250,11 +267,18 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     for (const kind of wave) byKind[kind] = (byKind[kind] ?? 0) + 1;
     await Promise.all(wave.map((kind) => operation(kind).catch((error: unknown) => outcomes.push({ name: kind, outcome: { error } }))));
     done += wave.length;
+    // Nothing runs between two waves: the capped payer's shards, read now, are a snapshot.
+    if (capped) {
+      capChecks.push(...(await capViolations(capped)).map((violation) => `after ${done} operations: ${violation}`));
+      const held = (await capped.deps.accounts.get(capped.vostroId))?.locked;
+      if (held && held.greaterThan(peakHeld)) peakHeld = held;
+    }
     options.onProgress?.(done);
   }
   await drain(worlds, started, outcomes);
 
-  const violations: string[] = [];
+  const violations: string[] = [...capChecks];
+  if (capped) violations.push(...(await capViolations(capped)));
   for (const [index, world] of worlds.entries()) {
     const mine = outcomes.filter(({ outcome }) => 'error' in outcome || outcome.settlementId === undefined ? index === 0 : world.settlementIds.includes(outcome.settlementId));
     violations.push(...(await worldViolations(world, baselines[index], mine)));
@@ -267,7 +291,14 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
       ends[end] = (ends[end] ?? 0) + 1;
     }
   }
-  return { operations: done, byKind, settlements: worlds.reduce((sum, world) => sum + world.settlementIds.length, 0), outcomes: ends, faults: { ...faults }, violations };
+  let cappedReport: FaultSoakReport['capped'];
+  if (capped) {
+    let refusals = 0;
+    for (const settlementId of capped.settlementIds) if ((await capped.deps.settlements.get(settlementId))?.reasonCode === NetDebitCapExceededError.code) refusals++;
+    const shards = (await capped.deps.accounts.get(capped.vostroId))?.shards ?? [];
+    cappedReport = { refusals, partsMoved: shards.some((shard) => shard.capParts !== undefined), peakHeld: peakHeld.toFixed(2) };
+  }
+  return { operations: done, byKind, settlements: worlds.reduce((sum, world) => sum + world.settlementIds.length, 0), outcomes: ends, faults: { ...faults }, violations, ...(cappedReport && { capped: cappedReport }) };
 }
 
 /** Without faults: runs every started execution, then resumes what is still in flight, until nothing moves. */

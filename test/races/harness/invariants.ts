@@ -20,6 +20,7 @@ import { ledgerPartition } from '../../../lambdas/adapters/dynamodb/account-shar
 import { shardViolations } from '../../support/invariants';
 import { DynamoMockBankStore } from '../../../lambdas/adapters/dynamodb/mock-bank-store';
 import { Money } from '../../../lambdas/domain/money';
+import { capPartsOf, capPartsTotal, capShareOf } from '../../../lambdas/domain/account-shards';
 import { canTransition, isTerminal, type SettlementStatus } from '../../../lambdas/domain/settlement';
 import type { Account } from '../../../lambdas/ports/stores';
 import { executionEnd, type ActorOutcome, type World } from './world';
@@ -228,4 +229,27 @@ async function query(world: World, table: string, keyName: string, value: string
     if (!startKey) break;
   }
   return items;
+}
+
+/**
+ * A world whose payer has a net debit cap, read while nothing runs (between two waves of operations): the payer's
+ * vostro holds at most the cap; on a hot account its cap parts sum to the whole and every shard holds at most its
+ * share.
+ */
+export async function capViolations(world: World): Promise<string[]> {
+  const { netDebitCap } = world.options;
+  if (netDebitCap === undefined) return [];
+  const cap = new Money(netDebitCap);
+  const account = await world.deps.accounts.get(world.vostroId);
+  if (!account) return [`${world.vostroId}: missing`];
+  const violations: string[] = [];
+  if (account.locked.greaterThan(cap)) violations.push(`${world.vostroId}: ${account.locked.toFixed(2)} locked, above its net debit cap of ${netDebitCap}`);
+  const shards = account.shards ?? [];
+  const parts = shards.map((shard) => capPartsOf(shard, shards.length));
+  if (shards.length > 0 && parts.reduce((total, part) => total + part, 0) !== capPartsTotal) violations.push(`${world.vostroId}: cap parts ${parts.join(' + ')} do not sum to ${capPartsTotal}`);
+  for (const [index, shard] of shards.entries()) {
+    const share = capShareOf(cap, parts[index], 'EUR');
+    if (shard.locked.greaterThan(share)) violations.push(`${world.vostroId} shard ${shard.shard}: ${shard.locked.toFixed(2)} locked, above its share ${share.toFixed(2)} of the cap (${parts[index]} parts)`);
+  }
+  return violations;
 }

@@ -62,6 +62,10 @@ export interface WorldOptions {
   readonly limits?: Partial<EngineLimits>;
   /** What the mock bank does with the settlements' transfers (every actor's bank view). */
   readonly bankScenario?: MockScenario;
+  /** The payer's vostro as a hot account of this many balance shards (absent: one item). */
+  readonly payerShards?: number;
+  /** A net debit cap on the payer in EUR (decimal string): every actor's compliance policy then carries it. */
+  readonly netDebitCap?: string;
 }
 
 export interface ActorContext {
@@ -112,7 +116,7 @@ export class World {
     const reference = new DynamoReferenceStore(this.client, this.tables);
     const accounts = new DynamoAccountStore(this.client, this.tables);
     for (const [bic, country] of [[this.payerBic, 'DE'], [this.payeeBic, 'FR']] as const) await reference.registerBank({ bic, name: `Races ${bic}`, country, status: 'ACTIVE' }, at);
-    await accounts.open({ accountType: 'VOSTRO', bic: this.payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(this.options.payerBalance ?? '150.00') }, at);
+    await accounts.open({ accountType: 'VOSTRO', bic: this.payerBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(this.options.payerBalance ?? '150.00'), shards: this.options.payerShards ?? 1 }, at);
     await accounts.open({ accountType: 'NOSTRO', bic: this.payeeBic, currency: 'EUR', floor: new Money(0), openingBalance: new Money(this.options.nostroBalance ?? '1000.00') }, at);
     for (let index = 0; index < (this.options.settlements ?? 1); index++) {
       const request = parseSettlementRequest({
@@ -159,6 +163,9 @@ export class World {
       metrics: noMetrics,
       clock,
       limits: { ...defaultEngineLimits, ...this.options.limits },
+      ...(this.options.netDebitCap !== undefined && {
+        compliance: { sanctions: { source: 'none', parties: [] }, amountLimitPerCurrency: {}, amountLimitPerBank: {}, netDebitCaps: { [this.payerBic]: { EUR: new Money(this.options.netDebitCap) } } },
+      }),
       recovery: this.scoped(new DynamoRecoveryStore(client, this.tables)),
       operations: createOperationsDeps({ documentClient: client, tables: this.tables, accounts, banks: bank, metrics: noMetrics, clock }),
     };
