@@ -159,6 +159,26 @@ export function planCap(shards: readonly AccountShard[], home: number, amount: M
   return missing > 0 ? undefined : moves;
 }
 
+/**
+ * The rebalancer's plan for a net debit cap's parts: each shard keeps the parts its own locked needs and an even
+ * share of the rest, so a lock rarely has to take parts from another shard. The new parts of each shard that
+ * changes; empty while every shard still has at least half its even share of the spare (not worth a transaction),
+ * and when the shards' locked already need more than the whole cap (a cap lowered below the position: nothing to
+ * give until locks end). Read of every shard only.
+ */
+export function planCapRebalance(shards: readonly AccountShard[], cap: Money, shardCount: number): readonly { shard: number; parts: number }[] {
+  if (shards.length !== shardCount || shardCount < 2 || !capPartsWhole(shards, shardCount)) return [];
+  const needs = shards.map((shard) => capPartsFor(Money.max(shard.locked, 0), cap));
+  const needed = needs.reduce((total, need) => total + need, 0);
+  if (!Number.isFinite(needed) || needed > capPartsTotal) return [];
+  const spare = capPartsTotal - needed;
+  const even = Math.floor(spare / shardCount);
+  const targets = needs.map((need, index) => need + even + (index === 0 ? spare - even * shardCount : 0));
+  const parts = shards.map((shard) => capPartsOf(shard, shardCount));
+  if (parts.every((part, index) => part - needs[index] >= Math.floor(even / 2))) return [];
+  return shards.flatMap((shard, index) => (targets[index] === parts[index] ? [] : [{ shard: shard.shard, parts: targets[index] }]));
+}
+
 /** Funds moved from one shard to another (balance and available move together; locked never moves). */
 export interface ShardMove {
   readonly from: number;
@@ -211,6 +231,8 @@ export interface RebalanceOutcome {
   readonly result: 'MOVED' | 'EVEN' | 'NOT_SHARDED' | 'BUSY';
   /** Total moved out of the shards that gave (decimal string), when MOVED. */
   readonly moved?: string;
+  /** Net debit cap parts moved between the shards, when MOVED evened them too. */
+  readonly capPartsMoved?: number;
 }
 
 export function sum(values: readonly Money[]): Money {

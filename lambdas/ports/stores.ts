@@ -314,9 +314,10 @@ export interface AccountStore {
   readForHold(accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined>;
   /**
    * The rebalancer (cleanup job, and on demand): evens each hot account's shards, one conditional transaction per
-   * account; every sharded account when `accountIds` is absent.
+   * account; every sharded account when `accountIds` is absent. With `netDebitCapOf`, a capped payer's vostro has its
+   * cap parts evened in the same transaction.
    */
-  rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]>;
+  rebalanceShards(accountIds?: readonly string[], netDebitCapOf?: (bic: string, currency: string) => Money | undefined): Promise<RebalanceOutcome[]>;
   /**
    * Splits an account of one item, as read (`account`), into `shardCount` balance shards in one transaction pinned
    * on its version: TransactionConflictError when it changed since (read it again). Returns the account after.

@@ -12,7 +12,7 @@ import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AccountNotActiveError, InsufficientFundsError, InvariantViolationError, NetDebitCapExceededError, TransactionConflictError, invariant } from '../../domain/errors';
-import { accountShardsMax, capPartsOf, capPartsWhole, capShareOf, homeCapCovers, homeCovers, homeShard, planCap, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
+import { accountShardsMax, capPartsOf, capPartsWhole, planCapRebalance, capShareOf, homeCapCovers, homeCovers, homeShard, planCap, planHold, planRebalance, splitExactly, sum, type AccountShard, type RebalanceOutcome } from '../../domain/account-shards';
 import { Money, formatAmount } from '../../domain/money';
 import type { Account, AccountHead, AccountType, Effect, HoldRead, LedgerEntry } from '../../ports/stores';
 import { StaleAccountPlanError } from '../../ports/stores';
@@ -385,7 +385,7 @@ export const rebalanceAttemptsMax = 3;
  * account's balance, locked and available are unchanged. A lock that takes a shard's funds meanwhile makes the
  * transaction fail; the rebalancer reads again and re-plans, at most rebalanceAttemptsMax times.
  */
-export async function rebalanceAccount(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, now: string): Promise<RebalanceOutcome> {
+export async function rebalanceAccount(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, now: string, netDebitCap?: Money): Promise<RebalanceOutcome> {
   for (let attempt = 1; attempt <= rebalanceAttemptsMax; attempt++) {
     const head = await getAccountItemByKey(documentClient, tables, accountId);
     if (!head || shardCountOf(head) <= 1) return { accountId, result: 'NOT_SHARDED' };
@@ -393,27 +393,47 @@ export async function rebalanceAccount(documentClient: DynamoDBDocumentClient, t
     if (account.status !== 'ACTIVE') return { accountId, result: 'EVEN' };
     const shards = shardsOf(account);
     const changes = planRebalance(shards, account.currency);
-    if (changes.length === 0) return { accountId, result: 'EVEN' };
-    const items: AccountTransactItem[] = changes.map(({ shard, delta }) => ({
-      Update: {
-        TableName: tables.accounts,
-        Key: { accountId: shardKey(accountId, shard) },
-        UpdateExpression: 'SET balance = balance + :delta, available = available + :delta, version = version + :one, updatedAt = :now',
-        ConditionExpression: delta.isNegative() ? 'accountStatus = :active AND available >= :required AND floor = :floor' : 'accountStatus = :active AND floor = :floor',
-        ExpressionAttributeValues: {
-          ':delta': toNumberValue(delta),
-          ':one': 1,
-          ':now': now,
-          ':active': 'ACTIVE',
-          ':floor': toNumberValue(shards[shard].floor),
-          ...(delta.isNegative() && { ':required': toNumberValue(delta.negated().plus(shards[shard].floor)) }),
+    // Under a net debit cap, the cap's parts are evened too (each shard keeps what its own locked needs).
+    const partChanges = netDebitCap ? planCapRebalance(shards, netDebitCap, shards.length) : [];
+    if (changes.length === 0 && partChanges.length === 0) return { accountId, result: 'EVEN' };
+    const touched = [...new Set([...changes.map((change) => change.shard), ...partChanges.map((change) => change.shard)])];
+    const items: AccountTransactItem[] = touched.map((shard) => {
+      const delta = changes.find((change) => change.shard === shard)?.delta;
+      const newParts = partChanges.find((change) => change.shard === shard)?.parts;
+      const read = shards[shard];
+      const gives = newParts !== undefined && newParts < capPartsOf(read, shards.length);
+      return {
+        Update: {
+          TableName: tables.accounts,
+          Key: { accountId: shardKey(accountId, shard) },
+          UpdateExpression: ['SET version = version + :one, updatedAt = :now', ...(delta ? ['balance = balance + :delta, available = available + :delta'] : []), ...(newParts !== undefined ? ['capParts = :newCapParts'] : [])].join(', '),
+          // A giver of funds keeps the lock's rule; a giver of cap parts keeps its locked within the share it keeps;
+          // every shard written is pinned to what was read (its floor share, its parts), so a lock in between wins.
+          ConditionExpression: [
+            'accountStatus = :active AND floor = :floor',
+            ...(delta?.isNegative() ? ['available >= :required'] : []),
+            ...(newParts !== undefined ? [read.capParts === undefined ? 'attribute_not_exists(capParts)' : 'capParts = :capParts'] : []),
+            ...(gives ? ['locked <= :lockedMax'] : []),
+          ].join(' AND '),
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':now': now,
+            ':active': 'ACTIVE',
+            ':floor': toNumberValue(read.floor),
+            ...(delta && { ':delta': toNumberValue(delta) }),
+            ...(delta?.isNegative() && { ':required': toNumberValue(delta.negated().plus(read.floor)) }),
+            ...(newParts !== undefined && { ':newCapParts': newParts }),
+            ...(newParts !== undefined && read.capParts !== undefined && { ':capParts': read.capParts }),
+            ...(gives && { ':lockedMax': toNumberValue(capShareOf(netDebitCap!, newParts, account.currency)) }),
+          },
         },
-      },
-    }));
+      };
+    });
     try {
       await documentClient.send(new TransactWriteCommand({ TransactItems: items }));
       const moved = sum(changes.filter((change) => change.delta.isNegative()).map((change) => change.delta.negated()));
-      return { accountId, result: 'MOVED', moved: formatAmount(moved, account.currency) };
+      const capPartsMoved = partChanges.reduce((total, change) => total + Math.max(0, capPartsOf(shards[change.shard], shards.length) - change.parts), 0);
+      return { accountId, result: 'MOVED', moved: formatAmount(moved, account.currency), ...(capPartsMoved > 0 && { capPartsMoved }) };
     } catch (error) {
       const reasons = cancellationReasons(error);
       const raced = reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict');

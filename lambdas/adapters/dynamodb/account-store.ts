@@ -57,10 +57,16 @@ export class DynamoAccountStore implements AccountStore {
     return readForHold(this.documentClient, this.tables, accountId, reference, amount, netDebitCap);
   }
 
-  async rebalanceShards(accountIds?: readonly string[]): Promise<RebalanceOutcome[]> {
-    const ids = accountIds ?? [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined).map((account) => account.accountId);
+  async rebalanceShards(accountIds?: readonly string[], netDebitCapOf?: (bic: string, currency: string) => Money | undefined): Promise<RebalanceOutcome[]> {
+    const accounts = accountIds ? undefined : [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined);
+    const ids = accountIds ?? accounts!.map((account) => account.accountId);
     const outcomes: RebalanceOutcome[] = [];
-    for (const accountId of ids) outcomes.push(await rebalanceAccount(this.documentClient, this.tables, accountId, new Date().toISOString()));
+    for (const accountId of ids) {
+      // A net debit cap is the payer's, on its vostro: `VOSTRO#<BIC>#<CCY>`.
+      const [type, bic, currency] = accountId.split('#');
+      const cap = type === 'VOSTRO' && bic && currency ? netDebitCapOf?.(bic, currency) : undefined;
+      outcomes.push(await rebalanceAccount(this.documentClient, this.tables, accountId, new Date().toISOString(), cap));
+    }
     return outcomes;
   }
 

@@ -46,7 +46,8 @@ export async function cleanupFinished(deps: RecoveryDeps, settings: Pick<JobSett
   // store throttled) costs only evenness: the next run tries again.
   let rebalanced: RebalanceOutcome[] = [];
   try {
-    rebalanced = await deps.accounts.rebalanceShards();
+    // A payer's net debit cap parts are evened with its funds (policy names the caps).
+    rebalanced = await deps.accounts.rebalanceShards(undefined, (bic, currency) => deps.compliance?.netDebitCaps[bic]?.[currency]);
   } catch (error) {
     logJob('error', 'rebalancing hot accounts failed; the next run tries again', { error: String(error) });
   }

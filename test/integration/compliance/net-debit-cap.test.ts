@@ -8,8 +8,9 @@ import { Money } from '../../../lambdas/domain/money';
 import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { loadCompliancePolicy } from '../../../lambdas/adapters/compliance/policy-file';
 import { lockFunds, validate } from '../../../lambdas/usecases/stages';
-import { capPartsTotal, homeShard } from '../../../lambdas/domain/account-shards';
-import { beginRollback } from '../../../lambdas/usecases/rollback';
+import { capPartsTotal, capShareOf, homeShard } from '../../../lambdas/domain/account-shards';
+import { beginRollback, releaseLocks } from '../../../lambdas/usecases/rollback';
+import { rebalanceAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
 
@@ -20,11 +21,15 @@ const hotCap = '2000.00';
 /** Hot payers that split the cap over 4 and 8 shards (500.00 and 250.00 each until a lock moves parts). */
 const widePayer = 'CAPWDEFF';
 const crowdPayer = 'CAPCDEFF';
+/** Hot payers whose cap parts the rebalancer evens (4 and 2 shards). */
+const evenedPayer = 'CAPEDEFF';
+const racedPayer = 'CAPRDEFF';
+const pulledPayer = 'CAPPDEFF';
 let engine: TestEngine;
 
 beforeAll(async () => {
   const policy = loadCompliancePolicy();
-  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) }, [hotPayer]: { EUR: new Money(hotCap) }, [widePayer]: { EUR: new Money(hotCap) }, [crowdPayer]: { EUR: new Money(hotCap) } } } });
+  engine = await startTestEngine({ compliance: { ...policy, netDebitCaps: { DEUTDEFF: { EUR: new Money(cap) }, [hotPayer]: { EUR: new Money(hotCap) }, [widePayer]: { EUR: new Money(hotCap) }, [crowdPayer]: { EUR: new Money(hotCap) }, [evenedPayer]: { EUR: new Money(hotCap) }, [racedPayer]: { EUR: new Money('1000.00') }, [pulledPayer]: { EUR: new Money('1000.00') } } } });
 });
 
 afterAll(async () => {
@@ -146,5 +151,104 @@ describe('the net debit cap at lock time', () => {
     expect(parts.reduce((total, part) => total + part, 0)).toBe(capPartsTotal);
     // Every shard keeps its locked within its own share of the cap.
     vostro.shards!.forEach((shard, index) => expect(shard.locked.times(capPartsTotal).lessThanOrEqualTo(new Money(hotCap).times(parts[index]))).toBe(true));
+  });
+
+  /** Ends a locked settlement's lock as the rollback branch does (the bank refused it: nothing left). */
+  async function release(settlementId: string): Promise<void> {
+    await beginRollback(engine.deps, { settlementId, error: { Error: 'BankRejectedError', Cause: 'test' } });
+    await releaseLocks(engine.deps, { settlementId });
+  }
+
+  const capOf = (bic: string, currency: string) => engine.deps.compliance?.netDebitCaps[bic]?.[currency];
+
+  it('evens a hot payer\'s cap parts once a large settlement has ended, each shard keeping what its own locks need', async () => {
+    await openHotPayer(evenedPayer, 4);
+    const vostroId = `VOSTRO#${evenedPayer}#EUR`;
+    const large = await validated('1200.00', evenedPayer, homedOn(1, 4));
+    const small = await validated('300.00', evenedPayer, homedOn(2, 4));
+    expect(await lockAsTheWorkflowWould(large)).toBe('LOCKED');
+    expect(await lockAsTheWorkflowWould(small)).toBe('LOCKED');
+    await release(large.settlementId);
+    // Shard 1 still holds the parts 1,200.00 took; shard 0 gave all of its own.
+    expect(await capParts(vostroId, 4)).toEqual([0, 600_000, 150_000, 250_000]);
+
+    const [outcome] = await engine.deps.accounts.rebalanceShards([vostroId], capOf);
+
+    // Shard 2 keeps the 150,000 its 300.00 needs; the other 850,000 are split evenly (212,500 each): shards 1 and 3
+    // give 387,500 and 37,500.
+    expect(outcome).toMatchObject({ result: 'MOVED', capPartsMoved: 425_000 });
+    expect(await capParts(vostroId, 4)).toEqual([212_500, 212_500, 362_500, 212_500]);
+    expect((await engine.deps.accounts.rebalanceShards([vostroId], capOf))[0].result).toBe('EVEN');
+    // Without a cap the rebalancer leaves the parts alone.
+    expect((await engine.deps.accounts.rebalanceShards([vostroId]))[0].result).toBe('EVEN');
+    expect(await bookViolations(engine)).toEqual([]);
+  });
+
+  it('never evens cap parts out from under a lock taken between the rebalancer\'s read and its write', async () => {
+    await openHotPayer(racedPayer, 2);
+    const vostroId = `VOSTRO#${racedPayer}#EUR`;
+    // 800.00 on shard 0 takes 300,000 parts from shard 1 (cap 1,000.00: 500.00 each before), then ends.
+    const first = await validated('800.00', racedPayer, homedOn(0, 2));
+    expect(await lockAsTheWorkflowWould(first)).toBe('LOCKED');
+    await release(first.settlementId);
+    expect(await capParts(vostroId, 2)).toEqual([800_000, 200_000]);
+    // The rebalancer plans 500,000 each; before its transaction, 600.00 locks on shard 0 (its 800.00 share covers it).
+    const racer = await validated('600.00', racedPayer, homedOn(0, 2));
+    let raced = false;
+    const racing = new Proxy(engine.documentClient, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
+            raced = true;
+            expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
+          }
+          return target.send(command as never);
+        };
+      },
+    });
+
+    const outcome = await rebalanceAccount(racing, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
+
+    // Refused (shard 0 would keep a 500.00 share under 600.00 locked), then re-planned on a fresh read: the parts
+    // are even enough now (only the funds the lock took are evened).
+    expect(raced).toBe(true);
+    expect(outcome.capPartsMoved).toBeUndefined();
+    const parts = await capParts(vostroId, 2);
+    expect(parts).toEqual([800_000, 200_000]);
+    const vostro = (await engine.deps.accounts.get(vostroId))!;
+    vostro.shards!.forEach((shard, index) => expect(shard.locked.lessThanOrEqualTo(capShareOf(new Money('1000.00'), parts[index], 'EUR'))).toBe(true));
+  });
+
+  it('never evens cap parts a lock moved between the rebalancer\'s read and its write: every shard it writes is pinned as read', async () => {
+    await openHotPayer(pulledPayer, 2);
+    const vostroId = `VOSTRO#${pulledPayer}#EUR`;
+    const first = await validated('800.00', pulledPayer, homedOn(0, 2));
+    expect(await lockAsTheWorkflowWould(first)).toBe('LOCKED');
+    await release(first.settlementId);
+    // The rebalancer plans 500,000 each; before its transaction, 700.00 locks on shard 1, taking 500,000 from shard 0.
+    const racer = await validated('700.00', pulledPayer, homedOn(1, 2));
+    let raced = false;
+    const racing = new Proxy(engine.documentClient, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
+            raced = true;
+            expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
+          }
+          return target.send(command as never);
+        };
+      },
+    });
+
+    await rebalanceAccount(racing, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
+
+    // Refused, then re-planned: shard 1 keeps the 700,000 its lock needs, the 300,000 spare split evenly.
+    expect(raced).toBe(true);
+    const parts = await capParts(vostroId, 2);
+    expect(parts).toEqual([150_000, 850_000]);
+    const vostro = (await engine.deps.accounts.get(vostroId))!;
+    vostro.shards!.forEach((shard, index) => expect(shard.locked.lessThanOrEqualTo(capShareOf(new Money('1000.00'), parts[index], 'EUR'))).toBe(true));
   });
 });

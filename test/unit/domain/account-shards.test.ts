@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Money } from '../../../lambdas/domain/money';
-import { capPartsFor, capPartsTotal, capPartsWhole, capShareOf, defaultCapParts, homeCapCovers, homeCovers, homeShard, planCap, planHold, planRebalance, splitExactly, sum, surplusOf, type AccountShard } from '../../../lambdas/domain/account-shards';
+import { capPartsFor, capPartsTotal, capPartsWhole, capShareOf, defaultCapParts, homeCapCovers, homeCovers, homeShard, planCap, planCapRebalance, planHold, planRebalance, splitExactly, sum, surplusOf, type AccountShard } from '../../../lambdas/domain/account-shards';
 
 const shard = (index: number, available: string, floor = '0', locked = '0'): AccountShard => ({
   shard: index,
@@ -149,5 +149,22 @@ describe('a net debit cap over balance shards', () => {
         return capPartsWhole(shards.map((one, index) => ({ ...one, capParts: parts[index] })), shardCount) && parts.every((part) => part >= 0) && after.every((locked, index) => locked.lessThanOrEqualTo(capShareOf(cap, parts[index], 'EUR')));
       }),
     );
+  });
+
+  it('evens the parts for the rebalancer: each shard keeps what its own locked needs and an even share of the rest', () => {
+    const shards = [capped(0, '0', 0), capped(1, '0', 600_000), capped(2, '300.00', 150_000), capped(3, '0', 250_000)];
+    expect(planCapRebalance(shards, cap, 4)).toEqual([
+      { shard: 0, parts: 212_500 },
+      { shard: 1, parts: 212_500 },
+      { shard: 2, parts: 362_500 },
+      { shard: 3, parts: 212_500 },
+    ]);
+    // Every shard with at least half its even share of the spare: not worth a transaction.
+    expect(planCapRebalance([capped(0, '0', 150_000), capped(1, '0', 250_000), capped(2, '300.00', 350_000), capped(3, '0', 250_000)], cap, 4)).toEqual([]);
+    // Locked above the whole cap (the cap was lowered): nothing to give.
+    expect(planCapRebalance([capped(0, '1500.00', 500_000), capped(1, '1000.00', 500_000)], cap, 2)).toEqual([]);
+    // A torn read (parts that do not add up) or a partial one: no plan.
+    expect(planCapRebalance([capped(0, '0', 500_000), capped(1, '0', 400_000)], cap, 2)).toEqual([]);
+    expect(planCapRebalance([capped(0, '0', 1_000_000)], cap, 2)).toEqual([]);
   });
 });
