@@ -58,8 +58,7 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async rebalanceShards(accountIds?: readonly string[], netDebitCapOf?: (bic: string, currency: string) => Money | undefined): Promise<RebalanceOutcome[]> {
-    const accounts = accountIds ? undefined : [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined);
-    const ids = accountIds ?? accounts!.map((account) => account.accountId);
+    const ids = accountIds ?? [...(await this.listAll('VOSTRO')), ...(await this.listAll('NOSTRO'))].filter((account) => account.shards !== undefined).map((account) => account.accountId);
     const outcomes: RebalanceOutcome[] = [];
     for (const accountId of ids) {
       // A net debit cap is the payer's, on its vostro: `VOSTRO#<BIC>#<CCY>`.

@@ -19,6 +19,7 @@ import { splitAccountShards } from '../../../lambdas/usecases/operations/account
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
 import { homeShard } from '../../../lambdas/domain/account-shards';
 import { http, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
+import { raceBeforeFirstTransaction } from '../../support/racing-client';
 import { bookViolations, scanAll, shardViolations } from '../../support/invariants';
 
 let engine: TestEngine;
@@ -228,23 +229,13 @@ describe('a hot account (balance shards)', () => {
     // the shards and before its transaction reaches DynamoDB; it leaves the giver 10 above its floor share.
     let racer = '';
     for (let index = 0; homeShard(racer, 2) !== giver || racer === ''; index++) racer = `${settlementRequest().settlementId as string}-${index}`;
-    let raced = false;
-    const racing = new Proxy(engine.documentClient, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
-            raced = true;
-            expect((await pay(bic, '480.00', racer)).status).toBe('COMPLETED');
-          }
-          return target.send(command as never);
-        };
-      },
+    const racing = raceBeforeFirstTransaction(engine.documentClient, async () => {
+      expect((await pay(bic, '480.00', racer)).status).toBe('COMPLETED');
     });
 
-    const outcome = await rebalanceAccount(racing, engine.tables, accountId, new Date().toISOString());
+    const outcome = await rebalanceAccount(racing.client, engine.tables, accountId, new Date().toISOString());
 
-    expect(raced).toBe(true);
+    expect(racing.raced()).toBe(true);
     expect(outcome.result).toBe('MOVED');
     const { account, shards } = await shardsOf(accountId);
     expect([account.balance.toFixed(), account.available.toFixed()]).toEqual(['220', '220']);

@@ -13,6 +13,7 @@ import { beginRollback, releaseLocks } from '../../../lambdas/usecases/rollback'
 import { rebalanceAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
+import { raceBeforeFirstTransaction } from '../../support/racing-client';
 
 const cap = '1500.00';
 /** A payer whose vostro is a hot account of 2 balance shards (cap share 1,000 each). */
@@ -194,25 +195,15 @@ describe('the net debit cap at lock time', () => {
     expect(await capParts(vostroId, 2)).toEqual([800_000, 200_000]);
     // The rebalancer plans 500,000 each; before its transaction, 600.00 locks on shard 0 (its 800.00 share covers it).
     const racer = await validated('600.00', racedPayer, homedOn(0, 2));
-    let raced = false;
-    const racing = new Proxy(engine.documentClient, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
-            raced = true;
-            expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
-          }
-          return target.send(command as never);
-        };
-      },
+    const racing = raceBeforeFirstTransaction(engine.documentClient, async () => {
+      expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
     });
 
-    const outcome = await rebalanceAccount(racing, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
+    const outcome = await rebalanceAccount(racing.client, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
 
     // Refused (shard 0 would keep a 500.00 share under 600.00 locked), then re-planned on a fresh read: the parts
     // are even enough now (only the funds the lock took are evened).
-    expect(raced).toBe(true);
+    expect(racing.raced()).toBe(true);
     expect(outcome.capPartsMoved).toBeUndefined();
     const parts = await capParts(vostroId, 2);
     expect(parts).toEqual([800_000, 200_000]);
@@ -228,24 +219,14 @@ describe('the net debit cap at lock time', () => {
     await release(first.settlementId);
     // The rebalancer plans 500,000 each; before its transaction, 700.00 locks on shard 1, taking 500,000 from shard 0.
     const racer = await validated('700.00', pulledPayer, homedOn(1, 2));
-    let raced = false;
-    const racing = new Proxy(engine.documentClient, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          if (command.constructor.name === 'TransactWriteCommand' && !raced) {
-            raced = true;
-            expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
-          }
-          return target.send(command as never);
-        };
-      },
+    const racing = raceBeforeFirstTransaction(engine.documentClient, async () => {
+      expect(await lockAsTheWorkflowWould(racer)).toBe('LOCKED');
     });
 
-    await rebalanceAccount(racing, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
+    await rebalanceAccount(racing.client, engine.tables, vostroId, new Date().toISOString(), new Money('1000.00'));
 
     // Refused, then re-planned: shard 1 keeps the 700,000 its lock needs, the 300,000 spare split evenly.
-    expect(raced).toBe(true);
+    expect(racing.raced()).toBe(true);
     const parts = await capParts(vostroId, 2);
     expect(parts).toEqual([150_000, 850_000]);
     const vostro = (await engine.deps.accounts.get(vostroId))!;
