@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
-import type { WorkflowPort } from '../ports';
+import type { WorkflowPort, WorkflowStart } from '../ports';
 import { executionName } from '../adapters/sfn/step-functions-workflow';
 import { stageNames, type StageHandler, type StageName } from '../handlers/stage-handlers';
 
@@ -164,7 +164,7 @@ export class LocalWorkflow implements WorkflowPort {
   }
 
   /** Starts the fast path (Express on AWS), named after the settlement id, attempt and resume. */
-  async startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
+  async startSettlement(input: WorkflowStart): Promise<{ executionName: string; alreadyStarted: boolean }> {
     const name = executionName(input.settlementId, input.attempt, input.resume);
     if (this.stopped) throw new Error('local workflow is stopped');
     // Kept from before the fast path: starting a running execution of the same name again is a no-op here. Express

@@ -4,6 +4,7 @@
  */
 export type * from './bank';
 export * from './metrics';
+import type { CarriedRecord } from './stores';
 
 /** Source of time, injectable so tests control windows, expiries and durations. */
 export interface Clock {
@@ -23,8 +24,17 @@ export interface WorkflowPort {
    * (same name) is refused or joined by Step Functions, so a duplicate start changes nothing.
    * `resume` (the record version a recovery or operator requeue committed) names a further run of the same
    * attempt: Step Functions never reuses the name of a closed execution, and each resume commits a new version.
+   * `record`: the record as just written or read, which the first stage decides on instead of reading it again.
    */
-  startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }>;
+  startSettlement(input: WorkflowStart): Promise<{ executionName: string; alreadyStarted: boolean }>;
+}
+
+/** The input of a settlement's execution. */
+export interface WorkflowStart {
+  readonly settlementId: string;
+  readonly attempt: number;
+  readonly resume?: number;
+  readonly record?: CarriedRecord;
 }
 
 /** A message for operators about a settlement that could not be finished automatically. */

@@ -290,7 +290,18 @@ export interface SettlementStore {
    * error (InsufficientFundsError, AccountNotActiveError, ...) when an effect's condition fails.
    */
   transition(command: TransitionCommand): Promise<SettlementRecord>;
+  /**
+   * The record as an execution carries it from one stage to the next (the store's own encoding, JSON-safe), so the
+   * next stage can decide without reading it again: exact for its version, since every write of a record changes
+   * its version and is conditional on the version it was decided on.
+   */
+  carry(record: SettlementRecord): CarriedRecord;
+  /** The record a carried value encodes; undefined for anything that is not one (a stage then reads the record). */
+  uncarry(value: unknown): SettlementRecord | undefined;
 }
+
+/** A settlement record in the form executions carry it between stages (docs/architecture.md, "The carried record"). */
+export type CarriedRecord = Readonly<Record<string, unknown>>;
 
 export interface AccountQuery {
   readonly accountType: AccountType;

@@ -22,12 +22,22 @@ export async function readRecord(deps: Pick<EngineDeps, 'settlements'>, settleme
  * Runs `decide` against the freshest record until its transition commits or it says the work is done.
  * `decide` must be pure over the record (plus reads), so running it again after a race is safe.
  */
-export async function advance(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<Decision>): Promise<SettlementRecord> {
-  for (let attempt = 0; ; attempt++) {
+export async function advance(
+  deps: Pick<EngineDeps, 'settlements'>,
+  settlementId: string,
+  decide: (record: SettlementRecord) => Promise<Decision>,
+  carried?: SettlementRecord,
+): Promise<SettlementRecord> {
+  for (let attempt = 0, onCarried = carried !== undefined; ; attempt++, onCarried = false) {
     try {
-      const record = await readRecord(deps, settlementId);
+      const record = onCarried ? carried! : await readRecord(deps, settlementId);
       const decision = await decide(record);
-      if ('done' in decision) return decision.done;
+      // Only a write, which its version guards, is taken on the carried record: "nothing to do" is a decision on
+      // the record as it stands (InitiateTransfer sends again what it finds sent, unless parked), so it is re-read.
+      if ('done' in decision) {
+        if (onCarried) continue;
+        return decision.done;
+      }
       const { command } = decision;
       // Every step of the path is a transition of the lifecycle: through the statuses it passes (`via`) to `to`.
       let from = record.status;
@@ -37,10 +47,47 @@ export async function advance(deps: Pick<EngineDeps, 'settlements'>, settlementI
       }
       return await deps.settlements.transition(command);
     } catch (error) {
+      // A refusal decided on the carried record may be a decision on a record another actor has moved since: decided
+      // again on a fresh read (a transient failure is not a decision: the workflow's retry delivers the same input).
+      if (onCarried && !isTransient(error)) continue;
       // A stale record, or a hot account's lock planned on shards a concurrent lock changed: read and decide again.
       if (!(error instanceof StaleSettlementError || error instanceof StaleAccountPlanError) || attempt >= staleRetriesMax) throw error;
     }
   }
+}
+
+/**
+ * For a stage that decides without writing (Validate, CheckConfirmation): `decide` on the carried record when the
+ * execution carries one, else on a fresh read; a refusal on the carried record is decided again on a fresh read.
+ * What it decides is committed later only on the version it was decided on (the writing stage's condition).
+ */
+export async function onRecord<T>(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<T>, carried?: SettlementRecord): Promise<T> {
+  if (carried) {
+    try {
+      return await decide(carried);
+    } catch (error) {
+      if (isTransient(error)) throw error;
+    }
+  }
+  return decide(await readRecord(deps, settlementId));
+}
+
+/**
+ * The freshest record an execution carries (the one with the highest version among those the stages before left
+ * in its state), or undefined: a state without one (a hand-off, a requeue, an execution started by an engine from
+ * before) and anything that is not a record of this settlement are read instead.
+ */
+export function carriedRecord(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, values: readonly unknown[]): SettlementRecord | undefined {
+  let freshest: SettlementRecord | undefined;
+  for (const value of values) {
+    const record = value === undefined ? undefined : deps.settlements.uncarry(value);
+    if (record?.settlementId === settlementId && (!freshest || record.version > freshest.version)) freshest = record;
+  }
+  return freshest;
+}
+
+function isTransient(error: unknown): boolean {
+  return (error as { kind?: string } | undefined)?.kind === 'transient';
 }
 
 /**

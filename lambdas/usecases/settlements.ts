@@ -33,7 +33,7 @@ export async function submitSettlement(deps: EngineDeps, body: unknown, submitte
     if (differing.length > 0) throw new IdempotencyConflictError(request.settlementId, differing);
   }
   if (created || record.status === 'PENDING') {
-    await deps.workflow.startSettlement({ settlementId: record.settlementId, attempt: record.attempt });
+    await deps.workflow.startSettlement({ settlementId: record.settlementId, attempt: record.attempt, record: deps.settlements.carry(record) });
     if (created) deps.metrics.atomicOperation('STARTED');
   }
   // A new settlement is answered from what was just written (202: accepted, PENDING) without reading it back.

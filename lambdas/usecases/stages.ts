@@ -22,25 +22,42 @@ import {
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
-import { accountId, type Account, type AccountHead, type Bank, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
+import { accountId, type Account, type AccountHead, type Bank, type CarriedRecord, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
-import { advance, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
+import { advance, carriedRecord, onRecord, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
 import { parkInPlace } from './recovery/attempts';
 import type { EngineDeps } from './deps';
 
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
 export interface StageInput {
   readonly settlementId: string;
+  /**
+   * Records the execution carries (`$.record` from the start, `$.lock.record` and `$.transfer.record` from the stages
+   * that wrote one, `$.confirmation.record`): the freshest is decided on instead of a read ("The carried record").
+   */
+  readonly record?: unknown;
+  readonly lock?: { readonly record?: unknown };
+  readonly transfer?: { readonly record?: unknown };
   /** Validate's result ($.validation): its decision, which LockFunds commits with the lock. */
   readonly validation?: Partial<ValidationResult>;
   /** CheckConfirmation's result ($.confirmation): the checks so far, and the bank's settlement Finalize commits. */
-  readonly confirmation?: Partial<ConfirmationResult>;
+  readonly confirmation?: Partial<ConfirmationResult> & { readonly record?: unknown };
   readonly error?: { readonly Error?: string; readonly Cause?: string };
 }
 
 export interface StageResult {
   readonly status: SettlementStatus;
+}
+
+/** A writing stage's result: the status it left and the record as it left it, for the next stage to decide on. */
+export interface CarryingStageResult extends StageResult {
+  readonly record: CarriedRecord;
+}
+
+/** The freshest record the execution carries to this stage, if any (see StageInput). */
+function carried(deps: EngineDeps, input: StageInput): SettlementRecord | undefined {
+  return carriedRecord(deps, input.settlementId, [input.record, input.lock?.record, input.transfer?.record, input.confirmation?.record]);
 }
 
 const isAtOrPast = (record: SettlementRecord, status: SettlementStatus) =>
@@ -69,11 +86,17 @@ export interface ValidationResult extends StageResult {
  * and committed by LockFunds (a settlement that fails validation writes nothing before its rollback).
  */
 export async function validate(deps: EngineDeps, input: StageInput): Promise<StageResult | ValidationResult> {
-  const current = await readRecord(deps, input.settlementId);
-  if (isAtOrPast(current, 'VALIDATED')) return { status: current.status };
-  requireStatus(current, ['PENDING'], 'VALIDATED');
-  requireNotParked(current);
-  return decideValidation(deps, current);
+  return onRecord(
+    deps,
+    input.settlementId,
+    async (current) => {
+      if (isAtOrPast(current, 'VALIDATED')) return { status: current.status };
+      requireStatus(current, ['PENDING'], 'VALIDATED');
+      requireNotParked(current);
+      return decideValidation(deps, current);
+    },
+    carried(deps, input),
+  );
 }
 
 async function decideValidation(deps: EngineDeps, current: SettlementRecord): Promise<ValidationResult> {
@@ -155,7 +178,7 @@ async function validationToCommit(deps: EngineDeps, current: SettlementRecord, c
  * decision with it (its accounts, and its checkpoint before the lock's); PENDING → VALIDATED → LOCKED. A record
  * validated by an earlier engine (resting VALIDATED) is locked from there.
  */
-export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<StageResult> {
+export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<CarryingStageResult> {
   const record = await advance(deps, input.settlementId, async (current) => {
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
     requireStatus(current, ['PENDING', 'VALIDATED'], 'LOCKED');
@@ -205,8 +228,8 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<St
         ],
       },
     };
-  });
-  return { status: record.status };
+  }, carried(deps, input));
+  return { status: record.status, record: deps.settlements.carry(record) };
 }
 
 /** Statuses in which the engine has decided, or may decide, that no money left: a transfer sent now is orphaned. */
@@ -222,15 +245,20 @@ const noMoneyLeftStatuses: readonly SettlementStatus[] = ['COMPENSATING', 'COMPE
  * settlement back meanwhile (a duplicate execution that could not reach the bank and compensated), the transfer just
  * sent is orphaned and is reversed; a reversal the bank refuses or leaves pending parks the settlement visibly.
  */
-export async function initiateTransfer(deps: EngineDeps, input: StageInput): Promise<StageResult & { bankReference?: string }> {
-  const record = await advance(deps, input.settlementId, async (current) => {
-    if (isAtOrPast(current, 'TRANSFER_INITIATED')) return { done: current };
-    requireStatus(current, ['LOCKED'], 'TRANSFER_INITIATED');
-    requireNotParked(current);
-    invariant(current.nostroBic, `initiateTransfer: ${current.settlementId} has no payout nostro`);
-    return { command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString() } };
-  });
-  if (record.status !== 'TRANSFER_INITIATED') return { status: record.status, bankReference: record.bankReference };
+export async function initiateTransfer(deps: EngineDeps, input: StageInput): Promise<CarryingStageResult & { bankReference?: string }> {
+  const record = await advance(
+    deps,
+    input.settlementId,
+    async (current) => {
+      if (isAtOrPast(current, 'TRANSFER_INITIATED')) return { done: current };
+      requireStatus(current, ['LOCKED'], 'TRANSFER_INITIATED');
+      requireNotParked(current);
+      invariant(current.nostroBic, `initiateTransfer: ${current.settlementId} has no payout nostro`);
+      return { command: { record: current, to: 'TRANSFER_INITIATED', stage: 'InitiateTransfer', at: deps.clock.now().toISOString() } };
+    },
+    carried(deps, input),
+  );
+  if (record.status !== 'TRANSFER_INITIATED') return { status: record.status, bankReference: record.bankReference, record: deps.settlements.carry(record) };
   requireNotParked(record);
   invariant(record.nostroBic, `initiateTransfer: ${record.settlementId} has no payout nostro`);
   const instruction: TransferInstruction = {
@@ -248,8 +276,9 @@ export async function initiateTransfer(deps: EngineDeps, input: StageInput): Pro
   };
   const receipt = await deps.banks.forRail(record.rail).initiateTransfer(instruction);
   if (receipt.state === 'REJECTED') throw new BankRejectedError(record.rail, receipt.reason ?? 'no reason given', receipt.reasonCode);
-  await reverseIfOrphaned(deps, record);
-  return { status: record.status, bankReference: receipt.bankReference };
+  // The read after the call (a rollback meanwhile orphans the transfer) is also the record the next stage decides on.
+  const now = await reverseIfOrphaned(deps, record);
+  return { status: record.status, bankReference: receipt.bankReference, record: deps.settlements.carry(now) };
 }
 
 /**
@@ -258,9 +287,9 @@ export async function initiateTransfer(deps: EngineDeps, input: StageInput): Pro
  * failed: the settlement is parked in place (dead-letter queue, PARKED metric, reason code of the refusal) for an
  * operator, never left silently FAILED.
  */
-async function reverseIfOrphaned(deps: EngineDeps, sent: SettlementRecord): Promise<void> {
+async function reverseIfOrphaned(deps: EngineDeps, sent: SettlementRecord): Promise<SettlementRecord> {
   const now = await readRecord(deps, sent.settlementId);
-  if (now.attempt !== sent.attempt || !noMoneyLeftStatuses.includes(now.status)) return;
+  if (now.attempt !== sent.attempt || !noMoneyLeftStatuses.includes(now.status)) return now;
   const key = transferKey(sent);
   const rolledBack = new InvalidTransitionError(sent.settlementId, now.status, 'TRANSFER_INITIATED');
   const reversal = await deps.banks.forRail(sent.rail).reverseTransfer(key, `settlement ${sent.settlementId} was rolled back while its transfer was being sent`);
@@ -291,9 +320,12 @@ export interface ConfirmationResult {
  * Finalize with its posting (the settlement rests TRANSFER_INITIATED until then). While pending, returns the wait
  * before the next check (kept in the execution state). Nothing here writes. Bounded.
  */
-export async function checkConfirmation(deps: EngineDeps, input: StageInput): Promise<ConfirmationResult> {
+export async function checkConfirmation(deps: EngineDeps, input: StageInput): Promise<ConfirmationResult & { record: CarriedRecord }> {
   const polls = (input.confirmation?.polls ?? 0) + 1;
-  const current = await readRecord(deps, input.settlementId);
+  return onRecord(deps, input.settlementId, async (current) => ({ ...(await decideConfirmation(deps, current, polls)), record: deps.settlements.carry(current) }), carried(deps, input));
+}
+
+async function decideConfirmation(deps: EngineDeps, current: SettlementRecord, polls: number): Promise<ConfirmationResult> {
   if (isAtOrPast(current, 'CONFIRMED')) return { state: 'CONFIRMED', polls, waitSeconds: 0 };
   requireStatus(current, ['TRANSFER_INITIATED'], 'CONFIRMED');
   requireNotParked(current);
@@ -386,7 +418,7 @@ export async function finalize(deps: EngineDeps, input: StageInput): Promise<Sta
         effects,
       },
     };
-  });
+  }, carried(deps, input));
   if (completedNow) {
     deps.metrics.settlementEnded({ status: 'COMPLETED', currency: record.currency, amount: record.amount, durationSeconds: secondsBetween(record.createdAt, record.completedAt!) });
     deps.metrics.atomicOperation('COMMITTED');

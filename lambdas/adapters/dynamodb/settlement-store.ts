@@ -24,6 +24,7 @@ import {
   type SettlementRecord,
   type SettlementStore,
   type TransitionCommand,
+  type CarriedRecord,
 } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
 import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
@@ -131,6 +132,26 @@ export class DynamoSettlementStore implements SettlementStore {
       events: eventsOf(record),
       compensations: items.filter((item) => String(item.sk).startsWith('COMPENSATION#')).map(compensationFromItem),
     };
+  }
+
+  carry(record: SettlementRecord): CarriedRecord {
+    // The stored item with its amount as a decimal string, the same codec a read goes through (recordFromItem),
+    // less its index keys, which say nothing to a stage.
+    const { jobShard, jobSince, retryShard, parkedShard, ...item } = recordItem(record);
+    return { ...item, amount: record.amount };
+  }
+
+  uncarry(value: unknown): SettlementRecord | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const item = value as Item;
+    if (item.itemType !== 'SETTLEMENT' || item.sk !== SortKey.record || typeof item.amount !== 'string') return undefined;
+    try {
+      const record = recordFromItem(item);
+      return typeof record.settlementId === 'string' && record.settlementId === item.pk ? record : undefined;
+    } catch {
+      // Not a record this store encoded (a hand-made or truncated state): the stage reads the record instead.
+      return undefined;
+    }
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { WorkflowPort } from '../../ports';
+import type { WorkflowPort, WorkflowStart } from '../../ports';
 
 /** Step Functions execution names: 1–80 characters of [A-Za-z0-9-_]. */
 export function executionName(settlementId: string, attempt: number, resume?: number): string {
@@ -24,7 +24,7 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     private readonly stateMachineArn: string,
   ) {}
 
-  async startSettlement(input: { settlementId: string; attempt: number; resume?: number }): Promise<{ executionName: string; alreadyStarted: boolean }> {
+  async startSettlement(input: WorkflowStart): Promise<{ executionName: string; alreadyStarted: boolean }> {
     const name = executionName(input.settlementId, input.attempt, input.resume);
     try {
       await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }));

@@ -133,7 +133,7 @@ describe('a hot account (balance shards)', () => {
       expect((await pay(bic, '480.00', idOnShard(read.home, 2))).status).toBe('COMPLETED');
     });
 
-    expect(await locking).toEqual({ status: 'LOCKED' });
+    expect(await locking).toMatchObject({ status: 'LOCKED' });
 
     // Refused by the home shard's own condition, then read whole (the home shard is short now) and moved to it.
     expect(reads.map((read) => read.shards.length)).toEqual([1, 2]);

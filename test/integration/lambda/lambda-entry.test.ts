@@ -49,12 +49,11 @@ describe('the API Lambda', () => {
     const response = await handler(apiEvent('POST', '/api/v1/settlements', request), context);
     expect(response.statusCode).toBe(202);
     expect(JSON.parse(response.body)).toMatchObject({ settlementId: request.settlementId, status: 'PENDING' });
-    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
-      stateMachineArn,
-      name: executionName(String(request.settlementId), 1),
-      input: JSON.stringify({ settlementId: request.settlementId, attempt: 1 }),
-    });
-    expect((await engine.deps.settlements.get(String(request.settlementId)))?.status).toBe('PENDING');
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn, name: executionName(String(request.settlementId), 1) });
+    // The execution carries the record just written, so Validate decides on it without reading it again.
+    const input = JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input));
+    expect(input).toMatchObject({ settlementId: request.settlementId, attempt: 1, record: { pk: request.settlementId, status: 'PENDING', version: 1, amount: '1250.00' } });
+    expect(engine.deps.settlements.uncarry(input.record)).toEqual(await engine.deps.settlements.get(String(request.settlementId)));
   });
 
   it('answers 400 naming the field without calling Step Functions', async () => {
@@ -73,13 +72,18 @@ describe('the stage Lambdas', () => {
     const stages = await import('../../../lambdas/handlers/stages');
     const request = settlementRequest({ amount: '10.00' });
     await api.handler(apiEvent('POST', '/api/v1/settlements', request), context);
-    // Each result lands in the execution's state (ResultPath), which the next Task receives whole.
-    let state: Record<string, unknown> = { settlementId: String(request.settlementId) };
+    // The execution starts with the input the API gave StartExecution; each result lands in the execution's state
+    // (ResultPath), which the next Task receives whole.
+    let state: Record<string, unknown> = JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input));
     const validation = await stages.validate(state as never, context);
     expect(validation).toMatchObject({ status: 'VALIDATED', payerAccountId: expect.stringMatching(/^VOSTRO#/) });
     state = { ...state, validation };
-    expect(await stages.lockFunds(state as never, context)).toEqual({ status: 'LOCKED' });
-    expect(await stages.initiateTransfer(state as never, context)).toMatchObject({ status: 'TRANSFER_INITIATED' });
+    const lock = await stages.lockFunds(state as never, context);
+    expect(lock).toMatchObject({ status: 'LOCKED', record: { status: 'LOCKED', lockState: 'PENDING' } });
+    state = { ...state, lock };
+    const transfer = await stages.initiateTransfer(state as never, context);
+    expect(transfer).toMatchObject({ status: 'TRANSFER_INITIATED', record: { status: 'TRANSFER_INITIATED' } });
+    state = { ...state, transfer };
     const confirmation = await stages.checkConfirmation(state as never, context);
     expect(confirmation).toMatchObject({ state: 'CONFIRMED' });
     state = { ...state, confirmation };
