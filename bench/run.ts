@@ -3,6 +3,8 @@
  * ceiling of the local DynamoDB server measured in the same run.
  *
  *   BENCH_SECONDS      length of each timed phase (default 15)
+ *   BENCH_WARMUP_SECONDS  load before the first measured phase of each engine (default 3 × BENCH_SECONDS): DynamoDB
+ *                      Local's JIT needs about a minute of load to settle
  *   BENCH_CONCURRENCY  settlements in flight in the throughput phase (default 64)
  *   BENCH_JSON         when set, the headline figures are also written there as JSON
  *   BENCH_CAPACITY_SETTLEMENTS  settlements per rail in the capacity model's phase (default 40)
@@ -20,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchReconciliation } from './reconciliation';
 import { writeFileSync } from 'node:fs';
-import { benchGrpc, formatGrpcFigures } from './grpc';
+import { benchGrpc, benchWarmupSeconds, formatGrpcFigures } from './grpc';
 import { benchRails } from './rails';
 import { formatCapacity, hotPairAccountIds, hotPairShards, measureCapacity } from './capacity/measure';
 import type { GroupCommitStats } from '../lambdas/adapters/dynamodb/group-commit';
@@ -150,15 +152,15 @@ function row(label: string, value: string, target: string, goal = ''): string {
 
 async function main(): Promise<void> {
   const completions = new Completions();
-  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local, group commit ${groupCommit ? 'on' : 'off'}`);
+  console.log(`Settlement Engine benchmark: ${phaseSeconds} s phases after ${benchWarmupSeconds(phaseSeconds)} s of warm-up, ${concurrency} in flight, zero-latency mock bank, in-memory DynamoDB Local, group commit ${groupCommit ? 'on' : 'off'}`);
   console.log(`every settlement DEUTDEFF → BNPAFRPP EUR, ${hotShards > 1 ? `the pair split into ${hotShards} balance shards each` : 'each account one item'} (BENCH_HOT_SHARDS)\n`);
   let local: { settlementsPerMinute: number; ceilingSettlementsPerMinute: number; p99Ms: number; p99MsAtSeedRate: number; rollbackP99Ms: number } | undefined;
   const engine = await startLocalEngine({ httpPort: null, seed: undefined, onExecutionEnd: completions.onExecutionEnd, tablePrefix: 'bench-', groupCommit, groupCommitStats });
   try {
     // Every settlement of the bench uses one pair: the skewed workload at its extreme, split as an operator would.
     if (hotShards > 1) for (const accountId of hotPairAccountIds) await engine.accounts.split(accountId, hotShards);
-    // Warm-up: JIT of the engine and of DynamoDB Local.
-    await throughput(engine, completions, 'warm', 5);
+    // Warm-up at the measured load, until DynamoDB Local's JIT has settled (benchWarmupSeconds); the ceiling after it.
+    await throughput(engine, completions, 'warm', benchWarmupSeconds(phaseSeconds));
     const ceiling = await rawCeiling(engine, phaseSeconds);
     const measured = await throughput(engine, completions, 'tp', phaseSeconds);
     const halfRate = measured.perMinute / 60 / 2;
@@ -200,6 +202,7 @@ async function main(): Promise<void> {
   const json = {
     measuredAt: new Date().toISOString(),
     phaseSeconds,
+    warmupSeconds: benchWarmupSeconds(phaseSeconds),
     groupCommit,
     hotShards,
     settlementsPerMinute: round(local!.settlementsPerMinute),

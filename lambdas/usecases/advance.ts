@@ -1,6 +1,7 @@
 /**
- * The one way a stage changes a settlement: read it, decide, commit a conditional transition; on a concurrent
- * change, read again and decide again. Replays are no-ops because the decision sees the newer status.
+ * The one way a stage changes a settlement: read it (or take the record the execution carries), decide, commit a
+ * conditional transition; on a concurrent change, read again and decide again. Replays are no-ops because the
+ * decision sees the newer status.
  */
 import { InvalidTransitionError, InvariantViolationError, SettlementNotFoundError, SettlementParkedError } from '../domain/errors';
 import { canTransition, type SettlementStatus } from '../domain/settlement';
@@ -20,7 +21,8 @@ export async function readRecord(deps: Pick<EngineDeps, 'settlements'>, settleme
 
 /**
  * Runs `decide` against the freshest record until its transition commits or it says the work is done.
- * `decide` must be pure over the record (plus reads), so running it again after a race is safe.
+ * `decide` must be pure over the record (plus reads), so running it again after a race is safe. With `carried`, the
+ * first decision is taken on it instead of a read; only a transition (conditional on its version) is taken on it.
  */
 export async function advance(
   deps: Pick<EngineDeps, 'settlements'>,

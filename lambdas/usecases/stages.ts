@@ -1,7 +1,8 @@
 /**
  * The settlement stages, one plain function each, run by the state machine's Task states (see
- * statemachines/settlement.asl.json). Every stage is idempotent keyed by the settlement id: it reads the record,
- * returns at once when the settlement is already past it, and otherwise commits one conditional transition.
+ * statemachines/settlement.asl.json). Every stage is idempotent keyed by the settlement id: it decides on the record
+ * (the one the execution carries from the stage before, else a fresh read: `advance`, `onRecord`), returns at once
+ * when the settlement is already past it, and otherwise commits one conditional transition.
  */
 import {
   AccountNotActiveError,

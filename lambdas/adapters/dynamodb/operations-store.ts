@@ -193,7 +193,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
       { Put: { TableName: this.tables.reference, Item: { pk: `MOVEMENT#${movement.movementId}`, sk: 'MOVEMENT', itemType: 'MOVEMENT', ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
     ];
     const audit: AuditDraft = { action: `ACCOUNT.${movement.direction}`, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after), detail: `${movement.movementId} ${record.amount} ${account.currency}` };
-    return this.commitAccountWrite(items, audit, actor, account.accountId, after, shardItems.length + 1, shardItems.length);
+    return this.commitAccountWrite(items, audit, actor, account.accountId, after, shardItems.length, shardItems.length + 1);
   }
 
   async getMovement(movementId: string): Promise<FundMovement | undefined> {
@@ -217,7 +217,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ExpressionAttributeValues: { ':status': status, ':one': 1, ':at': actor.at, ':version': shard.version, ':expected': account.status, ...(closing && { ':zero': 0 }) },
       },
     }));
-    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after, undefined, items.length);
+    return this.commitAccountWrite(items, { action, entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after, items.length);
   }
 
   async setFloor(account: Account, floor: Money, actor: Actor): Promise<AccountWriteOutcome> {
@@ -234,7 +234,8 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
         ExpressionAttributeValues: { ':floor': toNumberValue(shares[shard.shard]), ':one': 1, ':at': actor.at, ':version': shard.version },
       },
     }));
-    return this.commitAccountWrite(items, { action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after);
+    // Every shard is an account item of this write: a refusal on any of them means the account changed since it was read.
+    return this.commitAccountWrite(items, { action: 'ACCOUNT.SET_FLOOR', entityType: 'ACCOUNT', entityId: account.accountId, before: accountSnapshot(account), after: accountSnapshot(after) }, actor, account.accountId, after, items.length);
   }
 
   // ---- audit ----
@@ -476,7 +477,7 @@ export class DynamoOperationsStore implements BankRegistry, AccountAdminStore, A
   }
 
   /** `accountItems`: how many items, from the first, are the account's shards (any of them refused: it changed). */
-  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, movementIndex?: number, accountItems = 1): Promise<AccountWriteOutcome> {
+  private async commitAccountWrite(items: TransactItem[], audit: AuditDraft, actor: Actor, accountId: string, after: Account, accountItems: number, movementIndex?: number): Promise<AccountWriteOutcome> {
     const refused = await this.transact(items, audit, actor);
     if (refused === undefined) return { committed: true, account: after };
     if (movementIndex !== undefined && refused.reasons[movementIndex]?.Code === 'ConditionalCheckFailed') return { committed: false, reason: 'movementExists', current: await this.get(accountId) };

@@ -7,13 +7,13 @@
  * and nothing is written at all. `npm run ablate` weakens each condition in turn; every one here must fail a test.
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAccountStore, DynamoReferenceStore, ledgerEntryKey } from '../../../lambdas/adapters/dynamodb/account-store';
 import { DynamoOperationsStore } from '../../../lambdas/adapters/dynamodb/operations-store';
 import { DynamoRecoveryStore } from '../../../lambdas/adapters/dynamodb/recovery-store';
 import { DynamoSettlementStore, SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { toNumberValue } from '../../../lambdas/adapters/dynamodb/client';
-import { holdReadOfAccount } from '../../../lambdas/adapters/dynamodb/account-shards';
+import { holdReadOfAccount, shardKey } from '../../../lambdas/adapters/dynamodb/account-shards';
 import { NetDebitCapExceededError } from '../../../lambdas/domain/errors';
 import { capPartsTotal } from '../../../lambdas/domain/account-shards';
 import { Money } from '../../../lambdas/domain/money';
@@ -361,6 +361,15 @@ describe('DynamoOperationsStore', () => {
     expect(await operations.postMovement({ ...current, available: new Money('1000.00') }, movement(`mov-${randomUUID().slice(0, 8)}`, 'FUND_OUT', '500.00'), actor())).toMatchObject({ committed: false });
     expect(await balances(vostroId)).toMatchObject({ balance: '151.00', available: '151.00' });
     expect((await operations.get(vostroId))).toMatchObject({ status: 'ACTIVE' });
+    expect((await operations.get(vostroId))?.floor.toFixed(2)).toBe('0.00');
+  });
+
+  it('tells a floor change on a hot account that another shard than the first changed since it was read (found by the fault soak, seed 12)', async () => {
+    const { vostroId } = await fixture('400.00', 4);
+    const stale = (await operations.get(vostroId))!;
+    // A lock landed on shard 2 after the operator's read: its version moved, the head's did not.
+    await database.client.send(new UpdateCommand({ TableName: database.tables.accounts, Key: { accountId: shardKey(vostroId, 2) }, UpdateExpression: 'SET version = version + :one', ExpressionAttributeValues: { ':one': 1 } }));
+    expect(await operations.setFloor(stale, new Money('40.00'), actor())).toMatchObject({ committed: false, reason: 'changed' });
     expect((await operations.get(vostroId))?.floor.toFixed(2)).toBe('0.00');
   });
 
