@@ -323,7 +323,11 @@ export interface ConfirmationResult {
  */
 export async function checkConfirmation(deps: EngineDeps, input: StageInput): Promise<ConfirmationResult & { record: CarriedRecord }> {
   const polls = (input.confirmation?.polls ?? 0) + 1;
-  return onRecord(deps, input.settlementId, async (current) => ({ ...(await decideConfirmation(deps, current, polls)), record: deps.settlements.carry(current) }), carried(deps, input));
+  // Read, not carried: this read is what sees a rollback or a park that came while the bank was settling, and sends
+  // the execution to BeginRollback; left to Finalize, whose failures park, it would end Parked over a settlement another
+  // actor ended (a false alarm the fault soak found). The record read is carried on to Finalize.
+  const current = await readRecord(deps, input.settlementId);
+  return { ...(await decideConfirmation(deps, current, polls)), record: deps.settlements.carry(current) };
 }
 
 async function decideConfirmation(deps: EngineDeps, current: SettlementRecord, polls: number): Promise<ConfirmationResult> {

@@ -56,7 +56,7 @@ async function created(amount = '100.00') {
 }
 
 describe('the carried record', () => {
-  it('lets a settlement go from Submit to COMPLETED reading its record once: after the bank call, to catch a rollback meanwhile', async () => {
+  it('lets a settlement go from Submit to COMPLETED reading its record twice: after the bank call and at the confirmation check, each to see a rollback meanwhile', async () => {
     const request = settlementRequest({ amount: '75.00' });
     const id = String(request.settlementId);
     recordReads.delete(id);
@@ -65,8 +65,9 @@ describe('the carried record', () => {
     await engine.workflow.idle();
 
     // Counted before anything else reads it. Five stages used to read it at their start (Validate, LockFunds,
-    // InitiateTransfer, CheckConfirmation, Finalize) and InitiateTransfer once more after the call.
-    expect(recordReads.get(id)).toBe(1);
+    // InitiateTransfer, CheckConfirmation, Finalize) and InitiateTransfer once more after the call; now InitiateTransfer
+    // after the call and CheckConfirmation (which must see a rollback that came meanwhile) read it.
+    expect(recordReads.get(id)).toBe(2);
     expect((await settled(engine, id)).status).toBe('COMPLETED');
   });
 
@@ -119,6 +120,15 @@ describe('the carried record', () => {
     // A state that lost InitiateTransfer's result carries the LOCKED record: both stages would refuse on it.
     await expect(checkConfirmation(engine.deps, { settlementId, record, lock })).resolves.toMatchObject({ state: 'CONFIRMED' });
     await expect(finalize(engine.deps, { settlementId, record, lock })).resolves.toEqual({ status: 'COMPLETED' });
+  });
+
+  it('decides a refusal on it again on a fresh read, for a stage that writes nothing (Validate)', async () => {
+    const { settlementId, record } = await created('15.00');
+    recordReads.delete(settlementId);
+
+    // A hand-made state whose record says parked: Validate would refuse on it; the record itself is not parked.
+    await expect(validate(engine.deps, { settlementId, record: { ...record, parked: true } })).resolves.toMatchObject({ status: 'VALIDATED' });
+    expect(recordReads.get(settlementId)).toBe(1);
   });
 
   it('is ignored when it is not a record of this settlement', async () => {
