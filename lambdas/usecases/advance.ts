@@ -51,6 +51,7 @@ export async function advance(
     } catch (error) {
       // A refusal decided on the carried record may be a decision on a record another actor has moved since: decided
       // again on a fresh read (a transient failure is not a decision: the workflow's retry delivers the same input).
+      // The carried attempt counts against the stale-retry budget like any other.
       if (onCarried && !isTransient(error)) continue;
       // A stale record, or a hot account's lock planned on shards a concurrent lock changed: read and decide again.
       if (!(error instanceof StaleSettlementError || error instanceof StaleAccountPlanError) || attempt >= staleRetriesMax) throw error;
@@ -59,9 +60,10 @@ export async function advance(
 }
 
 /**
- * For a stage that decides without writing (Validate, CheckConfirmation): `decide` on the carried record when the
- * execution carries one, else on a fresh read; a refusal on the carried record is decided again on a fresh read.
- * What it decides is committed later only on the version it was decided on (the writing stage's condition).
+ * For a stage that decides without writing (Validate; CheckConfirmation reads the record, see there): `decide` on
+ * the carried record when the execution carries one, else on a fresh read; a refusal on the carried record is
+ * decided again on a fresh read. What it decides is committed later only on the version it was decided on (the
+ * writing stage's condition).
  */
 export async function onRecord<T>(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<T>, carried?: SettlementRecord): Promise<T> {
   if (carried) {
