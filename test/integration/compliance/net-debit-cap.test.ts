@@ -162,6 +162,18 @@ describe('the net debit cap at lock time', () => {
 
   const capOf = (bic: string, currency: string) => engine.deps.compliance?.netDebitCaps[bic]?.[currency];
 
+  /**
+   * A 2-shard payer capped at 1,000.00 (500.00 on each shard) after an 800.00 settlement on shard 0 took 300,000 parts
+   * from shard 1 and ended: its vostro's id.
+   */
+  async function capDrawnToShard0(bic: string): Promise<string> {
+    await openHotPayer(bic, 2);
+    const first = await validated('800.00', bic, homedOn(0, 2));
+    expect(await lockAsTheWorkflowWould(first)).toBe('LOCKED');
+    await release(first.settlementId);
+    return `VOSTRO#${bic}#EUR`;
+  }
+
   it('evens a hot payer\'s cap parts once a large settlement has ended, each shard keeping what its own locks need', async () => {
     await openHotPayer(evenedPayer, 4);
     const vostroId = `VOSTRO#${evenedPayer}#EUR`;
@@ -186,12 +198,7 @@ describe('the net debit cap at lock time', () => {
   });
 
   it('never evens cap parts out from under a lock taken between the rebalancer\'s read and its write', async () => {
-    await openHotPayer(racedPayer, 2);
-    const vostroId = `VOSTRO#${racedPayer}#EUR`;
-    // 800.00 on shard 0 takes 300,000 parts from shard 1 (cap 1,000.00: 500.00 each before), then ends.
-    const first = await validated('800.00', racedPayer, homedOn(0, 2));
-    expect(await lockAsTheWorkflowWould(first)).toBe('LOCKED');
-    await release(first.settlementId);
+    const vostroId = await capDrawnToShard0(racedPayer);
     expect(await capParts(vostroId, 2)).toEqual([800_000, 200_000]);
     // The rebalancer plans 500,000 each; before its transaction, 600.00 locks on shard 0 (its 800.00 share covers it).
     const racer = await validated('600.00', racedPayer, homedOn(0, 2));
@@ -212,11 +219,7 @@ describe('the net debit cap at lock time', () => {
   });
 
   it('never evens cap parts a lock moved between the rebalancer\'s read and its write: every shard it writes is pinned as read', async () => {
-    await openHotPayer(pulledPayer, 2);
-    const vostroId = `VOSTRO#${pulledPayer}#EUR`;
-    const first = await validated('800.00', pulledPayer, homedOn(0, 2));
-    expect(await lockAsTheWorkflowWould(first)).toBe('LOCKED');
-    await release(first.settlementId);
+    const vostroId = await capDrawnToShard0(pulledPayer);
     // The rebalancer plans 500,000 each; before its transaction, 700.00 locks on shard 1, taking 500,000 from shard 0.
     const racer = await validated('700.00', pulledPayer, homedOn(1, 2));
     const racing = raceBeforeFirstTransaction(engine.documentClient, async () => {
