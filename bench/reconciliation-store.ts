@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const documentClient = createDocumentClient({ endpoint: dynamo.endpoint, region: localRegion, credentials: localCredentials });
   const tables = tableNamesWithPrefix('bench-');
   try {
-    await ensureTables(documentClient as unknown as DynamoDBClient, tables);
+    const retiringIndexes = await ensureTables(documentClient as unknown as DynamoDBClient, tables);
     const opening = new Money('100000000.00');
     let balance = opening;
     const items = Array.from({ length: count }, (_, index) => {
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       }),
     };
     const banks: BankDirectory = { forRail: () => bank };
-    const ops = createOperationsDeps({ documentClient, tables, accounts: new DynamoAccountStore(documentClient, tables), banks, metrics: noMetrics, clock: { now: () => new Date() } });
+    const ops = createOperationsDeps({ documentClient, tables, retiringIndexes, accounts: new DynamoAccountStore(documentClient, tables), banks, metrics: noMetrics, clock: { now: () => new Date() } });
     const started = performance.now();
     const report = await runReconciliation(ops, { accountId, from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.999Z` }, 'API');
     const milliseconds = Math.round(performance.now() - started);

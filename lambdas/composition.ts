@@ -98,7 +98,7 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
   const bankMessages = new DynamoBankMessageJournal(documentClient, tables);
   const bank = createBankDirectory(config.bankAdapter, { documentClient, tables, clock, mockRails: provided.mockRails, gateway: provided.bankGateway ?? config.bankGateway, bankMessages });
   const compliance = provided.compliance !== undefined ? provided.compliance || undefined : config.compliancePolicyPath ? loadCompliancePolicy(config.compliancePolicyPath) : undefined;
-  const operations = createOperationsDeps({ documentClient, tables, accounts, banks: bank.directory, metrics, clock, limits: config.operationsLimits });
+  const operations = createOperationsDeps({ documentClient, tables, retiringIndexes: config.retiringIndexes, accounts, banks: bank.directory, metrics, clock, limits: config.operationsLimits });
   let workflow: WorkflowPort | undefined;
   const deps: ComposedDeps = {
     settlements: new DynamoSettlementStore(documentClient, tables),
@@ -116,7 +116,7 @@ export function composeEngine(config: EngineConfig, documentClient: DynamoDBDocu
       return workflow;
     },
     deadLetters: createDeadLetters(config, provided),
-    recovery: new DynamoRecoveryStore(documentClient, tables),
+    recovery: new DynamoRecoveryStore(documentClient, tables, config.retiringIndexes),
     metrics,
     clock,
     // EPC SCT names both accounts by IBAN: required on SEPA wherever the rails speak ISO 20022 (not the mock bank).
@@ -199,6 +199,7 @@ export const statementRail = 'SWIFT';
 export function createOperationsDeps(input: {
   documentClient: DynamoDBDocumentClient;
   tables: TableNames;
+  retiringIndexes: readonly string[];
   accounts: Pick<AccountStore, 'list' | 'rebalanceShards' | 'splitShards'>;
   banks: BankDirectory;
   metrics: MetricsPort;
@@ -206,7 +207,7 @@ export function createOperationsDeps(input: {
   limits?: Partial<OperationsLimits>;
 }): OperationsDeps {
   const store = new DynamoOperationsStore(input.documentClient, input.tables);
-  const reconciliations = new DynamoReconciliationStore(input.documentClient, input.tables);
+  const reconciliations = new DynamoReconciliationStore(input.documentClient, input.tables, input.retiringIndexes);
   return {
     bankRegistry: store,
     accountAdmin: store,

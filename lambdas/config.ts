@@ -16,7 +16,7 @@ import { parseValueDateWindows } from './domain/value-date';
 import { defaultEngineLimits, type EngineLimits } from './usecases/deps';
 import { defaultOperationsLimits, type OperationsLimits } from './usecases/operations/deps';
 import { defaultJobSettings, recoveryLimits, type JobSettings } from './usecases/recovery/limits';
-import { tableNameEnvironmentVariables, tableNamesWithPrefix, type LogicalTableName, type TableNames } from './adapters/dynamodb/table-definitions';
+import { retiringIndexNames, settlementsTable, tableNameEnvironmentVariables, tableNamesWithPrefix, type LogicalTableName, type TableNames } from './adapters/dynamodb/table-definitions';
 import { readAccessConfiguration, type AccessConfiguration } from './adapters/auth/config';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -149,6 +149,12 @@ export const environmentSchemas = {
 export interface EngineConfig {
   readonly runtime: Runtime;
   readonly tables: TableNames;
+  /**
+   * The retiring indexes the settlements table has (table-definitions.ts): their readers query only these. A
+   * deployed table has every one (the stateful stack keeps them until the release that removes each); a table the
+   * local bootstrap created has none, and one kept from before has what it had (lambdas/local/engine.ts sets it).
+   */
+  readonly retiringIndexes: readonly string[];
   readonly bankAdapter: BankAdapter;
   /** The ISO 20022 gateway (BANK_ADAPTER=iso20022): endpoint, trust and client identity. */
   readonly bankGateway?: BankGatewaySettings;
@@ -222,6 +228,7 @@ function deployedConfig(runtime: DeployedRuntime, parsed: Parsed<DeployedRuntime
   return {
     runtime,
     tables,
+    retiringIndexes: retiringIndexNames(settlementsTable),
     bankAdapter: parsed.BANK_ADAPTER,
     ...(parsed.BANK_ADAPTER === 'iso20022' && { bankGateway: bankGatewayFromEnvironment(env, (path) => readFileSync(path, 'utf8')) }),
     ...(parsed.COMPLIANCE_CONFIG && { compliancePolicyPath: parsed.COMPLIANCE_CONFIG }),
@@ -269,6 +276,8 @@ export function localConfig(env: Environment = {}): EngineConfig {
   return {
     runtime: 'local',
     tables: tableNamesWithPrefix(parsed.TABLE_PREFIX),
+    // The local engine replaces it with what its bootstrap found.
+    retiringIndexes: [],
     bankAdapter: parsed.BANK_ADAPTER,
     deadLetterQueue: { adapter: 'provided' },
     workflow: { adapter: 'provided' },

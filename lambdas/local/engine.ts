@@ -12,7 +12,7 @@ import { DynamoAccountStore, DynamoReferenceStore } from '../adapters/dynamodb/a
 import { tableNamesWithPrefix, type TableNames } from '../adapters/dynamodb/table-definitions';
 import { MockBank, type MockRailConfig } from '../adapters/banks/mock-bank';
 import { InMemoryDeadLetterQueue } from '../adapters/sqs/dead-letter-queue';
-import { ensureTables } from '../adapters/dynamodb/bootstrap';
+import { ensureTables, type EnsureTablesOptions } from '../adapters/dynamodb/bootstrap';
 import { createApiHandler, createPreflight, type ApiDeps, type Route } from '../handlers/http';
 import { composeEngine } from '../composition';
 import { localConfig, type BankGatewaySettings, type EngineConfig } from '../config';
@@ -118,6 +118,11 @@ export interface LocalEngineOptions {
   readonly bankGateway?: BankGatewaySettings;
   /** Compliance policy of Validate; default config/compliance.json (sample sanctions list); false for none. */
   readonly compliance?: CompliancePolicy | false;
+  /**
+   * `with-retiring`: tables created now get the retiring indexes as well, the shape a deployment from an earlier
+   * release has (tests of reading items written before). Default: without them (a new table holds no such item).
+   */
+  readonly retiringIndexes?: EnsureTablesOptions['retiring'];
 }
 
 export interface LocalEngine {
@@ -174,7 +179,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
   let stopEvents: (() => Promise<void>) | undefined;
   let statementFolder: StatementFolder | undefined;
   try {
-    await ensureTables(client, tables);
+    const retiringIndexes = await ensureTables(client, tables, { retiring: options.retiringIndexes ?? 'without-retiring' });
     const clock = options.clock ?? systemClock;
     const accounts = new DynamoAccountStore(documentClient, tables);
     const reference = new DynamoReferenceStore(documentClient, tables);
@@ -186,7 +191,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     const authenticate = options.authenticate ?? (accessControl && (async (headers: Readonly<Record<string, string>>) => accessControl.admit(httpCredentials(headers))));
     // The same composition root as on AWS; what differs is passed in explicitly: the ASL interpreter, the emulated
     // (or, with `sqs: false`, in-memory) dead-letter queue, the metrics registry.
-    const composed = composeEngine(config, documentClient, {
+    const composed = composeEngine({ ...config, retiringIndexes }, documentClient, {
       clock,
       metrics: options.metrics ?? noMetrics,
       deadLetters: options.deadLetters ?? deadLetterQueue?.deadLetters ?? new InMemoryDeadLetterQueue(),

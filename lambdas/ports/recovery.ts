@@ -24,7 +24,7 @@ export interface IndexPage<T> {
 
 /** Every listing is earliest first and throws ValidationError('cursor') on a cursor it did not issue. */
 export interface RecoveryStore {
-  /** Ids of FAILED, retryable, unparked settlements whose `retryAt` ≤ `now` (retryQueue index). */
+  /** Ids of FAILED, retryable, unparked settlements whose `retryAt` ≤ `now` (jobs index, retry partitions). */
   dueRetries(now: string, page: PageQuery): Promise<IndexPage<string>>;
   /**
    * Ids of unparked settlements in a non-terminal status (or, an anomaly, holding a pending lock) whose attempt
@@ -37,10 +37,10 @@ export interface RecoveryStore {
    * `now` − the lock TTL finds every one; a page may hold fewer locks than its limit, even none, with more to come.
    */
   expiredLocks(now: string, attemptsStartedBefore: string, page: PageQuery): Promise<IndexPage<FundLock>>;
-  /** Operations that ended before `endedBefore` (endedOperations index). */
+  /** OPERATION items of the layout before the lean write path that ended before `endedBefore` (the retiring endedOperations index; none on a table without it). */
   endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>>;
   /** Deletes ended operations; one that is no longer ended is left alone. Returns how many were deleted. */
   deleteEndedOperations(keys: readonly OperationKey[]): Promise<number>;
-  /** Parked settlements, earliest parked first (parked index). */
+  /** Parked settlements, earliest parked first (jobs index, parked partitions), read consistently: a page may hold fewer than its limit. */
   parked(page: PageQuery): Promise<IndexPage<SettlementRecord>>;
 }

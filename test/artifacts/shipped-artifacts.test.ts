@@ -100,7 +100,8 @@ describe('the Lambda bundles in cdk.out, through the real ASL files', () => {
       STANDARD: stateMachineTasks(template, synthesized.assembly.directory, logicalIdOf(engineStack.workflow.stateMachine)),
     };
     const api = bundleOf(template, synthesized.assembly.directory, logicalIdOf(engineStack.functions.ApiFunction!.function));
-    [engine, deadLetterQueue] = await Promise.all([startTestEngine({ httpPort: null }), startLocalDeadLetterQueue()]);
+    // The tables as deployed: the stateful stack keeps the retiring indexes, and a deployed runtime reads them.
+    [engine, deadLetterQueue] = await Promise.all([startTestEngine({ httpPort: null, retiringIndexes: 'with-retiring' }), startLocalDeadLetterQueue()]);
     const environment = bundleEnvironment(template, [...Object.values(tasks.EXPRESS), ...Object.values(tasks.STANDARD), api], {
       tables: engine.tables,
       deadLetterQueueUrl: deadLetterQueue.queueUrl,
@@ -297,7 +298,8 @@ describe('the gRPC task entry, compiled as the Dockerfile compiles it', () => {
     ssmStandIn = await startSsmStandIn((name) => (name === '/SettlementEngine/console/sign-in' ? JSON.stringify({ issuer, clientId }) : undefined));
     const feedPort = await freePort();
     feedUrl = `http://127.0.0.1:${feedPort}`;
-    engine = await startTestEngine({ httpPort: null });
+    // The tables as deployed: the stateful stack keeps the retiring indexes, and the task reads them.
+    engine = await startTestEngine({ httpPort: null, retiringIndexes: 'with-retiring' });
     // Stand-in for the Step Functions endpoint: StartExecution runs the execution in the test engine's interpreter.
     stepFunctions = await startStepFunctionsStandIn((input) => engine.workflow.startSettlement(input));
     appDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'settlement-grpc-entry-'));

@@ -3,9 +3,22 @@
  * On AWS the CDK stateful stack owns the tables; this is never run there.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTableInput, tableDefinitions, type TableDefinition, type TableNames } from './table-definitions';
+import { createTableInput, retiringIndexNames, settlementsTable, tableDefinitions, type TableDefinition, type TableNames } from './table-definitions';
 
-export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
+export interface EnsureTablesOptions {
+  /**
+   * `with-retiring`: a table created here gets the retiring indexes too, the shape a table deployed by an earlier
+   * release has (tests of the readers of items written before). By default a new table is created without them:
+   * it holds no item written before their replacement, and DynamoDB Local maintains every index on every write.
+   */
+  readonly retiring?: 'with-retiring' | 'without-retiring';
+}
+
+/**
+ * Creates the tables that do not exist and adds the indexes a table kept from before lacks. Returns the retiring
+ * indexes the settlements table has (its readers query only those: `retiringIndexes` in the engine's config).
+ */
+export async function ensureTables(client: DynamoDBClient, tables: TableNames, options: EnsureTablesOptions = {}): Promise<readonly string[]> {
   for (const definition of tableDefinitions) {
     const tableName = tables[definition.logicalName];
     const existing = await describe(client, tableName);
@@ -18,7 +31,7 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
       continue;
     }
     try {
-      await client.send(new CreateTableCommand(createTableInput(definition, tableName)));
+      await client.send(new CreateTableCommand(createTableInput(definition, tableName, options.retiring)));
     } catch (error) {
       // Another process created it between our check and our create.
       if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
@@ -27,6 +40,8 @@ export async function ensureTables(client: DynamoDBClient, tables: TableNames): 
       await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true } })).catch(() => undefined);
     }
   }
+  const present = new Set(((await describe(client, tables.settlements))?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  return retiringIndexNames(settlementsTable).filter((name) => present.has(name));
 }
 
 /** Polls of a new index's status before giving up, and the pause between them. */
@@ -36,7 +51,7 @@ const indexCreationPollMs = 250;
 /**
  * A table created before one of its indexes existed (the `jobs` index, on data kept on disk by `npm start`) gets
  * it, one index per update as DynamoDB allows, each waited for until it is ACTIVE (DynamoDB backfills it from the
- * items already there).
+ * items already there). A retiring index it lacks is not added: it never held anything.
  */
 async function addMissingIndexes(client: DynamoDBClient, definition: TableDefinition, tableName: string, existing: readonly { IndexName?: string }[]): Promise<void> {
   const present = new Set(existing.map((index) => index.IndexName));

@@ -39,17 +39,29 @@ export const reportPageSizeMax = 200;
 
 const shards = Array.from({ length: indexShardCount }, (_, index) => String(index));
 
-/** The index partitions an account's pending locks are found in: every `jobs` partition, parked ones included, and the retiring `pendingLocks`. */
-const pendingLockSources = [
-  ...[...shards, ...shards.map(parkedJobShard)].map((shard) => ({ indexName: 'jobs', shardAttribute: 'jobShard', shard })),
-  ...shards.map((shard) => ({ indexName: 'pendingLocks', shardAttribute: 'lockShard', shard })),
-];
+/**
+ * The index partitions an account's pending locks are found in: the `jobs` partitions of records not ended and of
+ * parked ones (a record due for a retry holds no pending lock: one that does stays in the first), and the retiring
+ * `pendingLocks` where the table has it.
+ */
+function pendingLockSources(retiring: readonly string[]) {
+  return [
+    ...[...shards, ...shards.map(parkedJobShard)].map((shard) => ({ indexName: 'jobs', shardAttribute: 'jobShard', shard })),
+    ...(retiring.includes('pendingLocks') ? shards.map((shard) => ({ indexName: 'pendingLocks', shardAttribute: 'lockShard', shard })) : []),
+  ];
+}
 
 export class DynamoReconciliationStore implements ReconciliationStore, LedgerReader {
+  private readonly pendingLockSources: ReturnType<typeof pendingLockSources>;
+
+  /** `retiring`: the retiring indexes the settlements table has (config `retiringIndexes`). */
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tables: TableNames,
-  ) {}
+    retiring: readonly string[],
+  ) {
+    this.pendingLockSources = pendingLockSources(retiring);
+  }
 
   // ---- run lock ----
 
@@ -228,7 +240,7 @@ export class DynamoReconciliationStore implements ReconciliationStore, LedgerRea
     // account (an index keyed by account would put a hot pair's settlements on one partition, and the account is
     // not what the recovery jobs look for): the records are read, strongly consistent, and those whose lock is still
     // PENDING on this account (payer vostro or payout nostro, the lock's legs) are the account's pending locks.
-    for (const source of pendingLockSources) {
+    for (const source of this.pendingLockSources) {
       let startKey: Item | undefined;
       do {
         const result = await guard(() =>

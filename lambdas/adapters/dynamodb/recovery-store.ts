@@ -1,7 +1,8 @@
 /**
- * DynamoDB adapter of RecoveryStore: Queries on the sparse indexes of the settlements table, one per shard, merged
- * in sort-key order (the `jobs` index merged with the retiring `inFlight` and `pendingLocks` it replaces). Index
- * reads are eventually consistent; every use case re-reads the record (ConsistentRead) before it acts on an entry.
+ * DynamoDB adapter of RecoveryStore: Queries on the sparse keys-only `jobs` index of the settlements table, one per
+ * partition of the job's, merged in sort-key order (with the retiring indexes it replaces, those the table has).
+ * Index reads are eventually consistent; every use case re-reads the record (ConsistentRead) before it acts on an
+ * entry, and the listings that return records read them consistently.
  */
 import { DeleteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../domain/errors';
@@ -10,7 +11,7 @@ import type { FundLock, SettlementRecord } from '../../ports/stores';
 import { isConditionalCheckFailed, toInteger } from './client';
 import { guard } from './client';
 import { SortKey, getRecordItems, lockFromItem, recordFromItem } from './settlement-store';
-import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
+import { indexShardCount, parkedJobShard, retryJobShard, type TableNames } from './table-definitions';
 
 type Item = Record<string, unknown>;
 
@@ -25,12 +26,13 @@ interface IndexSpec {
   readonly sortAttribute: string;
 }
 
-const indexes = {
+const jobs: IndexSpec = { indexName: 'jobs', shardAttribute: 'jobShard', sortAttribute: 'jobSince' };
+
+/** Retiring (replaced by `jobs`): read for items last written before it, where the table has them, until the release that removes each. */
+const retiringIndexes = {
   retryQueue: { indexName: 'retryQueue', shardAttribute: 'retryShard', sortAttribute: 'retryAt' },
-  jobs: { indexName: 'jobs', shardAttribute: 'jobShard', sortAttribute: 'jobSince' },
-  endedOperations: { indexName: 'endedOperations', shardAttribute: 'endedShard', sortAttribute: 'endedAt' },
   parked: { indexName: 'parked', shardAttribute: 'parkedShard', sortAttribute: 'parkedAt' },
-  // Retiring (replaced by `jobs`): read for records last written before it, until the release that removes them.
+  endedOperations: { indexName: 'endedOperations', shardAttribute: 'endedShard', sortAttribute: 'endedAt' },
   inFlight: { indexName: 'inFlight', shardAttribute: 'inFlightShard', sortAttribute: 'inFlightSince' },
   pendingLocks: { indexName: 'pendingLocks', shardAttribute: 'lockShard', sortAttribute: 'expiresAt' },
 } as const satisfies Record<string, IndexSpec>;
@@ -49,9 +51,10 @@ function sourcesOf(index: IndexSpec, shardValues: readonly string[], bound: Boun
   return shardValues.map((shard) => ({ index, shard, bound }));
 }
 
-/** The `jobs` index partitions of records not parked (the recovery sweep's), and of parked ones. */
+/** The `jobs` index partitions: records not ended (or holding a pending lock), parked ones, those due for a retry. */
 const activeJobShards = shards;
-const allJobShards = [...shards, ...shards.map(parkedJobShard)];
+const parkedJobShards = shards.map(parkedJobShard);
+const retryJobShards = shards.map(retryJobShard);
 
 /** Settlement ids of the entries, each once (a record rewritten since it was last in a retiring index can be in both for a moment). */
 function distinctIds(items: readonly Item[]): string[] {
@@ -59,29 +62,42 @@ function distinctIds(items: readonly Item[]): string[] {
 }
 
 export class DynamoRecoveryStore implements RecoveryStore {
+  private readonly retiring: ReadonlySet<string>;
+
+  /** `retiring`: the retiring indexes the table has (config `retiringIndexes`); the others are not queried. */
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tables: TableNames,
-  ) {}
+    retiring: readonly string[],
+  ) {
+    this.retiring = new Set(retiring);
+  }
 
   async dueRetries(now: string, page: PageQuery): Promise<IndexPage<string>> {
-    return mapPage(await this.page(sourcesOf(indexes.retryQueue, shards, { value: now, inclusive: true }), page), (item) => String(item.pk));
+    const bound = { value: now, inclusive: true };
+    const entries = await this.page([...sourcesOf(jobs, retryJobShards, bound), ...this.retiringSources('retryQueue', bound)], page);
+    return { items: distinctIds(entries.items), ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
   async inFlight(startedBefore: string, page: PageQuery): Promise<IndexPage<string>> {
     const bound = { value: startedBefore, inclusive: true };
-    const entries = await this.page([...sourcesOf(indexes.jobs, activeJobShards, bound), ...sourcesOf(indexes.inFlight, shards, bound)], page);
+    const entries = await this.page([...sourcesOf(jobs, activeJobShards, bound), ...this.retiringSources('inFlight', bound)], page);
     return { items: distinctIds(entries.items), ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
   async expiredLocks(now: string, attemptsStartedBefore: string, page: PageQuery): Promise<IndexPage<FundLock>> {
-    // The `jobs` index holds the keys of every record whose lock may be pending, parked or not, keyed on the
-    // attempt's start; a lock is taken after its attempt started, so every lock that expired before `now` is on a
-    // record whose attempt started before `attemptsStartedBefore` (now − the lock TTL). The records are read here
-    // (consistent) and only a lock still PENDING and expired is returned; one that ended since the index was read
-    // is left out. The retiring `pendingLocks` index is keyed on the expiry itself.
+    // The `jobs` index holds the keys of every record whose lock may be pending. Not parked: keyed on the attempt's
+    // start; a lock is taken after its attempt started, so every lock that expired before `now` is on a record whose
+    // attempt started before `attemptsStartedBefore` (now − the lock TTL). Parked: keyed on when it was parked, which
+    // says nothing of the lock's expiry, so the parked partitions (an operator's queue, short) are read whole. The
+    // records are read here (consistent) and only a lock still PENDING and expired is returned; one that ended since
+    // the index was read is left out. The retiring `pendingLocks` index is keyed on the expiry itself.
     const entries = await this.page(
-      [...sourcesOf(indexes.jobs, allJobShards, { value: attemptsStartedBefore, inclusive: true }), ...sourcesOf(indexes.pendingLocks, shards, { value: now, inclusive: false })],
+      [
+        ...sourcesOf(jobs, activeJobShards, { value: attemptsStartedBefore, inclusive: true }),
+        ...sourcesOf(jobs, parkedJobShards, undefined),
+        ...this.retiringSources('pendingLocks', { value: now, inclusive: false }),
+      ],
       page,
     );
     const records = await getRecordItems(this.documentClient, this.tables, distinctIds(entries.items));
@@ -93,14 +109,22 @@ export class DynamoRecoveryStore implements RecoveryStore {
   }
 
   async endedOperations(endedBefore: string, page: PageQuery): Promise<IndexPage<OperationKey>> {
-    return mapPage(await this.page(sourcesOf(indexes.endedOperations, shards, { value: endedBefore, inclusive: false }), page), (item) => ({
+    // OPERATION items are the layout before the lean write path (the record holds its operations now): only a table
+    // deployed before it has any, and the retiring index that finds them.
+    const sources = this.retiringSources('endedOperations', { value: endedBefore, inclusive: false });
+    if (sources.length === 0) return { items: [] };
+    return mapPage(await this.page(sources, page), (item) => ({
       settlementId: String(item.pk),
       attempt: toInteger(String(item.sk).slice('OPERATION#'.length)),
     }));
   }
 
   async parked(page: PageQuery): Promise<IndexPage<SettlementRecord>> {
-    return mapPage(await this.page(sourcesOf(indexes.parked, shards, undefined), page), recordFromItem);
+    // Keys, earliest parked first; then the records, read consistently: one unparked since the index was read is
+    // left out (the page may then hold fewer than its limit, with more to come).
+    const entries = await this.page([...sourcesOf(jobs, parkedJobShards, undefined), ...this.retiringSources('parked', undefined)], page);
+    const records = (await getRecordItems(this.documentClient, this.tables, distinctIds(entries.items))).map(recordFromItem).filter((record) => record.parked === true);
+    return { items: records, ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 
   async deleteEndedOperations(keys: readonly OperationKey[]): Promise<number> {
@@ -110,6 +134,11 @@ export class DynamoRecoveryStore implements RecoveryStore {
       deleted += outcomes.filter(Boolean).length;
     }
     return deleted;
+  }
+
+  /** The shards of a retiring index, when the table has it; none otherwise. */
+  private retiringSources(name: keyof typeof retiringIndexes, bound: Bound): Source[] {
+    return this.retiring.has(name) ? sourcesOf(retiringIndexes[name], shards, bound) : [];
   }
 
   /**

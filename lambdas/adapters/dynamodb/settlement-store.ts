@@ -27,7 +27,7 @@ import {
   type CarriedRecord,
 } from '../../ports/stores';
 import { batchGetConsistent, cancellationReasons, guard, isConditionalCheckFailed, toInteger, toMoney, toNumberValue, translateTransientError } from './client';
-import { indexShardCount, parkedJobShard, type TableNames } from './table-definitions';
+import { indexShardCount, parkedJobShard, retryJobShard, type TableNames } from './table-definitions';
 import { ledgerEntryPut } from './account-store';
 import { accountEffectItems, explainAccountEffectFailure, type AccountEffect } from './account-shards';
 
@@ -137,7 +137,7 @@ export class DynamoSettlementStore implements SettlementStore {
   carry(record: SettlementRecord): CarriedRecord {
     // The stored item with its amount as a decimal string, the same codec a read goes through (recordFromItem),
     // less its index keys, which say nothing to a stage.
-    const { jobShard, jobSince, retryShard, parkedShard, ...item } = recordItem(record);
+    const { jobShard, jobSince, ...item } = recordItem(record);
     return { ...item, amount: record.amount };
   }
 
@@ -332,10 +332,16 @@ export const usualStage: Readonly<Record<SettlementStatus, string>> = {
   FAILED: 'MarkFailed',
 };
 
+/** The record's `jobs` index keys, or none (table-definitions.ts: the index's partitions). */
+function jobEntry(record: SettlementRecord, shard: string): { jobShard?: string; jobSince?: string } {
+  if (record.parked) return { jobShard: parkedJobShard(shard), jobSince: record.parkedAt ?? record.attemptStartedAt };
+  if (!isTerminal(record.status) || record.lock?.state === 'PENDING') return { jobShard: shard, jobSince: record.attemptStartedAt };
+  if (record.status === 'FAILED' && record.retryable && record.retryAt) return { jobShard: retryJobShard(shard), jobSince: record.retryAt };
+  return {};
+}
+
 function recordItem(record: SettlementRecord): Item {
   const { lock, checkpoints, operations, updatedAt, attemptStartedAt, ...fields } = record;
-  const terminal = isTerminal(record.status);
-  const inJobs = !terminal || lock?.state === 'PENDING';
   const shard = indexShard(record.settlementId);
   const last = checkpoints?.[checkpoints.length - 1];
   return stripUndefined({
@@ -359,15 +365,14 @@ function recordItem(record: SettlementRecord): Item {
     // The balance shards a hot account's legs hold the lock on (absent: 0).
     vostroShard: lock?.vostroShard,
     nostroShard: lock?.nostroShard,
-    // Sparse index attributes: present only while the record belongs in the index.
-    // `jobs`: from creation until the settlement has ended and holds no pending lock (a terminal record with one is
-    // an anomaly cleanup and reconciliation must still see). Keyed on the attempt's start, so only the first and
-    // the last write of a happy path touch the index. A parked record waits for an operator, not for the recovery
-    // sweep: its entry moves to a parked partition.
-    jobShard: inJobs ? (record.parked ? parkedJobShard(shard) : shard) : undefined,
-    jobSince: inJobs ? record.attemptStartedAt : undefined,
-    retryShard: record.status === 'FAILED' && record.retryable && !record.parked && record.retryAt ? shard : undefined,
-    parkedShard: record.parked ? shard : undefined,
+    // The `jobs` index entry (sparse: present only while a job may have to act on the record), in the partitions of
+    // the job that acts on it:
+    // - not ended, or holding a pending lock (a terminal record with one is an anomaly cleanup and reconciliation
+    //   must still see): keyed on the attempt's start, so only the first and the last write of a happy path touch
+    //   the index;
+    // - parked: waiting for an operator, not for the recovery sweep; keyed on when it was parked;
+    // - FAILED and marked retryable: the retry job's, keyed on its next retry time.
+    ...jobEntry(record, shard),
   });
 }
 

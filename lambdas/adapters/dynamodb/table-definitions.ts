@@ -39,9 +39,17 @@ export type LogicalTableName = 'settlements' | 'accounts' | 'ledger' | 'referenc
 /** Sparse GSIs used by jobs spread writes over this many partitions (at 1,000 settlements/s none takes more than ~150 write units/s); a job queries every shard. */
 export const indexShardCount = 16;
 
-/** The `jobs` index partition of a parked record's entry: out of the recovery sweep's partitions, in cleanup's and reconciliation's. */
+/**
+ * The `jobs` index partition of a parked record's entry, keyed on when it was parked: the operator's queue, out of
+ * the recovery sweep's partitions, in cleanup's and reconciliation's.
+ */
 export function parkedJobShard(shard: string): string {
   return `P${shard}`;
+}
+
+/** The `jobs` index partition of a FAILED record marked retryable, keyed on its next retry time: the retry job's. */
+export function retryJobShard(shard: string): string {
+  return `R${shard}`;
 }
 
 export const settlementsTable: TableDefinition = {
@@ -54,39 +62,46 @@ export const settlementsTable: TableDefinition = {
   globalSecondaryIndexes: [
     {
       indexName: 'jobs',
-      // One entry per settlement a job may have to act on, written when the record is created and removed when it
-      // ends (terminal, its lock no longer pending), so a happy-path settlement writes it twice in all: keyed on
-      // the attempt's start, which no transition in between changes. A parked record's entry moves to the parked
-      // partitions (`parkedJobShard`): the recovery sweep reads the others; cleanup and reconciliation read both.
+      // One entry per settlement a job may have to act on, in the partitions of the job that acts on it:
+      // - `<shard>`, keyed on the attempt's start: from creation until the settlement has ended with no pending lock
+      //   (a happy-path settlement writes it twice in all: no transition in between changes its keys). The recovery
+      //   sweep, expired-lock cleanup and an account's pending locks.
+      // - `P<shard>` (`parkedJobShard`), keyed on when it was parked: the operator's queue; cleanup and reconciliation.
+      // - `R<shard>` (`retryJobShard`), keyed on its next retry time: a FAILED record marked retryable; the retry job.
       partitionKey: { name: 'jobShard', type: 'S' },
       sortKey: { name: 'jobSince', type: 'S' },
       projection: 'KEYS_ONLY',
-      purpose: 'records in a non-terminal status or holding a pending lock, oldest attempt first: the recovery sweep, expired-lock cleanup, an account\'s pending locks',
+      purpose: 'records a job must act on, each in its job\'s partitions: not ended or holding a pending lock (oldest attempt first), parked (earliest first), due for a retry (earliest first)',
     },
+    // Retiring: indexes the `jobs` index replaces. No record written since holds their keys (every record write is a
+    // whole PutItem; the lean write path writes no OPERATION items), so on AWS they cost no writes; their readers still
+    // query them for items last written before (docs/data-model.md "Retiring indexes"). Each goes in its own later
+    // release: CloudFormation deletes one GSI per update. A table created afresh has no such items and is created
+    // without them (the local bootstrap); readers query only those the table has (`retiringIndexes` in the config).
     {
       indexName: 'retryQueue',
       partitionKey: { name: 'retryShard', type: 'S' },
       sortKey: { name: 'retryAt', type: 'S' },
       projection: 'KEYS_ONLY',
-      purpose: 'FAILED records marked retryable, by next retry time: the retry job',
+      purpose: 'retiring (replaced by jobs): FAILED records marked retryable last written before it, by next retry time: the retry job',
+      retiring: true,
     },
     {
       indexName: 'parked',
       partitionKey: { name: 'parkedShard', type: 'S' },
       sortKey: { name: 'parkedAt', type: 'S' },
       projection: 'ALL',
-      purpose: 'settlements parked for an operator: the admin API',
+      purpose: 'retiring (replaced by jobs): settlements parked before it: the admin API',
+      retiring: true,
     },
     {
       indexName: 'endedOperations',
       partitionKey: { name: 'endedShard', type: 'S' },
       sortKey: { name: 'endedAt', type: 'S' },
       projection: 'KEYS_ONLY',
-      purpose: 'atomic operations that have ended, by end time: the cleanup job',
+      purpose: 'retiring (no longer written): OPERATION items of the layout before the lean write path that have ended, by end time: the cleanup job',
+      retiring: true,
     },
-    // Retiring: the two indexes the `jobs` index replaces. No record written since holds their keys (every record write
-    // is a whole PutItem), so they cost no writes; their readers still query them for records last written before
-    // (docs/data-model.md "Retiring indexes"). Each goes in its own later release: CloudFormation deletes one GSI per update.
     {
       indexName: 'inFlight',
       partitionKey: { name: 'inFlightShard', type: 'S' },
@@ -196,13 +211,23 @@ export function tableNamesWithPrefix(prefix: string): TableNames {
   };
 }
 
-/** CreateTable input for one definition (on-demand billing), used by the local bootstrap. */
-export function createTableInput(definition: TableDefinition, tableName: string) {
+/** The names of a table's retiring indexes. */
+export function retiringIndexNames(definition: TableDefinition): string[] {
+  return definition.globalSecondaryIndexes.filter((index) => index.retiring).map((index) => index.indexName);
+}
+
+/**
+ * CreateTable input for one definition (on-demand billing), used by the local bootstrap: without the retiring
+ * indexes (a new table holds no item written before their replacement) unless `retiring` asks for the shape a
+ * table deployed by an earlier release has.
+ */
+export function createTableInput(definition: TableDefinition, tableName: string, retiring: 'with-retiring' | 'without-retiring' = 'without-retiring') {
+  const indexes = definition.globalSecondaryIndexes.filter((index) => retiring === 'with-retiring' || !index.retiring);
   const attributes = new Map<string, KeyType>();
   const add = (key: KeyAttribute | undefined) => key && attributes.set(key.name, key.type);
   add(definition.partitionKey);
   add(definition.sortKey);
-  definition.globalSecondaryIndexes.forEach((index) => {
+  indexes.forEach((index) => {
     add(index.partitionKey);
     add(index.sortKey);
   });
@@ -216,8 +241,8 @@ export function createTableInput(definition: TableDefinition, tableName: string)
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
     KeySchema: keySchema(definition.partitionKey, definition.sortKey),
     ...(definition.stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }),
-    ...(definition.globalSecondaryIndexes.length > 0 && {
-      GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+    ...(indexes.length > 0 && {
+      GlobalSecondaryIndexes: indexes.map((index) => ({
         IndexName: index.indexName,
         KeySchema: keySchema(index.partitionKey, index.sortKey),
         Projection: { ProjectionType: index.projection },

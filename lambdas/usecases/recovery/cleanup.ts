@@ -1,6 +1,7 @@
 /**
  * The cleanup job.
- * 1. Deletes atomic operations that ended more than the retention period ago (endedOperations index), in bounded
+ * 1. Deletes OPERATION items of the earlier layout that ended more than the retention period ago (the retiring
+ *    endedOperations index, where the table has it), in bounded
  *    batches; DynamoDB TTL (set when the operation ended) is the backstop. Checkpoints (the EVENT items) are the
  *    settlement's audit history, served by GET /settlements/{id} and the event stream: they are kept.
  * 2. Ends expired pending locks (jobs index: the settlements whose attempt started a lock TTL ago or earlier, each

@@ -1,6 +1,6 @@
 /**
  * The retry job: restarts FAILED settlements marked retryable once their `retryAt` is due, read from the
- * retryQueue index (no scan). The delay grows per attempt (MarkFailed computes `retryAt` from
+ * jobs index's retry partitions (no scan). The delay grows per attempt (MarkFailed computes `retryAt` from
  * limits.retryDelaySecondsBase, doubling); attempts are bounded by limits.retryAttemptsMax, after which the
  * settlement is parked for an operator (MarkFailed does it on the last attempt; this job catches any record that
  * reached the limit otherwise, e.g. after the limit was lowered).

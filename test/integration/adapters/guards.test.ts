@@ -272,10 +272,10 @@ describe('DynamoRecoveryStore.deleteEndedOperations', () => {
     const running = { settlementId: record.settlementId, attempt: 1 };
     const operation = { pk: record.settlementId, sk: SortKey.operation(1), itemType: 'OPERATION', attempt: 1, operationState: 'STARTED', startedAt: now() };
     await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: operation }));
-    expect(await new DynamoRecoveryStore(database.client, database.tables).deleteEndedOperations([running])).toBe(0);
+    expect(await new DynamoRecoveryStore(database.client, database.tables, []).deleteEndedOperations([running])).toBe(0);
     expect(await item(database.tables.settlements, { pk: record.settlementId, sk: SortKey.operation(1) })).toBeDefined();
     await database.client.send(new PutCommand({ TableName: database.tables.settlements, Item: { ...operation, operationState: 'ROLLED_BACK', endedAt: now() } }));
-    const store = new DynamoRecoveryStore(database.client, database.tables);
+    const store = new DynamoRecoveryStore(database.client, database.tables, []);
     const counts = [await store.deleteEndedOperations([running]), await store.deleteEndedOperations([running])];
     expect(counts).toEqual([1, 0]);
   });

@@ -16,7 +16,8 @@ let engine: TestEngine;
 const context = {} as Context;
 
 beforeAll(async () => {
-  engine = await startTestEngine({ httpPort: null });
+  // The tables as deployed (retiring indexes kept): the handlers' configuration is a deployed runtime's.
+  engine = await startTestEngine({ httpPort: null, retiringIndexes: 'with-retiring' });
   const env = process.env;
   for (const name of Object.keys(tableNameEnvironmentVariables) as LogicalTableName[]) env[tableNameEnvironmentVariables[name]] = engine.tables[name];
   Object.assign(env, { AWS_ENDPOINT_URL: engine.dynamoEndpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STATE_MACHINE_ARN: stateMachineArn, BANK_ADAPTER: 'mock', DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/settlement-dead-letters' });

@@ -15,7 +15,7 @@ const clock = new ShiftedClock();
 let engine: TestEngine;
 
 beforeAll(async () => {
-  engine = await startRecoveryEngine(clock);
+  engine = await startRecoveryEngine(clock, { retiringIndexes: 'with-retiring' });
 });
 
 afterAll(async () => {

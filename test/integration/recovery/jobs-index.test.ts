@@ -1,8 +1,10 @@
 /**
- * The `jobs` index: one sparse keys-only entry per settlement a job may have to act on, set when the record is
- * created and removed when it has ended, keyed on its attempt's start. Its three readers (the recovery sweep,
- * cleanup of expired locks, an account's pending locks for reconciliation) each find what they need in it, re-reading
- * the records; records last written before it are found through the retiring `inFlight` and `pendingLocks` indexes.
+ * The `jobs` index: one sparse keys-only entry per settlement a job may have to act on, in that job's partitions:
+ * set when the record is created and removed when it has ended, keyed on its attempt's start; a parked record's keyed
+ * on when it was parked; a FAILED retryable record's on its next retry time. Its readers (the recovery sweep,
+ * cleanup of expired locks, an account's pending locks for reconciliation, the retry job, the parked queue) each
+ * find what they need in it, re-reading the records; items last written before it are found through the retiring
+ * indexes, which this file's tables have (the shape a table deployed by an earlier release has).
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SortKey, indexShard } from '../../../lambdas/adapters/dynamodb/settlement-store';
@@ -10,7 +12,7 @@ import { operationsOf } from '../../../lambdas/usecases/operations/deps';
 import { parkInPlace } from '../../../lambdas/usecases/recovery/attempts';
 import { requireRecoveryDeps } from '../../../lambdas/usecases/recovery/deps';
 import { lockFunds, validate } from '../../../lambdas/usecases/stages';
-import { settled, type TestEngine } from '../../support/engine';
+import { http, newSettlementId, settled, settlementRequest, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
 import { driveTo, hourMs, ShiftedClock, startRecoveryEngine } from './support';
 
@@ -18,7 +20,7 @@ const clock = new ShiftedClock();
 let engine: TestEngine;
 
 beforeAll(async () => {
-  engine = await startRecoveryEngine(clock);
+  engine = await startRecoveryEngine(clock, { retiringIndexes: 'with-retiring' });
 });
 
 afterAll(async () => {
@@ -87,11 +89,13 @@ describe('the jobs index', () => {
     expect(await inFlightIds()).not.toContain(id);
   });
 
-  it('keeps a parked settlement out of the recovery sweep, in a parked partition where cleanup and reconciliation still find its pending lock on both legs', async () => {
+  it('keeps a parked settlement out of the recovery sweep, in a parked partition keyed on when it was parked, where the operator\'s queue, cleanup and reconciliation find it and its pending lock on both legs', async () => {
     const id = await driveTo(engine, 'TRANSFER_INITIATED');
     await parkInPlace(engine.deps, id, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
     const item = await recordItem(id);
-    expect(item.jobShard).toBe(`P${indexShard(id)}`);
+    expect({ jobShard: item.jobShard, jobSince: item.jobSince }).toEqual({ jobShard: `P${indexShard(id)}`, jobSince: item.parkedAt });
+    expect(item.jobSince > item.createdAt).toBe(true);
+    expect((await listAll((cursor) => recovery().parked({ ...page, ...(cursor !== undefined && { cursor }) }))).map((record) => record.settlementId)).toContain(id);
     clock.advance(31 * 60_000);
     expect(await inFlightIds()).not.toContain(id);
     const lock = (await engine.deps.settlements.get(id))!.lock!;
@@ -103,6 +107,41 @@ describe('the jobs index', () => {
     const report = await engine.jobs!.run('cleanup');
     expect(report.expiredLocks.find((outcome) => outcome.settlementId === id)).toMatchObject({ action: 'REPORTED', reason: expect.stringContaining('parked') });
     expect((await engine.jobs!.run('recoverStuck')).resumed).not.toContain(id);
+  });
+
+  it('lists the parked queue earliest parked first, whatever order the attempts started in', async () => {
+    const first = await driveTo(engine, 'LOCKED');
+    const second = await driveTo(engine, 'LOCKED');
+    clock.advance(60_000);
+    await parkInPlace(engine.deps, second, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
+    clock.advance(60_000);
+    await parkInPlace(engine.deps, first, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
+    const queue = (await listAll((cursor) => recovery().parked({ limit: 1, ...(cursor !== undefined && { cursor }) }))).map((record) => record.settlementId);
+    expect(queue.filter((settlementId) => settlementId === first || settlementId === second)).toEqual([second, first]);
+  });
+
+  it('moves a FAILED settlement marked retryable to the retry partitions under its next retry time, where the retry job finds it once due, and a settlement that failed for good to none', async () => {
+    const retryable = newSettlementId('jobs-retry');
+    engine.bank.setScenario(retryable, { unavailableCalls: 1_000 });
+    await http(engine, 'POST', '/api/v1/settlements', settlementRequest({ settlementId: retryable }));
+    const failed = await settled(engine, retryable);
+    expect(failed).toMatchObject({ status: 'FAILED', retryable: true });
+    const item = await recordItem(retryable);
+    expect({ jobShard: item.jobShard, jobSince: item.jobSince }).toEqual({ jobShard: `R${indexShard(retryable)}`, jobSince: item.retryAt });
+    const due = () => listAll((cursor) => recovery().dueRetries(clock.now().toISOString(), { ...page, ...(cursor !== undefined && { cursor }) }));
+    expect(await due()).not.toContain(retryable);
+    expect(await inFlightIds()).not.toContain(retryable);
+    clock.advance(hourMs);
+    expect(await due()).toContain(retryable);
+
+    const refused = newSettlementId('jobs-final');
+    await http(engine, 'POST', '/api/v1/settlements', settlementRequest({ settlementId: refused, amount: '900000000.00' }));
+    expect(await settled(engine, refused)).toMatchObject({ status: 'FAILED', retryable: false });
+    expect((await recordItem(refused)).jobShard).toBeUndefined();
+    engine.bank.setScenario(retryable, {});
+    expect((await engine.jobs!.run('retryFailed')).restarted).toContain(retryable);
+    expect(await settled(engine, retryable)).toMatchObject({ status: 'COMPLETED', attempt: 2 });
+    expect((await recordItem(retryable)).jobShard).toBeUndefined();
   });
 
   it('gives cleanup the locks that expired, among the attempts started a lock TTL ago, and not a lock taken later in such an attempt', async () => {
@@ -147,5 +186,23 @@ describe('the jobs index', () => {
     expect(report.expiredLocks.find((outcome) => outcome.settlementId === id)).toMatchObject({ action: 'VOIDED' });
     const rewritten = await recordItem(id);
     expect([rewritten.status, rewritten.inFlightShard, rewritten.lockShard, rewritten.jobShard]).toEqual(['FAILED', undefined, undefined, undefined]);
+  });
+
+  it('still finds parked and retryable records last written before it, through the retiring parked and retryQueue indexes', async () => {
+    const parked = await driveTo(engine, 'LOCKED');
+    await parkInPlace(engine.deps, parked, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
+    const { jobShard: parkedShard, jobSince: parkedAt, ...parkedRest } = await recordItem(parked);
+    await engine.documentClient.send(new PutCommand({ TableName: engine.tables.settlements, Item: { ...parkedRest, parkedShard: parkedShard.slice(1), parkedAt } }));
+
+    const retryable = newSettlementId('jobs-legacy-retry');
+    engine.bank.setScenario(retryable, { unavailableCalls: 1_000 });
+    await http(engine, 'POST', '/api/v1/settlements', settlementRequest({ settlementId: retryable }));
+    await settled(engine, retryable);
+    const { jobShard: retryShard, jobSince: retryAt, ...retryRest } = await recordItem(retryable);
+    await engine.documentClient.send(new PutCommand({ TableName: engine.tables.settlements, Item: { ...retryRest, retryShard: retryShard.slice(1), retryAt } }));
+
+    expect((await listAll((cursor) => recovery().parked({ ...page, ...(cursor !== undefined && { cursor }) }))).map((record) => record.settlementId)).toContain(parked);
+    clock.advance(hourMs);
+    expect(await listAll((cursor) => recovery().dueRetries(clock.now().toISOString(), { ...page, ...(cursor !== undefined && { cursor }) }))).toContain(retryable);
   });
 });

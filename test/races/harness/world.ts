@@ -166,8 +166,9 @@ export class World {
       ...(this.options.netDebitCap !== undefined && {
         compliance: { sanctions: { source: 'none', parties: [] }, amountLimitPerCurrency: {}, amountLimitPerBank: {}, netDebitCaps: { [this.payerBic]: { EUR: new Money(this.options.netDebitCap) } } },
       }),
-      recovery: this.scoped(new DynamoRecoveryStore(client, this.tables)),
-      operations: createOperationsDeps({ documentClient: client, tables: this.tables, accounts, banks: bank, metrics: noMetrics, clock }),
+      // The harness's tables are created afresh (racesTables): without the retiring indexes.
+      recovery: this.scoped(new DynamoRecoveryStore(client, this.tables, [])),
+      operations: createOperationsDeps({ documentClient: client, tables: this.tables, retiringIndexes: [], accounts, banks: bank, metrics: noMetrics, clock }),
     };
     return { deps, bank };
   }
