@@ -23,6 +23,13 @@ describe('the configuration schema', () => {
     expect(config.limits.lockTtlSeconds).toBe(86_400);
   });
 
+  it('has a deployed runtime read every retiring index (the stateful stack keeps them all deployed: test/infra), and the local one none until its bootstrap says', () => {
+    const retiring = ['endedOperations', 'inFlight', 'parked', 'pendingLocks', 'retryQueue'];
+    expect([...lambdaConfig(deployed).retiringIndexes].sort()).toEqual(retiring);
+    expect([...grpcTaskConfig(task).retiringIndexes].sort()).toEqual(retiring);
+    expect(localConfig().retiringIndexes).toEqual([]);
+  });
+
   it.each([['BANK_ADAPTER'], ['DEAD_LETTER_QUEUE_URL'], [tableNameEnvironmentVariables.ledger]])('stops a deployed process that is not told %s, naming it', (variable) => {
     const error = problemOf(() => lambdaConfig({ ...deployed, [variable]: undefined }));
     expect(error.variables).toEqual([variable]);

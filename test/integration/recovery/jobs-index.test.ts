@@ -109,6 +109,15 @@ describe('the jobs index', () => {
     expect((await engine.jobs!.run('recoverStuck')).resumed).not.toContain(id);
   });
 
+  it('gives cleanup the expired lock of a settlement parked after its lock expired, though it was parked less than a lock TTL ago', async () => {
+    const id = await driveTo(engine, 'LOCKED');
+    clock.advance(lockTtlMs() + 60_000);
+    await parkInPlace(engine.deps, id, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
+    expect(await expiredLockIds()).toContain(id);
+    const report = await engine.jobs!.run('cleanup');
+    expect(report.expiredLocks.find((outcome) => outcome.settlementId === id)).toMatchObject({ action: 'REPORTED', reason: expect.stringContaining('parked') });
+  });
+
   it('lists the parked queue earliest parked first, whatever order the attempts started in', async () => {
     const first = await driveTo(engine, 'LOCKED');
     const second = await driveTo(engine, 'LOCKED');
