@@ -123,7 +123,11 @@ export class DynamoRecoveryStore implements RecoveryStore {
     // Keys, earliest parked first; then the records, read consistently: one unparked since the index was read is
     // left out (the page may then hold fewer than its limit, with more to come).
     const entries = await this.page([...sourcesOf(jobs, parkedJobShards, undefined), ...this.retiringSources('parked', undefined)], page);
-    const records = (await getRecordItems(this.documentClient, this.tables, distinctIds(entries.items))).map(recordFromItem).filter((record) => record.parked === true);
+    // A record the release before this one parked is in both: the `parked` index (all attributes, so its entry
+    // shows the `jobs` keys too) and the parked `jobs` partitions (then keyed on the attempt's start). It is listed
+    // from `jobs` only, so a page after page listing names it once.
+    const fromJobs = entries.items.filter((item) => item.parkedShard === undefined || item.jobShard === undefined);
+    const records = (await getRecordItems(this.documentClient, this.tables, distinctIds(fromJobs))).map(recordFromItem).filter((record) => record.parked === true);
     return { items: records, ...(entries.nextCursor !== undefined && { nextCursor: entries.nextCursor }) };
   }
 

@@ -197,7 +197,7 @@ describe('the jobs index', () => {
     expect([rewritten.status, rewritten.inFlightShard, rewritten.lockShard, rewritten.jobShard]).toEqual(['FAILED', undefined, undefined, undefined]);
   });
 
-  it('still finds parked and retryable records last written before it, through the retiring parked and retryQueue indexes', async () => {
+  it('still finds parked and retryable records last written before it, through the retiring parked and retryQueue indexes, each once', async () => {
     const parked = await driveTo(engine, 'LOCKED');
     await parkInPlace(engine.deps, parked, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
     const { jobShard: parkedShard, jobSince: parkedAt, ...parkedRest } = await recordItem(parked);
@@ -210,7 +210,14 @@ describe('the jobs index', () => {
     const { jobShard: retryShard, jobSince: retryAt, ...retryRest } = await recordItem(retryable);
     await engine.documentClient.send(new PutCommand({ TableName: engine.tables.settlements, Item: { ...retryRest, retryShard: retryShard.slice(1), retryAt } }));
 
-    expect((await listAll((cursor) => recovery().parked({ ...page, ...(cursor !== undefined && { cursor }) }))).map((record) => record.settlementId)).toContain(parked);
+    // And one parked by the release before, in both the parked index and the jobs index's parked partitions (then keyed on the attempt's start).
+    const both = await driveTo(engine, 'LOCKED');
+    await parkInPlace(engine.deps, both, { stage: 'Operator', detail: 'parked (test)' }, 'TEST.PARKED', 'parked (test)');
+    const bothItem = await recordItem(both);
+    await engine.documentClient.send(new PutCommand({ TableName: engine.tables.settlements, Item: { ...bothItem, jobSince: bothItem.attemptStartedAt ?? bothItem.createdAt, parkedShard: bothItem.jobShard.slice(1), parkedAt: bothItem.parkedAt } }));
+
+    const queue = (await listAll((cursor) => recovery().parked({ limit: 1, ...(cursor !== undefined && { cursor }) }))).map((record) => record.settlementId);
+    expect(queue.filter((settlementId) => settlementId === parked || settlementId === both).sort()).toEqual([parked, both].sort());
     clock.advance(hourMs);
     expect(await listAll((cursor) => recovery().dueRetries(clock.now().toISOString(), { ...page, ...(cursor !== undefined && { cursor }) }))).toContain(retryable);
   });
