@@ -127,17 +127,32 @@ export function accountHeadFromItem(head: Item): AccountHead {
 
 /**
  * What a hold of `amount` for `reference` is decided on (AccountStore.readForHold), strongly consistent: the head,
- * then its home shard (one GetItem; none when the home shard is the head); every other shard (one BatchGetItem) only
+ * and its home shard (one GetItem; none when the home shard is the head); every other shard (one BatchGetItem) only
  * when the home shard's surplus, as read, is short, or, under a net debit cap, its share of the cap is. A plan on the home shard alone stays safe: the hold's condition
  * re-checks that shard, and a refused partial plan is decided again on a fresh read (explainAccountEffectFailure).
+ *
+ * The home shard depends on the shard count, which the head says. Given `expectedShardCount` (what an earlier read
+ * of this account said), the home shard it implies is read together with the head, one round trip instead of two;
+ * the head decides which shard is home, and a guess the head contradicts (the account was split since) is read
+ * again. Either way both items are strongly consistent reads taken after the stage began, so the plan is decided on
+ * what it was decided on before.
  */
-export async function readForHold(documentClient: DynamoDBDocumentClient, tables: TableNames, accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined> {
-  const head = await getAccountItemByKey(documentClient, tables, accountId);
+export async function readForHold(
+  documentClient: DynamoDBDocumentClient,
+  tables: TableNames,
+  accountId: string,
+  reference: string,
+  amount: Money,
+  netDebitCap?: Money,
+  expectedShardCount?: number,
+): Promise<HoldRead | undefined> {
+  const guess = expectedShardCount !== undefined && expectedShardCount > 1 ? homeShard(reference, expectedShardCount) : 0;
+  const [head, guessed] = await Promise.all([getAccountItemByKey(documentClient, tables, accountId), guess === 0 ? undefined : getAccountItemByKey(documentClient, tables, shardKey(accountId, guess))]);
   if (!head) return undefined;
   const shardCount = shardCountOf(head);
   invariant(shardCount <= accountShardsMax, `account ${accountId} has ${shardCount} shards (at most ${accountShardsMax})`);
   const home = shardCount > 1 ? homeShard(reference, shardCount) : 0;
-  const homeItem = home === 0 ? head : await getAccountItemByKey(documentClient, tables, shardKey(accountId, home));
+  const homeItem = home === 0 ? head : home === guess && guessed !== undefined ? guessed : await getAccountItemByKey(documentClient, tables, shardKey(accountId, home));
   invariant(homeItem !== undefined, `account ${accountId}: no item for its shard ${home} of ${shardCount}`);
   const homeRead = shardFromItem(homeItem);
   const covered = homeCovers(homeRead, amount) && (netDebitCap === undefined || homeCapCovers(homeRead, amount, netDebitCap, shardCount, String(head.currency)));

@@ -38,6 +38,9 @@ export function accountFromItem(item: Item): Account {
   };
 }
 
+/** Accounts whose shard count a store remembers (a hint for hold reads); a network has a few hundred. */
+export const shardCountHintsMax = 10_000;
+
 export class DynamoAccountStore implements AccountStore {
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
@@ -54,7 +57,21 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async readForHold(accountId: string, reference: string, amount: Money, netDebitCap?: Money): Promise<HoldRead | undefined> {
-    return readForHold(this.documentClient, this.tables, accountId, reference, amount, netDebitCap);
+    const read = await readForHold(this.documentClient, this.tables, accountId, reference, amount, netDebitCap, this.shardCounts.get(accountId));
+    if (read) this.rememberShardCount(accountId, read.shardCount);
+    return read;
+  }
+
+  /**
+   * The shard count each account's last hold read found: which home shard the next hold's read fetches together with
+   * the head (account-shards.ts readForHold). A hint only: the head read beside it decides. Bounded, oldest first out.
+   */
+  private readonly shardCounts = new Map<string, number>();
+
+  private rememberShardCount(accountId: string, shardCount: number): void {
+    this.shardCounts.delete(accountId);
+    this.shardCounts.set(accountId, shardCount);
+    if (this.shardCounts.size > shardCountHintsMax) this.shardCounts.delete(this.shardCounts.keys().next().value!);
   }
 
   async rebalanceShards(accountIds?: readonly string[], netDebitCapOf?: (bic: string, currency: string) => Money | undefined): Promise<RebalanceOutcome[]> {

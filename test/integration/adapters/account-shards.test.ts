@@ -82,6 +82,26 @@ function countingReads(): { client: typeof engine.documentClient; itemsRead: () 
   return { client, itemsRead: () => items };
 }
 
+/** A document client that counts round trips to the accounts table: calls that start while none is in flight. */
+function roundTrips(): { client: typeof engine.documentClient; roundTrips: () => number } {
+  let inFlight = 0;
+  let trips = 0;
+  const client = new Proxy(engine.documentClient, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: never) => {
+        if (inFlight++ === 0) trips += 1;
+        try {
+          return await target.send(command);
+        } finally {
+          inFlight -= 1;
+        }
+      };
+    },
+  });
+  return { client, roundTrips: () => trips };
+}
+
 /**
  * LockFunds of a PENDING settlement of `amount` from `bic`'s vostro, with `race` run once right after the stage's
  * first read of the vostro for its hold (before the lock transaction): the reads the stage planned on, in order.
@@ -123,6 +143,28 @@ describe('a hot account (balance shards)', () => {
     expect(await new DynamoAccountStore(head.client, engine.tables).getHead(accountId)).toMatchObject({ shardCount: 16, status: 'ACTIVE' });
     expect(head.itemsRead()).toBe(1);
     expect((await engine.accounts.get(accountId))?.available.toFixed()).toBe('1600');
+  });
+
+  it('reads the head and the home shard in one round trip once the store has seen the account\'s shard count, and the right home shard when the count it expected is wrong', async () => {
+    const { accountId } = await hotVostro(16, '1600.00', '16.00');
+    const id = idOnShard(5, 16);
+    const reads = roundTrips();
+    const store = new DynamoAccountStore(reads.client, engine.tables);
+
+    const first = await store.readForHold(accountId, id, new Money('99.00'));
+    expect(reads.roundTrips()).toBe(2);
+    const second = await store.readForHold(accountId, id, new Money('99.00'));
+    expect(reads.roundTrips()).toBe(3);
+    expect(second).toEqual(first);
+    expect([second?.home, second?.shards.map((shard) => shard.shard)]).toEqual([5, [5]]);
+
+    // An expectation the head contradicts (as after a split): its guess is read and set aside, the head's home shard read.
+    const wrong = countingReads();
+    const reference = idOnShard(3, 4);
+    const read = await readForHold(wrong.client, engine.tables, accountId, reference, new Money('1.00'), undefined, 4);
+    const home = homeShard(reference, 16);
+    expect([read?.home, read?.shards.map((shard) => shard.shard)]).toEqual([home, [home]]);
+    expect(wrong.itemsRead()).toBe(home === 3 ? 2 : 3);
   });
 
   it('decides again on a fresh read when a lock planned on the home shard alone finds it drained, moving surplus from the others; never below a floor share', async () => {
