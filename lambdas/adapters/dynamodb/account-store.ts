@@ -42,6 +42,12 @@ export function accountFromItem(item: Item): Account {
 export const shardCountHintsMax = 10_000;
 
 export class DynamoAccountStore implements AccountStore {
+  /**
+   * The shard count each account's last hold read found: which home shard the next hold's read fetches together with
+   * the head (account-shards.ts readForHold). A hint only: the head read beside it decides. Bounded, oldest first out.
+   */
+  private readonly shardCounts = new Map<string, number>();
+
   constructor(
     private readonly documentClient: DynamoDBDocumentClient,
     private readonly tables: TableNames,
@@ -61,12 +67,6 @@ export class DynamoAccountStore implements AccountStore {
     if (read) this.rememberShardCount(accountId, read.shardCount);
     return read;
   }
-
-  /**
-   * The shard count each account's last hold read found: which home shard the next hold's read fetches together with
-   * the head (account-shards.ts readForHold). A hint only: the head read beside it decides. Bounded, oldest first out.
-   */
-  private readonly shardCounts = new Map<string, number>();
 
   private rememberShardCount(accountId: string, shardCount: number): void {
     this.shardCounts.delete(accountId);

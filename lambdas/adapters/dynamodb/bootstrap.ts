@@ -3,7 +3,7 @@
  * On AWS the CDK stateful stack owns the tables; this is never run there.
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTableInput, retiringIndexNames, settlementsTable, tableDefinitions, type TableDefinition, type TableNames } from './table-definitions';
+import { createTableInput, retiringIndexNames, settlementsTable, tableDefinitions, type RetiringIndexShape, type TableDefinition, type TableNames } from './table-definitions';
 
 export interface EnsureTablesOptions {
   /**
@@ -11,7 +11,7 @@ export interface EnsureTablesOptions {
    * release has (tests of the readers of items written before). By default a new table is created without them:
    * it holds no item written before their replacement, and DynamoDB Local maintains every index on every write.
    */
-  readonly retiring?: 'with-retiring' | 'without-retiring';
+  readonly retiring?: RetiringIndexShape;
 }
 
 /**

@@ -216,12 +216,15 @@ export function retiringIndexNames(definition: TableDefinition): string[] {
   return definition.globalSecondaryIndexes.filter((index) => index.retiring).map((index) => index.indexName);
 }
 
+/** Whether a table is created with its retiring indexes (the shape an earlier release deployed) or without. */
+export type RetiringIndexShape = 'with-retiring' | 'without-retiring';
+
 /**
  * CreateTable input for one definition (on-demand billing), used by the local bootstrap: without the retiring
  * indexes (a new table holds no item written before their replacement) unless `retiring` asks for the shape a
  * table deployed by an earlier release has.
  */
-export function createTableInput(definition: TableDefinition, tableName: string, retiring: 'with-retiring' | 'without-retiring' = 'without-retiring') {
+export function createTableInput(definition: TableDefinition, tableName: string, retiring: RetiringIndexShape = 'without-retiring') {
   const indexes = definition.globalSecondaryIndexes.filter((index) => retiring === 'with-retiring' || !index.retiring);
   const attributes = new Map<string, KeyType>();
   const add = (key: KeyAttribute | undefined) => key && attributes.set(key.name, key.type);
