@@ -62,7 +62,7 @@ export async function advance(
 /**
  * For a stage that decides without writing (Validate; CheckConfirmation reads the record, see there): `decide` on
  * the carried record when the execution carries one, else on a fresh read; a refusal on the carried record is
- * decided again on a fresh read. What it decides is committed later only on the version it was decided on (the
+ * decided again on a fresh read, and one on a record another actor has moved since is decided again on it. What it decides is committed later only on the version it was decided on (the
  * writing stage's condition).
  */
 export async function onRecord<T>(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<T>, carried?: SettlementRecord): Promise<T> {
@@ -73,7 +73,20 @@ export async function onRecord<T>(deps: Pick<EngineDeps, 'settlements'>, settlem
       if (isTransient(error)) throw error;
     }
   }
-  return decide(await readRecord(deps, settlementId));
+  let record = await readRecord(deps, settlementId);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await decide(record);
+    } catch (error) {
+      if (isTransient(error) || attempt >= staleRetriesMax) throw error;
+      // A refusal stands only on the record as it still is. The stage's own reads come after its read of the
+      // record, so another actor may have moved the settlement meanwhile (a duplicate execution that locked the very
+      // funds this one then found short): decided again on the record as it now is.
+      const now = await readRecord(deps, settlementId);
+      if (now.version === record.version) throw error;
+      record = now;
+    }
+  }
 }
 
 /**

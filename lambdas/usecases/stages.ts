@@ -13,6 +13,7 @@ import {
   ConfirmationTimeoutError,
   InsufficientFundsError,
   InvalidTransitionError,
+  NetDebitCapExceededError,
   PayoutRouteNotFoundError,
   ReversalPendingError,
   ReversalRefusedError,
@@ -23,11 +24,13 @@ import {
 } from '../domain/errors';
 import { Money, formatAmount } from '../domain/money';
 import { forwardOrder, type SettlementStatus } from '../domain/settlement';
-import { accountId, type Account, type AccountHead, type Bank, type CarriedRecord, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
+import { accountId, type Account, type Bank, type CarriedRecord, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
 import { advance, carriedRecord, onRecord, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
 import { parkInPlace } from './recovery/attempts';
+import { readPayout } from './payout-route';
+import { carryHold, uncarryHold, type CarriedHold } from './carried-hold';
 import type { EngineDeps } from './deps';
 
 /** The workflow state every Task receives (the execution's JSON); stages read only what they need. */
@@ -80,6 +83,8 @@ export interface ValidationResult extends StageResult {
   readonly payerAccountId: string;
   readonly nostroAccountId: string;
   readonly nostroBic: string;
+  /** The reads of both accounts Validate decided on, which LockFunds plans its holds on (carried-hold.ts). */
+  readonly holds?: { readonly vostro: CarriedHold; readonly nostro: CarriedHold };
 }
 
 /**
@@ -105,26 +110,23 @@ async function decideValidation(deps: EngineDeps, current: SettlementRecord): Pr
   if (deps.compliance) for (const [role, bic] of [['payer', current.payerBic], ['payee', current.payeeBic]] as const) screenParty(deps.compliance, role, bic);
   await deps.windows.assertOpen(current.currency, deps.clock.now());
   // The reads are independent: started together (one round trip instead of four in a row), checked in the order
-  // their refusals take precedence.
+  // their refusals take precedence. The accounts are read as a hold reads them (the head, and a hot account's home
+  // shard), so that LockFunds plans its holds on these reads instead of reading both accounts again.
+  const amount = new Money(current.amount);
+  const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
   const payerBankRead = started(deps.reference.getBank(current.payerBic));
   const payeeBankRead = started(deps.reference.getBank(current.payeeBic));
-  const vostroRead = started(deps.accounts.getHead(accountId('VOSTRO', current.payerBic, current.currency)));
-  const nostroRead = started(
-    deps.reference.getPayoutRoute(current.payeeBic, current.currency).then(async (route) => {
-      const nostroAccountId = route?.nostroAccountId ?? accountId('NOSTRO', current.payeeBic, current.currency);
-      return { nostroAccountId, head: await deps.accounts.getHead(nostroAccountId) };
-    }),
-  );
+  const vostroId = accountId('VOSTRO', current.payerBic, current.currency);
+  const vostroRead = started(deps.accounts.readForHold(vostroId, current.settlementId, amount, netDebitCap));
+  // The payout nostro comes with the route once this process has seen the payee's route (payout-route.ts).
+  const nostroRead = started(readPayout(deps.reference, (id) => deps.accounts.readForHold(id, current.settlementId, amount), current.payeeBic, current.currency));
   const payerBank = requireActiveBank(current.payerBic, await payerBankRead);
   const payeeBank = requireActiveBank(current.payeeBic, await payeeBankRead);
-  const vostro = requireUsableHead(accountId('VOSTRO', current.payerBic, current.currency), await vostroRead);
-  const amount = new Money(current.amount);
-  // Validate reads each account's head alone: for an account of one item that is the whole account (its funds are
-  // checked here as before); a hot account's figures are the sums of every shard, a read per shard for an answer
-  // LockFunds' hold gives anyway (it reads the home shard first). Only a net debit cap's early answer needs the
-  // payer's held sum: then the whole account is read.
-  const capped = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency] !== undefined;
-  const payer = vostro.whole ?? (capped ? await deps.accounts.get(vostro.accountId) : undefined);
+  const vostro = requireUsableRead(vostroId, await vostroRead);
+  // An account of one item is read whole (its funds are checked here as before); of a hot account only the head and
+  // the home shard are read, whose figures are not the account's: LockFunds' hold decides. Only a net debit cap's
+  // early answer needs the payer's held sum: then the whole account is read.
+  const payer = wholeOf(vostro) ?? (netDebitCap !== undefined ? await deps.accounts.get(vostro.accountId) : undefined);
   if (deps.compliance) {
     assertCompliant(deps.compliance, {
       payerBic: current.payerBic,
@@ -136,12 +138,13 @@ async function decideValidation(deps: EngineDeps, current: SettlementRecord): Pr
       ...(payer && { payerHeld: payer.locked }),
     });
   }
-  const { head: nostro } = await nostroRead;
-  if (!nostro) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
-  requireUsable(nostro);
+  const { nostroAccountId, head: nostroHold } = await nostroRead;
+  if (!nostroHold) throw new PayoutRouteNotFoundError(current.payeeBic, current.currency);
+  const nostro = requireUsableRead(nostroAccountId, nostroHold);
   // An early, clear answer; LockFunds' conditional transaction is what actually guarantees the funds.
   if (payer) requireAvailable(payer, amount);
-  if (nostro.whole) requireAvailable(nostro.whole, amount);
+  const nostroWhole = wholeOf(nostro);
+  if (nostroWhole) requireAvailable(nostroWhole, amount);
   return {
     status: 'VALIDATED',
     attempt: current.attempt,
@@ -151,6 +154,7 @@ async function decideValidation(deps: EngineDeps, current: SettlementRecord): Pr
     payerAccountId: vostro.accountId,
     nostroAccountId: nostro.accountId,
     nostroBic: nostro.bic,
+    holds: { vostro: carryHold(vostro), nostro: carryHold(nostro) },
   };
 }
 
@@ -180,7 +184,35 @@ async function validationToCommit(deps: EngineDeps, current: SettlementRecord, c
  * validated by an earlier engine (resting VALIDATED) is locked from there.
  */
 export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<CarryingStageResult> {
+  const planned: LockPlanning = { onCarriedReads: false, version: 0 };
+  try {
+    return await lockOn(deps, input, true, planned);
+  } catch (error) {
+    if (!holdRefusals.some((refusal) => error instanceof refusal)) throw error;
+    // A refusal stands only when decided on fresh reads of the record as it still is. One decided on the reads the
+    // execution carried (carried-hold.ts), or on a record another actor has moved since (a duplicate delivery that
+    // read PENDING while the first locked it: it validated afresh against funds the first had just locked), is
+    // decided again on fresh reads; the second decision finds the settlement locked, or refuses for good.
+    if (!planned.onCarriedReads && (await readRecord(deps, input.settlementId)).version === planned.version) throw error;
+    return lockOn(deps, input, false, planned);
+  }
+}
+
+/** What a lock's own conditions refuse: a decision on the accounts as they stand, not a transient failure. */
+const holdRefusals = [InsufficientFundsError, AccountNotActiveError, AccountNotFoundError, NetDebitCapExceededError];
+
+/** What LockFunds' last decision was taken on: the reads the execution carried, and the record's version. */
+interface LockPlanning {
+  onCarriedReads: boolean;
+  version: number;
+}
+
+async function lockOn(deps: EngineDeps, input: StageInput, fromCarried: boolean, planned: LockPlanning): Promise<CarryingStageResult> {
+  let decisions = 0;
   const record = await advance(deps, input.settlementId, async (current) => {
+    const firstDecision = decisions++ === 0;
+    planned.onCarriedReads = false;
+    planned.version = current.version;
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
     requireStatus(current, ['PENDING', 'VALIDATED'], 'LOCKED');
     requireNotParked(current);
@@ -190,9 +222,14 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<Ca
     invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
     const amount = new Money(current.amount);
     const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
-    // Both legs read together; the payer's refusal, if any, comes first.
-    const vostroRead = started(requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
-    const nostroRead = started(requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
+    // The holds are planned on the reads Validate decided on: those it took just now (a validation decided afresh),
+    // or, on this stage's first decision only, those the execution carried with Validate's result; else both legs
+    // are read together. The payer's refusal, if any, comes first.
+    const decidedNow = validation !== undefined && validation !== input.validation;
+    const reads = validation?.holds && (decidedNow || (firstDecision && fromCarried)) ? readsOf(validation.holds, payerAccountId, nostroAccountId, current.settlementId) : undefined;
+    planned.onCarriedReads = reads !== undefined && !decidedNow;
+    const vostroRead = started(reads ? Promise.resolve(requireUsableRead(payerAccountId, reads.vostro)) : requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
+    const nostroRead = started(reads ? Promise.resolve(requireUsableRead(nostroAccountId, reads.nostro)) : requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
     const vostro = await vostroRead;
     const nostro = await nostroRead;
     const now = deps.clock.now();
@@ -229,8 +266,15 @@ export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<Ca
         ],
       },
     };
-  }, carried(deps, input));
+  }, fromCarried ? carried(deps, input) : undefined);
   return { status: record.status, record: deps.settlements.carry(record) };
+}
+
+/** Both legs' carried reads, when both decode as reads of these accounts for this settlement (else none). */
+function readsOf(holds: NonNullable<ValidationResult['holds']>, payerAccountId: string, nostroAccountId: string, settlementId: string): { vostro: HoldRead; nostro: HoldRead } | undefined {
+  const vostro = uncarryHold(holds.vostro, payerAccountId, settlementId);
+  const nostro = uncarryHold(holds.nostro, nostroAccountId, settlementId);
+  return vostro && nostro ? { vostro, nostro } : undefined;
 }
 
 /** Statuses in which the engine has decided, or may decide, that no money left: a transfer sent now is orphaned. */
@@ -465,18 +509,24 @@ function screenParty(policy: CompliancePolicy, role: 'payer' | 'payee', bic: str
   if (hit) throw new SanctionsHitError(role, bic, `${hit.name} (${policy.sanctions.source} entry ${hit.entryId})`);
 }
 
-function requireUsableHead(id: string, head: AccountHead | undefined): AccountHead {
-  if (!head) throw new AccountNotFoundError(id);
-  requireUsable(head);
-  return head;
-}
-
-/** The read a hold is planned on (the head and the home shard; every shard when the home shard is short of funds or cap). */
-async function requireUsableHold(deps: EngineDeps, id: string, settlementId: string, amount: Money, netDebitCap?: Money): Promise<HoldRead> {
-  const read = await deps.accounts.readForHold(id, settlementId, amount, netDebitCap);
+function requireUsableRead<T extends Pick<Account, 'accountId' | 'status'>>(id: string, read: T | undefined): T {
   if (!read) throw new AccountNotFoundError(id);
   requireUsable(read);
   return read;
+}
+
+/** The figures of an account of one item, from a hold's read of it (its one shard); undefined for a hot account. */
+function wholeOf(read: HoldRead): AccountFigures | undefined {
+  if (read.shardCount !== 1) return undefined;
+  const [only] = read.shards;
+  return { accountId: read.accountId, currency: read.currency, locked: only.locked, available: only.available, floor: only.floor };
+}
+
+type AccountFigures = Pick<Account, 'accountId' | 'currency' | 'locked' | 'available' | 'floor'>;
+
+/** The read a hold is planned on (the head and the home shard; every shard when the home shard is short of funds or cap). */
+async function requireUsableHold(deps: EngineDeps, id: string, settlementId: string, amount: Money, netDebitCap?: Money): Promise<HoldRead> {
+  return requireUsableRead(id, await deps.accounts.readForHold(id, settlementId, amount, netDebitCap));
 }
 
 /** A FROZEN or CLOSED account accepts no new lock. */
@@ -484,7 +534,7 @@ function requireUsable(account: Pick<Account, 'accountId' | 'status'>): void {
   if (account.status !== 'ACTIVE') throw new AccountNotActiveError(account.accountId, account.status);
 }
 
-function requireAvailable(account: Account, amount: Money): void {
+function requireAvailable(account: AccountFigures, amount: Money): void {
   if (account.available.minus(amount).lessThan(account.floor)) throw new InsufficientFundsError(account.accountId, formatAmount(amount, account.currency));
 }
 

@@ -30,6 +30,15 @@ const duplicateFinalize: Scenario = {
   },
 };
 
+const duplicateLockFunds: Scenario = {
+  name: 'duplicate-LockFunds',
+  actors: (world) => {
+    for (const delivery of [1, 2]) world.spawn(`LockFunds delivery ${delivery}`, (context) => outcomeOf('LockFunds', () => stageUseCases.LockFunds(context.deps, { settlementId: world.settlementIds[0] }), ['StaleSettlementError']));
+  },
+  // Two deliveries of one stage leave the settlement LOCKED: an execution resumes it to its end.
+  finish: 'resume',
+};
+
 const abandonDuringInitiate: Scenario = {
   name: 'abandon-during-initiate',
   prepare: async (world) => {
@@ -54,6 +63,8 @@ const cleanupAndLateTransfer: Scenario = {
 describe('races found by the harness, replayed in the order that broke them', () => {
   it.each([
     ['a duplicate Finalize that finds the lock already posted re-decides instead of failing the stage', duplicateFinalize, '0.0.0.1.0.1'],
+    ['a duplicate LockFunds that read PENDING, then validated afresh against the funds the first had just locked, decides again instead of refusing', duplicateLockFunds, '0.0.0.0.1.0.1'],
+    ['two executions: a Validate that read PENDING, then found short the funds the other had just locked, decides again instead of rolling back a settlement the other completes', twoExecutions, '0.0.0.0.1.1.1.1.0.1.1.0.1.1.1.0.0.0.0.1.0.1.0.0.0.0.1.1'],
     ['two executions: the one that loses Finalize ends Completed, not Parked (no false alarm)', twoExecutions, '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.1'],
     ['abandon while a late execution sends the transfer: the execution stops at the parked settlement', abandonDuringInitiate, '0.0.0.1.0.0.1.1.0.0'],
     ['cleanup voids a lock while a late execution sends the transfer: the orphaned transfer is reversed', cleanupAndLateTransfer, '0.0.0.1.0.0.1.1.0.0.1.1.1.1.0.0.1.0.1.1.1.1.1'],

@@ -103,23 +103,28 @@ function roundTrips(): { client: typeof engine.documentClient; roundTrips: () =>
 }
 
 /**
- * LockFunds of a PENDING settlement of `amount` from `bic`'s vostro, with `race` run once right after the stage's
- * first read of the vostro for its hold (before the lock transaction): the reads the stage planned on, in order.
+ * Validate, then LockFunds, of a PENDING settlement of `amount` from `bic`'s vostro, with `race` run once right after
+ * the first read of the vostro that the hold is planned on (Validate's, which the execution carries to LockFunds):
+ * the reads of the vostro, in order.
  */
 async function lockRacing(bic: string, amount: string, race: (read: HoldRead) => Promise<void>) {
   const request = parseSettlementRequest(settlementRequest({ payerBic: bic, amount }));
   await engine.deps.settlements.create(request, new Date().toISOString());
-  const validation = (await validate(engine.deps, { settlementId: request.settlementId })) as ValidationResult;
+  const payerAccountId = `VOSTRO#${bic}#EUR`;
   const reads: HoldRead[] = [];
   const accounts: AccountStore = Object.create(engine.deps.accounts) as AccountStore;
   accounts.readForHold = async (accountId, reference, held) => {
     const read = (await engine.deps.accounts.readForHold(accountId, reference, held))!;
-    if (accountId !== validation.payerAccountId) return read;
+    if (accountId !== payerAccountId) return read;
     reads.push(read);
     if (reads.length === 1) await race(read);
     return read;
   };
-  const locking = lockFunds({ ...engine.deps, accounts }, { settlementId: request.settlementId, validation });
+  const deps = { ...engine.deps, accounts };
+  const locking = (async () => {
+    const validation = (await validate(deps, { settlementId: request.settlementId })) as ValidationResult;
+    return lockFunds(deps, { settlementId: request.settlementId, validation: JSON.parse(JSON.stringify(validation)) });
+  })();
   return { settlementId: request.settlementId, locking, reads };
 }
 

@@ -9,7 +9,7 @@ import { parseSettlementRequest } from '../../../lambdas/domain/settlement';
 import { SortKey } from '../../../lambdas/adapters/dynamodb/settlement-store';
 import { parkInPlace } from '../../../lambdas/usecases/recovery/attempts';
 import { submitSettlement } from '../../../lambdas/usecases/settlements';
-import { checkConfirmation, finalize, initiateTransfer, lockFunds, transferKey, validate } from '../../../lambdas/usecases/stages';
+import { checkConfirmation, finalize, initiateTransfer, lockFunds, transferKey, validate, type ValidationResult } from '../../../lambdas/usecases/stages';
 import { balances, settled, settlementRequest, startTestEngine, type TestEngine } from '../../support/engine';
 import { bookViolations } from '../../support/invariants';
 
@@ -143,5 +143,80 @@ describe('the carried record', () => {
     expect(engine.deps.settlements.uncarry({ ...other.record, amount: 'twenty' })).toBeUndefined();
     expect(engine.deps.settlements.uncarry({ settlementId: mine.settlementId })).toBeUndefined();
     expect(engine.deps.settlements.uncarry('RECORD')).toBeUndefined();
+  });
+});
+
+describe('the reads Validate carries to LockFunds', () => {
+  /** The engine's account store, counting the hold reads made through it. */
+  function countingAccounts() {
+    const reads: string[] = [];
+    const accounts = Object.create(engine.deps.accounts) as typeof engine.deps.accounts;
+    accounts.readForHold = async (accountId, reference, amount, cap) => {
+      reads.push(accountId);
+      return engine.deps.accounts.readForHold(accountId, reference, amount, cap);
+    };
+    return { deps: { ...engine.deps, accounts }, reads };
+  }
+
+  /** Validate's result as the execution's JSON carries it. */
+  const asCarried = (value: unknown): ValidationResult => JSON.parse(JSON.stringify(value)) as ValidationResult;
+
+  it('are what LockFunds plans its holds on: it locks both legs without reading either account again', async () => {
+    const { settlementId, record } = await created('10.00');
+    const { deps, reads } = countingAccounts();
+    const validation = asCarried(await validate(deps, { settlementId, record }));
+    expect(reads.splice(0)).toEqual(['VOSTRO#DEUTDEFF#EUR', 'NOSTRO#BNPAFRPP#EUR']);
+
+    expect((await lockFunds(deps, { settlementId, record, validation })).status).toBe('LOCKED');
+
+    expect(reads).toEqual([]);
+    expect((await balances(engine, 'VOSTRO', 'DEUTDEFF', 'EUR')).locked).not.toBe('0.00');
+    // Without them (an execution of an engine before this one), LockFunds reads both legs itself.
+    const second = await created('10.00');
+    const { holds: _withheld, ...bare } = asCarried(await validate(deps, { settlementId: second.settlementId, record: second.record }));
+    reads.length = 0;
+    expect((await lockFunds(deps, { settlementId: second.settlementId, record: second.record, validation: bare })).status).toBe('LOCKED');
+    expect(reads.sort()).toEqual(['NOSTRO#BNPAFRPP#EUR', 'VOSTRO#DEUTDEFF#EUR']);
+  });
+
+  it('decide a refusal only on a fresh read: a carried read that says FROZEN, or a floor the account no longer has, is read again and the lock taken', async () => {
+    // With the record carried too (advance decides a refusal on it again) and without it (an execution started
+    // without one: the refusal on the carried reads alone is decided again).
+    for (const [withRecord, forge] of [true, false].flatMap((carriesRecord) => [
+      [carriesRecord, (hold: Record<string, unknown>) => ({ ...hold, status: 'FROZEN' })],
+      // The lock's condition pins the floor as read: it fails on the store, then the fresh read plans it right.
+      [carriesRecord, (hold: Record<string, unknown>) => ({ ...hold, shards: (hold.shards as Record<string, unknown>[]).map((shard) => ({ ...shard, floor: '0.01' })) })],
+    ] as const)) {
+      const { settlementId, record } = await created('10.00');
+      const { deps, reads } = countingAccounts();
+      const validation = asCarried(await validate(deps, { settlementId, record }));
+      reads.length = 0;
+      const holds = validation.holds as unknown as Record<string, Record<string, unknown>>;
+
+      const lock = await lockFunds(deps, { settlementId, ...(withRecord && { record }), validation: { ...validation, holds: { ...holds, vostro: forge(holds.vostro) } } as typeof validation });
+
+      expect(lock.status).toBe('LOCKED');
+      expect(reads.sort()).toEqual(['NOSTRO#BNPAFRPP#EUR', 'VOSTRO#DEUTDEFF#EUR']);
+    }
+  });
+
+  it('are ignored when they are not reads of this settlement\'s accounts on the shards its id picks', async () => {
+    const forgeries: Array<(holds: Record<string, Record<string, unknown>>) => unknown> = [
+      (holds) => ({ ...holds, vostro: { ...holds.vostro, accountId: 'VOSTRO#BNPAFRPP#EUR' } }),
+      (holds) => ({ ...holds, vostro: { ...holds.vostro, shardCount: 4, home: 9 } }),
+      (holds) => ({ ...holds, nostro: { ...holds.nostro, shards: [{ ...(holds.nostro.shards as object[])[0], available: 'lots' }] } }),
+      (holds) => ({ vostro: holds.vostro }),
+    ];
+    for (const forge of forgeries) {
+      const { settlementId, record } = await created('10.00');
+      const { deps, reads } = countingAccounts();
+      const validation = asCarried(await validate(deps, { settlementId, record }));
+      reads.length = 0;
+
+      const lock = await lockFunds(deps, { settlementId, record, validation: { ...validation, holds: forge(validation.holds as unknown as Record<string, Record<string, unknown>>) } as typeof validation });
+
+      expect(lock.status).toBe('LOCKED');
+      expect(reads.sort()).toEqual(['NOSTRO#BNPAFRPP#EUR', 'VOSTRO#DEUTDEFF#EUR']);
+    }
   });
 });
