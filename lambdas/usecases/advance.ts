@@ -62,7 +62,8 @@ export async function advance(
 /**
  * For a stage that decides without writing (Validate; CheckConfirmation reads the record, see there): `decide` on
  * the carried record when the execution carries one, else on a fresh read; a refusal on the carried record is
- * decided again on a fresh read, and one on a record another actor has moved since is decided again on it. What it decides is committed later only on the version it was decided on (the
+ * decided again on a fresh read, and one on a record another actor has moved since is decided again on it (as
+ * `staleOr` does inside `advance`). What it decides is committed later only on the version it was decided on (the
  * writing stage's condition).
  */
 export async function onRecord<T>(deps: Pick<EngineDeps, 'settlements'>, settlementId: string, decide: (record: SettlementRecord) => Promise<T>, carried?: SettlementRecord): Promise<T> {
@@ -114,9 +115,21 @@ function isTransient(error: unknown): boolean {
  * the two disagree for real (an engine bug: stop loudly).
  */
 export async function staleOrContradiction(deps: Pick<EngineDeps, 'settlements'>, record: SettlementRecord, contradiction: string): Promise<never> {
+  return staleOr(deps, record, new InvariantViolationError(contradiction));
+}
+
+/**
+ * For a decision inside `advance` that failed on what it read after the record (a refusal on the accounts, the banks):
+ * it stands only on the record as it still is. A record another actor has moved since (a duplicate delivery that
+ * locked the very funds this one then found short) makes it a lost race: decide again on the fresh record, by
+ * throwing StaleSettlementError. Otherwise, or when `error` is transient, `error` is thrown.
+ */
+export async function staleOr(deps: Pick<EngineDeps, 'settlements'>, record: SettlementRecord, error: unknown): Promise<never> {
+  // A transient failure is not a decision: the workflow retries it.
+  if (isTransient(error)) throw error;
   const fresh = await readRecord(deps, record.settlementId);
   if (fresh.version !== record.version) throw new StaleSettlementError(record.settlementId);
-  throw new InvariantViolationError(contradiction);
+  throw error;
 }
 
 /**

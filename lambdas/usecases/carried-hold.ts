@@ -6,33 +6,19 @@
  * Why it is safe: a hold is planned on a read, never decided by it. Every item the lock writes carries its own
  * conditions (ACTIVE, the currency, available ≥ amount + floor share, the floor share as read, a net debit cap's parts
  * pinned as read), so a read that is stale, or not the engine's at all, can make the lock fail but never overdraw or
- * mis-post. LockFunds plans on a carried read once: a refusal decided on it (insufficient funds, an inactive account,
- * a cap reached) is decided again on a fresh read, as a refusal decided on a carried record is (usecases/advance.ts).
+ * mis-post. LockFunds plans on carried reads only when it decides on the record they were carried with, so a refusal
+ * decided on them (insufficient funds, an inactive account, a cap reached) is decided again on a fresh read, as any
+ * refusal on a carried record is (usecases/advance.ts).
  * What does not decode as a read of the account this settlement locks, on the home shard its id picks, is ignored.
  */
 import { accountShardsMax, homeShard, type AccountShard } from '../domain/account-shards';
 import { decimalFromString } from '../domain/money';
 import type { AccountStatus, HoldRead } from '../ports/stores';
 
-export interface CarriedShard {
-  readonly shard: number;
-  readonly balance: string;
-  readonly locked: string;
-  readonly available: string;
-  readonly floor: string;
-  readonly version: number;
-  readonly capParts?: number;
-}
+/** A shard as read, its amounts as decimal strings (the execution's state is JSON). */
+export type CarriedShard = Omit<AccountShard, 'balance' | 'locked' | 'available' | 'floor'> & Readonly<Record<'balance' | 'locked' | 'available' | 'floor', string>>;
 
-export interface CarriedHold {
-  readonly accountId: string;
-  readonly bic: string;
-  readonly currency: string;
-  readonly status: AccountStatus;
-  readonly shardCount: number;
-  readonly home: number;
-  readonly shards: readonly CarriedShard[];
-}
+export type CarriedHold = Omit<HoldRead, 'shards'> & { readonly shards: readonly CarriedShard[] };
 
 export function carryHold(read: HoldRead): CarriedHold {
   return {

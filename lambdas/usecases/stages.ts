@@ -13,7 +13,6 @@ import {
   ConfirmationTimeoutError,
   InsufficientFundsError,
   InvalidTransitionError,
-  NetDebitCapExceededError,
   PayoutRouteNotFoundError,
   ReversalPendingError,
   ReversalRefusedError,
@@ -27,7 +26,7 @@ import { forwardOrder, type SettlementStatus } from '../domain/settlement';
 import { accountId, type Account, type Bank, type CarriedRecord, type Effect, type HoldRead, type SettlementRecord } from '../ports/stores';
 import { assertCompliant, screen, type CompliancePolicy } from '../domain/compliance';
 import type { TransferInstruction } from '../ports/bank';
-import { advance, carriedRecord, onRecord, readRecord, requireNotParked, requireStatus, staleOrContradiction } from './advance';
+import { advance, carriedRecord, onRecord, readRecord, requireNotParked, requireStatus, staleOr, staleOrContradiction } from './advance';
 import { parkInPlace } from './recovery/attempts';
 import { readPayout } from './payout-route';
 import { carryHold, uncarryHold, type CarriedHold } from './carried-hold';
@@ -184,54 +183,21 @@ async function validationToCommit(deps: EngineDeps, current: SettlementRecord, c
  * validated by an earlier engine (resting VALIDATED) is locked from there.
  */
 export async function lockFunds(deps: EngineDeps, input: StageInput): Promise<CarryingStageResult> {
-  const planned: LockPlanning = { onCarriedReads: false, version: 0 };
-  try {
-    return await lockOn(deps, input, true, planned);
-  } catch (error) {
-    if (!holdRefusals.some((refusal) => error instanceof refusal)) throw error;
-    // A refusal stands only when decided on fresh reads of the record as it still is. One decided on the reads the
-    // execution carried (carried-hold.ts), or on a record another actor has moved since (a duplicate delivery that
-    // read PENDING while the first locked it: it validated afresh against funds the first had just locked), is
-    // decided again on fresh reads; the second decision finds the settlement locked, or refuses for good.
-    if (!planned.onCarriedReads && (await readRecord(deps, input.settlementId)).version === planned.version) throw error;
-    return lockOn(deps, input, false, planned);
-  }
-}
-
-/** What a lock's own conditions refuse: a decision on the accounts as they stand, not a transient failure. */
-const holdRefusals = [InsufficientFundsError, AccountNotActiveError, AccountNotFoundError, NetDebitCapExceededError];
-
-/** What LockFunds' last decision was taken on: the reads the execution carried, and the record's version. */
-interface LockPlanning {
-  onCarriedReads: boolean;
-  version: number;
-}
-
-async function lockOn(deps: EngineDeps, input: StageInput, fromCarried: boolean, planned: LockPlanning): Promise<CarryingStageResult> {
-  let decisions = 0;
+  const carriedOne = carried(deps, input);
   const record = await advance(deps, input.settlementId, async (current) => {
-    const firstDecision = decisions++ === 0;
-    planned.onCarriedReads = false;
-    planned.version = current.version;
     if (isAtOrPast(current, 'LOCKED')) return { done: current };
     requireStatus(current, ['PENDING', 'VALIDATED'], 'LOCKED');
     requireNotParked(current);
-    const validation = current.status === 'PENDING' ? await validationToCommit(deps, current, input.validation) : undefined;
-    const payerAccountId = validation?.payerAccountId ?? current.payerAccountId;
-    const nostroAccountId = validation?.nostroAccountId ?? current.nostroAccountId;
-    invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
-    const amount = new Money(current.amount);
-    const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
-    // The holds are planned on the reads Validate decided on: those it took just now (a validation decided afresh),
-    // or, on this stage's first decision only, those the execution carried with Validate's result; else both legs
-    // are read together. The payer's refusal, if any, comes first.
-    const decidedNow = validation !== undefined && validation !== input.validation;
-    const reads = validation?.holds && (decidedNow || (firstDecision && fromCarried)) ? readsOf(validation.holds, payerAccountId, nostroAccountId, current.settlementId) : undefined;
-    planned.onCarriedReads = reads !== undefined && !decidedNow;
-    const vostroRead = started(reads ? Promise.resolve(requireUsableRead(payerAccountId, reads.vostro)) : requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
-    const nostroRead = started(reads ? Promise.resolve(requireUsableRead(nostroAccountId, reads.nostro)) : requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
-    const vostro = await vostroRead;
-    const nostro = await nostroRead;
+    let plan: Awaited<ReturnType<typeof lockPlanOn>>;
+    try {
+      plan = await lockPlanOn(deps, input, current, current === carriedOne);
+    } catch (error) {
+      // A refusal decided on the carried record (and the reads carried with it) is decided again by `advance`; one
+      // decided on a fresh read stands only if the record has not moved since.
+      if (current === carriedOne) throw error;
+      return staleOr(deps, current, error);
+    }
+    const { vostro, nostro, validation, netDebitCap, amount } = plan;
     const now = deps.clock.now();
     const lock = {
       settlementId: current.settlementId,
@@ -266,8 +232,28 @@ async function lockOn(deps: EngineDeps, input: StageInput, fromCarried: boolean,
         ],
       },
     };
-  }, fromCarried ? carried(deps, input) : undefined);
+  }, carriedOne);
   return { status: record.status, record: deps.settlements.carry(record) };
+}
+
+/**
+ * What LockFunds decides on: Validate's decision (committed with the lock, or taken afresh) and the reads of both
+ * legs its holds are planned on. Those are the reads Validate decided on when it decided just now, or when the
+ * execution carried them with the record this decision is taken on (a refusal on those is decided again by
+ * `advance`); else both legs are read together. The payer's refusal, if any, comes first.
+ */
+async function lockPlanOn(deps: EngineDeps, input: StageInput, current: SettlementRecord, onCarriedRecord: boolean) {
+  const validation = current.status === 'PENDING' ? await validationToCommit(deps, current, input.validation) : undefined;
+  const payerAccountId = validation?.payerAccountId ?? current.payerAccountId;
+  const nostroAccountId = validation?.nostroAccountId ?? current.nostroAccountId;
+  invariant(payerAccountId && nostroAccountId, `lockFunds: ${current.settlementId} was validated without accounts`);
+  const amount = new Money(current.amount);
+  const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
+  const decidedNow = validation !== undefined && validation !== input.validation;
+  const reads = validation?.holds && (decidedNow || onCarriedRecord) ? readsOf(validation.holds, payerAccountId, nostroAccountId, current.settlementId) : undefined;
+  const vostroRead = started(reads ? Promise.resolve(requireUsableRead(payerAccountId, reads.vostro)) : requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
+  const nostroRead = started(reads ? Promise.resolve(requireUsableRead(nostroAccountId, reads.nostro)) : requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
+  return { vostro: await vostroRead, nostro: await nostroRead, validation, netDebitCap, amount };
 }
 
 /** Both legs' carried reads, when both decode as reads of these accounts for this settlement (else none). */

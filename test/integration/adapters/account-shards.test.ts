@@ -109,7 +109,9 @@ function roundTrips(): { client: typeof engine.documentClient; roundTrips: () =>
  */
 async function lockRacing(bic: string, amount: string, race: (read: HoldRead) => Promise<void>) {
   const request = parseSettlementRequest(settlementRequest({ payerBic: bic, amount }));
-  await engine.deps.settlements.create(request, new Date().toISOString());
+  const { record: created } = await engine.deps.settlements.create(request, new Date().toISOString());
+  // Carried as Submit's execution carries it: LockFunds plans on Validate's reads only with the record they came with.
+  const record = engine.deps.settlements.carry(created);
   const payerAccountId = `VOSTRO#${bic}#EUR`;
   const reads: HoldRead[] = [];
   const accounts: AccountStore = Object.create(engine.deps.accounts) as AccountStore;
@@ -122,8 +124,8 @@ async function lockRacing(bic: string, amount: string, race: (read: HoldRead) =>
   };
   const deps = { ...engine.deps, accounts };
   const locking = (async () => {
-    const validation = (await validate(deps, { settlementId: request.settlementId })) as ValidationResult;
-    return lockFunds(deps, { settlementId: request.settlementId, validation: JSON.parse(JSON.stringify(validation)) });
+    const validation = (await validate(deps, { settlementId: request.settlementId, record })) as ValidationResult;
+    return lockFunds(deps, { settlementId: request.settlementId, record, validation: JSON.parse(JSON.stringify(validation)) });
   })();
   return { settlementId: request.settlementId, locking, reads };
 }

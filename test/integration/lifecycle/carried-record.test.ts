@@ -181,7 +181,7 @@ describe('the reads Validate carries to LockFunds', () => {
 
   it('decide a refusal only on a fresh read: a carried read that says FROZEN, or a floor the account no longer has, is read again and the lock taken', async () => {
     // With the record carried too (advance decides a refusal on it again) and without it (an execution started
-    // without one: the refusal on the carried reads alone is decided again).
+    // without one: the reads carried alone are not planned on, and LockFunds reads both legs).
     for (const [withRecord, forge] of [true, false].flatMap((carriesRecord) => [
       [carriesRecord, (hold: Record<string, unknown>) => ({ ...hold, status: 'FROZEN' })],
       // The lock's condition pins the floor as read: it fails on the store, then the fresh read plans it right.
