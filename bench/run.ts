@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   const grpc = await benchGrpc({ seconds: phaseSeconds });
   console.log(formatGrpcFigures(grpc));
   console.log('');
-  const capacity = await measureCapacity({ settlementsPerRail: capacitySettlements, concurrency: { SEPA: 1, SWIFT: 10, SWIFT_SLOW: 10 } });
+  const capacity = await measureCapacity({ settlementsPerRail: capacitySettlements, concurrency: { SEPA: 1, SWIFT: 10, SWIFT_SLOW: 10, SEPA_REJECTED: 1 } });
   console.log(formatCapacity(capacity));
   const hottest = (list: readonly { key: string; writeUnitsPerSecond: number }[]) => ({ key: list[0]?.key ?? '', writeUnitsPerSecondAt1000: round(list[0]?.writeUnitsPerSecond ?? 0) });
   const sepa = capacity.perSettlement.SEPA;
@@ -218,10 +218,11 @@ async function main(): Promise<void> {
       writeUnits: round(sepa.writeUnits),
       readUnits: round(sepa.readUnits),
       stateTransitions: round(sepa.stateTransitions),
+      standardTransitions: round(sepa.standardTransitions),
       lambdaInvocations: round(sepa.lambdaInvocations),
     },
     perSettlementByRail: capacity.perSettlement,
-    costPerMillionUsd: { SEPA: round(capacity.costPerMillionUsd.SEPA.fastPath.total), SWIFT: round(capacity.costPerMillionUsd.SWIFT.fastPath.total), SWIFT_SLOW: round(capacity.costPerMillionUsd.SWIFT_SLOW.fastPath.total) },
+    costPerMillionUsd: { SEPA: round(capacity.costPerMillionUsd.SEPA.fastPath.total), SWIFT: round(capacity.costPerMillionUsd.SWIFT.fastPath.total), SWIFT_SLOW: round(capacity.costPerMillionUsd.SWIFT_SLOW.fastPath.total), SEPA_REJECTED: round(capacity.costPerMillionUsd.SEPA_REJECTED.fastPath.total) },
     costPerMillionUsdByWorkflow: capacity.costPerMillionUsd,
     hottestPartition: { uniform: hottest(capacity.hottestPartitions.uniform), skewed: hottest(capacity.hottestPartitions.skewed) },
     hottestPartitions: { uniform: capacity.hottestPartitions.uniform.slice(0, 10), skewed: capacity.hottestPartitions.skewed.slice(0, 10) },

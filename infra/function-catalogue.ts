@@ -87,7 +87,8 @@ const stageTables: Readonly<Record<StageStateName, FunctionSpec['tables']>> = {
   InitiateTransfer: { settlements: settlementTransitions, reference: write('PutItem') },
   CheckConfirmation: { settlements: settlementTransitions, reference: write('PutItem') },
   Finalize: { settlements: settlementTransitions, accounts: write('UpdateItem'), ledger: ledgerAppend },
-  BeginRollback: { settlements: settlementTransitions },
+  // BeginRollback asks the bank about a rejected transfer (rollback.ts): the mock bank counts the status call there.
+  BeginRollback: { settlements: settlementTransitions, reference: write('PutItem') },
   Compensate: { settlements: settlementTransitions, reference: write('PutItem') },
   ReleaseLocks: { settlements: settlementTransitions, accounts: write('UpdateItem') },
   MarkFailed: { settlements: settlementTransitions },

@@ -26,9 +26,10 @@ import {
 
 /**
  * What the capacity phase runs: SEPA (the bank confirms at once), SWIFT (two pending checks: within the fast path's
- * three) and SWIFT_SLOW (three pending checks, `[mock:slow]`: handed off to the Standard workflow).
+ * three), SWIFT_SLOW (three pending checks, `[mock:slow]`: handed off to the Standard workflow) and SEPA_REJECTED
+ * (the bank rejects the transfer, `[mock:reject]`: what a rollback costs; it ends FAILED, its lock voided).
  */
-export const capacityRails = ['SEPA', 'SWIFT', 'SWIFT_SLOW'] as const;
+export const capacityRails = ['SEPA', 'SWIFT', 'SWIFT_SLOW', 'SEPA_REJECTED'] as const;
 export type CapacityRail = (typeof capacityRails)[number];
 
 /** The projection's rate and network: 1,000 settlements/s over 100 banks, and 80% of them on one pair. */
@@ -62,10 +63,10 @@ export interface PerSettlement {
   readonly writeUnits: number;
   readonly indexWriteUnits: number;
   readonly readUnits: number;
-  /** Standard state transitions billed: states entered and retries in the Standard workflow (hand-offs only). */
+  /** State transitions: states entered and retries in either workflow (what one Standard workflow for everything billed, before). */
   readonly stateTransitions: number;
-  /** States entered and retries in either workflow: what one Standard workflow for everything billed (before). */
-  readonly workflowTransitions: number;
+  /** The Standard workflow's share of them, the only ones billed per transition (hand-offs only). */
+  readonly standardTransitions: number;
   /** Express executions per settlement. */
   readonly expressExecutions: number;
   /** Share of the settlements handed off to the Standard workflow. */
@@ -125,16 +126,15 @@ const logEventsPerExecution = 2;
 
 /** The capacity phase's figures as printable lines: the per-settlement table, cost, and the hottest partitions. */
 export function formatCapacity(figures: CapacityFigures): string {
-  const { SEPA, SWIFT } = figures.perSettlement;
   const number = (value: number, digits = 1) => (Number.isInteger(value) ? String(value) : value.toFixed(digits));
   const usd = (value: number) => `$${value.toFixed(2)}`;
-  const { SWIFT_SLOW: SLOW } = figures.perSettlement;
-  const line = (label: string, sepa: string, swift: string, slow: string) => `  ${label.padEnd(52)} ${sepa.padStart(12)} ${swift.padStart(12)} ${slow.padStart(12)}`;
-  const row = (label: string, value: (figures: PerSettlement) => string) => line(label, value(SEPA), value(SWIFT), value(SLOW));
+  const line = (label: string, ...columns: readonly string[]) => `  ${label.padEnd(52)} ${columns.map((column) => column.padStart(13)).join(' ')}`;
+  const row = (label: string, value: (figures: PerSettlement) => string) => line(label, ...capacityRails.map((rail) => value(figures.perSettlement[rail])));
+  const perRail = (value: (rail: CapacityRail) => string) => capacityRails.map(value);
   const cost = figures.costPerMillionUsd;
   const lines = [
     `Capacity model (${figures.settlementsPerRail} settlements per rail, DynamoDB calls recorded, list prices ${listPrices.region} ${listPrices.asOf}; docs/capacity.md)`,
-    line('per settlement', 'SEPA', 'SWIFT', 'SWIFT slow'),
+    line('per settlement', 'SEPA', 'SWIFT', 'SWIFT slow', 'SEPA rejected'),
     row('DynamoDB transactions', (rail) => number(rail.transactions)),
     row('single-item writes (PutItem, UpdateItem, DeleteItem)', (rail) => number(rail.singleItemWrites)),
     row('items written', (rail) => number(rail.itemWrites)),
@@ -143,15 +143,15 @@ export function formatCapacity(figures: CapacityFigures): string {
     row('read units', (rail) => number(rail.readUnits)),
     row('mock bank record: items / write units / read units', (rail) => `${number(rail.mockBank.itemWrites)}/${number(rail.mockBank.writeUnits)}/${number(rail.mockBank.readUnits)}`),
     row('handed off to the Standard workflow', (rail) => `${Math.round(rail.handedOffShare * 100)}%`),
-    row('Express executions / Standard transitions billed', (rail) => `${number(rail.expressExecutions)}/${number(rail.stateTransitions)}`),
-    row('workflow transitions (all states, either workflow)', (rail) => number(rail.workflowTransitions)),
+    row('Express executions / Standard transitions billed', (rail) => `${number(rail.expressExecutions)}/${number(rail.standardTransitions)}`),
+    row('state transitions (all states, either workflow)', (rail) => number(rail.stateTransitions)),
     row('workflow log events, Express / Standard', (rail) => `${number(rail.workflowLogEvents.express)}/${number(rail.workflowLogEvents.standard)}`),
     row('Lambda invocations (incl. the REST submit)', (rail) => number(rail.lambdaInvocations)),
     row('Lambda ms, modelled on AWS (measured locally)', (rail) => `${number(rail.modelledLambdaMs, 0)} (${number(rail.lambdaMs, 0)})`),
-    line('cost per million, fast path (as deployed)', usd(cost.SEPA.fastPath.total), usd(cost.SWIFT.fastPath.total), usd(cost.SWIFT_SLOW.fastPath.total)),
-    line('  DynamoDB / Step Functions / Lambda / logs', breakdown(cost.SEPA.fastPath), breakdown(cost.SWIFT.fastPath), breakdown(cost.SWIFT_SLOW.fastPath)),
-    line('cost per million, one Standard workflow (before)', usd(cost.SEPA.standard.total), usd(cost.SWIFT.standard.total), usd(cost.SWIFT_SLOW.standard.total)),
-    line(`on the hot pair (${hotPairShards} shards each): write / read units`, ...capacityRails.map((rail) => `${number(figures.hotPairPerSettlement[rail].writeUnits)}/${number(figures.hotPairPerSettlement[rail].readUnits)}`) as [string, string, string]),
+    line('cost per million, fast path (as deployed)', ...perRail((rail) => usd(cost[rail].fastPath.total))),
+    line('  DynamoDB / Step Functions / Lambda / logs', ...perRail((rail) => breakdown(cost[rail].fastPath))),
+    line('cost per million, one Standard workflow (before)', ...perRail((rail) => usd(cost[rail].standard.total))),
+    line(`on the hot pair (${hotPairShards} shards each): write / read units`, ...perRail((rail) => `${number(figures.hotPairPerSettlement[rail].writeUnits)}/${number(figures.hotPairPerSettlement[rail].readUnits)}`)),
     `  hottest partitions at ${projectionRatePerSecond.toLocaleString('en')} settlements/s, write units/s (uniform over ${projectionBanks} banks | ${skewedPairShare * 100}% on one pair, ${hotPairShards} shards each):`,
   ];
   for (let rank = 0; rank < 5; rank++) {
@@ -215,7 +215,8 @@ export async function measureCapacity(options: { settlementsPerRail: number; con
               await context.run(settlementId, () => submitSettlement(engine.deps, request(settlementId, rail)));
               await done;
               const record = await engine.deps.settlements.get(settlementId);
-              if (record?.status !== 'COMPLETED') throw new Error(`capacity: ${settlementId} ended ${record?.status}`);
+              const expected = rail === 'SEPA_REJECTED' ? 'FAILED' : 'COMPLETED';
+              if (record?.status !== expected) throw new Error(`capacity: ${settlementId} ended ${record?.status}, not ${expected}`);
             }
           }),
         );
@@ -271,8 +272,9 @@ function isMockBankCall(input: Readonly<Record<string, unknown>>): boolean {
 }
 
 function request(settlementId: string, rail: CapacityRail) {
-  const slow = rail === 'SWIFT_SLOW';
-  return { settlementId, payerBic, payeeBic, amount: '1.00', currency: 'EUR', rail: slow ? 'SWIFT' : rail, kind: 'INTERNATIONAL', valueDate: new Date().toISOString().slice(0, 10), reference: slow ? 'capacity [mock:slow]' : 'capacity' };
+  const asRequested = { SEPA: ['SEPA', 'capacity'], SWIFT: ['SWIFT', 'capacity'], SWIFT_SLOW: ['SWIFT', 'capacity [mock:slow]'], SEPA_REJECTED: ['SEPA', 'capacity [mock:reject]'] } as const;
+  const [requestRail, reference] = asRequested[rail];
+  return { settlementId, payerBic, payeeBic, amount: '1.00', currency: 'EUR', rail: requestRail, kind: 'INTERNATIONAL', valueDate: new Date().toISOString().slice(0, 10), reference };
 }
 
 function observe(workflow: Map<string, WorkflowTally>, event: WorkflowStateEvent): void {
@@ -320,8 +322,8 @@ function summarize(settlements: readonly { tally: Tally; bank: Tally; workflow: 
     writeUnits: mean((entry) => entry.tally.writeUnits),
     indexWriteUnits: mean((entry) => entry.tally.indexWriteUnits),
     readUnits: mean((entry) => entry.tally.readUnits),
-    stateTransitions: mean((entry) => entry.workflow?.standardTransitions ?? 0),
-    workflowTransitions: mean((entry) => entry.workflow?.transitions ?? 0),
+    stateTransitions: mean((entry) => entry.workflow?.transitions ?? 0),
+    standardTransitions: mean((entry) => entry.workflow?.standardTransitions ?? 0),
     expressExecutions: mean((entry) => entry.workflow?.expressExecutions ?? 0),
     handedOffShare: mean((entry) => (entry.workflow?.handedOff ? 1 : 0)),
     workflowLogEvents: { express: mean((entry) => entry.workflow?.logEvents.express ?? 0), standard: mean((entry) => entry.workflow?.logEvents.standard ?? 0) },
@@ -344,8 +346,8 @@ function usageOf(figures: PerSettlement): SettlementUsage {
   return {
     writeUnits: figures.writeUnits,
     readUnits: figures.readUnits,
-    stateTransitions: figures.workflowTransitions,
-    standardTransitions: figures.stateTransitions,
+    stateTransitions: figures.stateTransitions,
+    standardTransitions: figures.standardTransitions,
     expressExecutions: figures.expressExecutions,
     // An Express execution lasts as long as its Tasks (modelled Lambda time) and its Wait states.
     expressSeconds: averageInvocationSeconds * figures.expressInvocations + figures.expressWaitSeconds,

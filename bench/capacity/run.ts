@@ -10,7 +10,7 @@ import { formatCapacity, measureCapacity } from './measure';
 const settlementsPerRail = 40;
 
 async function main(): Promise<void> {
-  const capacity = await measureCapacity({ settlementsPerRail, concurrency: { SEPA: 1, SWIFT: 10, SWIFT_SLOW: 10 } });
+  const capacity = await measureCapacity({ settlementsPerRail, concurrency: { SEPA: 1, SWIFT: 10, SWIFT_SLOW: 10, SEPA_REJECTED: 1 } });
   console.log(formatCapacity(capacity));
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(capacity, null, 2)}\n`);
 }

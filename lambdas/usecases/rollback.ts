@@ -4,10 +4,10 @@
  * last resort when even these cannot finish: the lock is kept and an operator is told.
  * Each is idempotent: a replay finds the settlement already past it and changes nothing.
  */
-import { ErrorCode, ReversalPendingError, ReversalRefusedError } from '../domain/errors';
+import { BankUnavailableError, ErrorCode, ReversalPendingError, ReversalRefusedError, TransferOutcomeUnknownError } from '../domain/errors';
 import { errorCodeByName, isRetryableErrorName } from '../domain/error-catalogue';
 import type { SettlementStatus } from '../domain/settlement';
-import type { Effect, RecordPatch } from '../ports/stores';
+import type { Effect, RecordPatch, SettlementRecord } from '../ports/stores';
 import { advance, requireNotParked } from './advance';
 import type { EngineDeps } from './deps';
 import { secondsBetween, transferKey, type StageInput, type StageResult } from './stages';
@@ -19,28 +19,56 @@ const rollbackStatuses: readonly SettlementStatus[] = ['ROLLING_BACK', 'COMPENSA
 
 /**
  * BeginRollback: records the failure; → COMPENSATING when money may have left the bank (a transfer was or may
- * have been initiated), else → ROLLING_BACK. A bank's definitive rejection at initiation means nothing left.
+ * have been initiated), else → ROLLING_BACK. A bank's definitive rejection means nothing left: at initiation before
+ * the send was on record (LOCKED), and after it (TRANSFER_INITIATED: the send is recorded before the bank is called)
+ * once the bank, asked here with the same idempotency key as Compensate would ask it, says REJECTED. Then nothing is
+ * reversed and the rollback stays in the fast path: no hand-off to the Standard workflow (a StartExecution against
+ * its quota) for the commonest failure a rail returns. The bank's answer is recorded as Compensate records it
+ * (NOT_REQUIRED); a bank that cannot be asked leaves the question to Compensate, whose retries are longer.
  */
 export async function beginRollback(deps: EngineDeps, input: StageInput): Promise<StageResult> {
   const errorName = input.error?.Error ?? 'Unknown';
   const record = await advance(deps, input.settlementId, async (current) => {
     if (rollbackStatuses.includes(current.status) || current.status === 'FAILED' || current.status === 'COMPLETED') return { done: current };
     requireNotParked(current);
-    const moneyMayHaveLeft =
-      current.status === 'TRANSFER_INITIATED' || current.status === 'CONFIRMED' || (current.status === 'LOCKED' && errorName !== 'BankRejectedError');
+    const rejected = errorName === 'BankRejectedError';
+    const moneyMayHaveLeft = current.status === 'TRANSFER_INITIATED' || current.status === 'CONFIRMED' || (current.status === 'LOCKED' && !rejected);
+    const at = deps.clock.now().toISOString();
+    const bankSaysRejected = rejected && current.status === 'TRANSFER_INITIATED' ? await rejectedAtBank(deps, current) : undefined;
+    const reasonCode = reasonCodeOf(errorName);
+    const patch: RecordPatch = { reasonCode, reason: reasonOf(input), retryable: isRetryableErrorName(errorName), failedStage: stageOf(current.status, input) };
     return {
       command: {
         record: current,
-        to: moneyMayHaveLeft ? 'COMPENSATING' : 'ROLLING_BACK',
+        to: moneyMayHaveLeft && !bankSaysRejected ? 'COMPENSATING' : 'ROLLING_BACK',
         stage: 'BeginRollback',
-        at: deps.clock.now().toISOString(),
-        reasonCode: reasonCodeOf(errorName),
+        at,
+        reasonCode,
         detail: reasonOf(input),
-        patch: { reasonCode: reasonCodeOf(errorName), reason: reasonOf(input), retryable: isRetryableErrorName(errorName), failedStage: stageOf(current.status, input) },
+        patch,
+        ...(bankSaysRejected && { effects: [compensationOf(current, 'NOT_REQUIRED', 'REJECTED', 'the bank rejected the transfer', at)] }),
       },
     };
   });
   return { status: record.status };
+}
+
+/**
+ * Whether the bank's record of this attempt's transfer says REJECTED (final at the bank: nothing left, nothing to
+ * reverse). Undefined when the bank cannot answer now: Compensate asks again.
+ */
+async function rejectedAtBank(deps: EngineDeps, current: SettlementRecord): Promise<boolean | undefined> {
+  try {
+    return (await deps.banks.forRail(current.rail).getTransfer(transferKey(current)))?.state === 'REJECTED';
+  } catch (error) {
+    if (error instanceof BankUnavailableError || error instanceof TransferOutcomeUnknownError) return undefined;
+    throw error;
+  }
+}
+
+/** The compensation record of this attempt's transfer: what was done about it, what the bank said, and why. */
+function compensationOf(current: SettlementRecord, state: 'REVERSED' | 'NOT_REQUIRED', bankState: string, reason: string, at: string): Effect {
+  return { type: 'putCompensation', compensation: { settlementId: current.settlementId, attempt: current.attempt, idempotencyKey: transferKey(current), state, bankState, reason, at } };
 }
 
 /**
@@ -55,14 +83,10 @@ export async function compensate(deps: EngineDeps, input: StageInput): Promise<S
     const key = transferKey(current);
     const at = deps.clock.now().toISOString();
     const receipt = await bank.getTransfer(key);
-    const compensation = (state: 'REVERSED' | 'NOT_REQUIRED', bankState: string, reason: string): Effect => ({
-      type: 'putCompensation',
-      compensation: { settlementId: current.settlementId, attempt: current.attempt, idempotencyKey: key, state, bankState, reason, at },
-    });
     if (!receipt || receipt.state === 'REJECTED') {
       const why = receipt ? 'the bank rejected the transfer' : 'the bank never received the transfer';
       return {
-        command: { record: current, to: 'ROLLING_BACK', stage: 'Compensate', at, detail: why, effects: [compensation('NOT_REQUIRED', receipt?.state ?? 'NONE', why)] },
+        command: { record: current, to: 'ROLLING_BACK', stage: 'Compensate', at, detail: why, effects: [compensationOf(current, 'NOT_REQUIRED', receipt?.state ?? 'NONE', why, at)] },
       };
     }
     if (receipt.state !== 'REVERSED') {
@@ -71,7 +95,7 @@ export async function compensate(deps: EngineDeps, input: StageInput): Promise<S
       if (reversal.state === 'REFUSED') throw new ReversalRefusedError(`the bank refused to reverse ${key}: ${reversal.reason ?? 'no reason given'}`);
     }
     return {
-      command: { record: current, to: 'COMPENSATED', stage: 'Compensate', at, detail: `transfer ${key} reversed`, effects: [compensation('REVERSED', 'REVERSED', current.reason ?? 'rollback')] },
+      command: { record: current, to: 'COMPENSATED', stage: 'Compensate', at, detail: `transfer ${key} reversed`, effects: [compensationOf(current, 'REVERSED', 'REVERSED', current.reason ?? 'rollback', at)] },
     };
   });
   return { status: record.status };

@@ -83,7 +83,8 @@ describe('the Lambda bundles in cdk.out, through the real ASL files', () => {
     insufficientFunds: settlementRequest({ settlementId: newSettlementId('art-funds'), amount: '900000000.00' }),
     bankRejects: settlementRequest({ settlementId: newSettlementId('art-reject'), amount: '11.00', reference: 'Invoice [mock:reject]' }),
     transientOnce: settlementRequest({ settlementId: newSettlementId('art-retry'), amount: '12.00', reference: 'Invoice [mock:timeout]' }),
-    compensated: settlementRequest({ settlementId: newSettlementId('art-comp'), amount: '13.00', reference: 'Invoice [mock:late-reject]' }),
+    // Settled, then returned by the beneficiary bank on its own: money went out and came back, so the rollback compensates.
+    compensated: settlementRequest({ settlementId: newSettlementId('art-comp'), amount: '13.00', reference: 'Invoice [mock:returned]' }),
     // SWIFT's two pending checks fit the fast path's three; a third pending check does not.
     swift: settlementRequest({ settlementId: newSettlementId('art-swift'), amount: '14.00', rail: 'SWIFT', kind: 'INTERNATIONAL' }),
     swiftSlow: settlementRequest({ settlementId: newSettlementId('art-slow'), amount: '15.00', rail: 'SWIFT', kind: 'INTERNATIONAL', reference: 'Invoice [mock:slow]' }),
@@ -238,9 +239,13 @@ describe('the Lambda bundles in cdk.out, through the real ASL files', () => {
     expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'SETTLEMENT.INSUFFICIENT_FUNDS', retryable: false });
   });
 
-  it('rolls back a bank rejection as BANK.REJECTED', async () => {
-    const { history } = await outcomeOf(requests.bankRejects);
+  it('rolls back a bank rejection as BANK.REJECTED within the fast path: BeginRollback asks the bank, nothing to compensate', async () => {
+    const { history, runs } = await outcomeOf(requests.bankRejects);
     expect(history?.record).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED' });
+    expect(runs.map((one) => one.workflow)).toEqual(['EXPRESS']);
+    expect(history?.events.map((event) => event.status)).toEqual(expect.arrayContaining(['TRANSFER_INITIATED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED']));
+    expect(history?.events.map((event) => event.status)).not.toContain('COMPENSATING');
+    expect(history?.compensations).toEqual([expect.objectContaining({ state: 'NOT_REQUIRED', bankState: 'REJECTED' })]);
   });
 
   it('retries a transient error by its name in the ASL Retry, and completes', async () => {
@@ -251,7 +256,7 @@ describe('the Lambda bundles in cdk.out, through the real ASL files', () => {
     expect(history?.events.map((event) => event.status)).not.toContain('COMPENSATING');
   });
 
-  it('hands compensation of a transfer the bank rejected after accepting it to the Standard workflow, which voids the lock', async () => {
+  it('hands compensation of a transfer the bank returned after settling it to the Standard workflow, which voids the lock', async () => {
     const { history, runs } = await outcomeOf(requests.compensated);
     expect(runs.map((one) => [one.workflow, one.states.at(-1)])).toEqual([
       ['EXPRESS', 'HandedOff'],

@@ -132,6 +132,12 @@ describe('engine functions', () => {
       expect(access).toEqual({ settlements: ['dynamodb:PutItem', 'dynamodb:UpdateItem', ...readActions].sort(), accounts: readActions, reference: readActions });
     });
 
+    it('lets exactly the stages that ask the bank write the reference table, where the mock bank keeps its transfers', () => {
+      // BeginRollback asks the bank about a rejected transfer before choosing between compensating and voiding.
+      const writers = stageFunctions.filter((spec) => writesOn(spec, 'reference').length > 0).map((spec) => spec.state);
+      expect(writers.sort()).toEqual(['BeginRollback', 'CheckConfirmation', 'Compensate', 'InitiateTransfer']);
+    });
+
     it('keeps the ledger append-only for every function and the gRPC task: PutItem, never UpdateItem, DeleteItem or BatchWriteItem', () => {
       const appenders = allFunctions.filter((spec) => writesOn(spec, 'ledger').length > 0);
       for (const spec of appenders) expect(writesOn(spec, 'ledger')).toEqual(['dynamodb:PutItem']);

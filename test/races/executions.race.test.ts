@@ -82,13 +82,15 @@ describe('two settlements on one account', () => {
  * Where each stage starts from (a status a settlement rests in: LockFunds commits Validate's decision, Finalize the
  * confirmation, each deciding it afresh when delivered without it), and the error a rollback stage's input carries.
  */
-const duplicateDeliveries: ReadonlyArray<{ stage: StageName; from: SettlementStatus; error?: string }> = [
+const duplicateDeliveries: ReadonlyArray<{ stage: StageName; from: SettlementStatus; error?: string; name?: string }> = [
   { stage: 'Validate', from: 'PENDING' },
   { stage: 'LockFunds', from: 'PENDING' },
   { stage: 'InitiateTransfer', from: 'LOCKED' },
   { stage: 'CheckConfirmation', from: 'TRANSFER_INITIATED' },
   { stage: 'Finalize', from: 'TRANSFER_INITIATED' },
   { stage: 'BeginRollback', from: 'LOCKED', error: 'BankUnavailableError' },
+  // A rejection after the send was on record: each delivery asks the bank (here the transfer settled: compensating).
+  { stage: 'BeginRollback', from: 'TRANSFER_INITIATED', error: 'BankRejectedError', name: 'duplicate-BeginRollback-rejected' },
   { stage: 'Compensate', from: 'COMPENSATING' },
   { stage: 'ReleaseLocks', from: 'ROLLING_BACK' },
   { stage: 'MarkFailed', from: 'ROLLED_BACK' },
@@ -96,9 +98,9 @@ const duplicateDeliveries: ReadonlyArray<{ stage: StageName; from: SettlementSta
 ];
 
 describe('a stage delivered twice at once (Express at-least-once)', () => {
-  it.each(duplicateDeliveries)('$stage: both deliveries together have the effect of one', async ({ stage, from, error }) => {
+  it.each(duplicateDeliveries)('$stage from $from: both deliveries together have the effect of one', async ({ stage, from, error, name }) => {
     await exploreScenario(database(), {
-      name: `duplicate-${stage}`,
+      name: name ?? `duplicate-${stage}`,
       prepare: (world) => driveTo(world, from),
       actors: (world) => {
         const input = { settlementId: world.settlementIds[0], ...(error && { error: { Error: error, Cause: `${error} (races)` } }) };

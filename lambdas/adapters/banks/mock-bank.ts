@@ -29,6 +29,8 @@ export interface MockScenario {
   readonly statusUnavailableCalls?: number;
   /** After the pending checks, the bank rejects instead of settling (a late rejection). */
   readonly rejectAfterPending?: string;
+  /** After the pending checks, the transfer settles and the beneficiary bank returns it at once: the bank reports it REVERSED, unasked. */
+  readonly returnAfterPending?: string;
   /** Outcome of a reversal request. Default REVERSED. */
   readonly reversal?: 'REVERSED' | 'PENDING' | 'REFUSED';
   /** The first N reversal requests fail as unreachable. */
@@ -71,6 +73,7 @@ const referenceMarkers: Readonly<Record<string, MockScenario>> = {
   '[mock:down]': { unavailableCalls: 1_000, statusUnavailableCalls: 1_000 },
   '[mock:slow]': { pendingChecks: 3 },
   '[mock:late-reject]': { pendingChecks: 1, rejectAfterPending: 'beneficiary bank returned the funds' },
+  '[mock:returned]': { pendingChecks: 1, returnAfterPending: 'beneficiary account closed, funds returned' },
 };
 
 export class MockBank implements BankDirectory {
@@ -123,7 +126,7 @@ export class MockBank implements BankDirectory {
     if (attemptOf(key) <= (scenario.unavailableAttempts ?? 0)) throw new BankUnavailableError(`${instruction.rail} gateway unreachable (mock, attempt ${attemptOf(key)})`);
     const at = this.clock.now().toISOString();
     const rejected = scenario.reject !== undefined;
-    const settlesAtOnce = !rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending;
+    const settlesAtOnce = !rejected && this.pendingChecksFor(instruction.rail, scenario) === 0 && !scenario.rejectAfterPending && !scenario.returnAfterPending;
     const received: MockTransfer = {
       instruction,
       bankReference: bankReferenceOf(key),
@@ -151,6 +154,10 @@ export class MockBank implements BankDirectory {
       const statusChecks = current.statusChecks + 1;
       if (statusChecks <= this.pendingChecksFor(rail, scenario)) return { ...current, statusChecks };
       if (scenario.rejectAfterPending) return { ...current, statusChecks, state: 'REJECTED', reason: scenario.rejectAfterPending };
+      if (scenario.returnAfterPending) {
+        const at = this.clock.now().toISOString();
+        return { ...current, statusChecks, state: 'REVERSED', reason: scenario.returnAfterPending, settledAt: at, reversedAt: at };
+      }
       return { ...current, statusChecks, state: 'SETTLED', settledAt: this.clock.now().toISOString() };
     });
     return receiptOf(idempotencyKey, transfer);

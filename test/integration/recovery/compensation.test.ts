@@ -79,12 +79,37 @@ describe('compensation', () => {
     expect(await compensationItems(id)).toEqual([expect.objectContaining({ state: 'REVERSED' })]);
   });
 
-  it('records NOT_REQUIRED and voids plainly when the bank rejected the transfer late (nothing left)', async () => {
+  it('records NOT_REQUIRED and voids plainly when the bank rejected the transfer late (nothing left), without compensating', async () => {
     const id = newSettlementId('late');
     const view = await submit(id, { reference: 'Invoice 7 [mock:late-reject]' });
     expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED', lock: { state: 'VOIDED' } });
+    // BeginRollback asked the bank itself: REJECTED is final there, so the rollback never went through COMPENSATING
+    // (no hand-off to the Standard workflow).
+    expect(trail(view).slice(-4)).toEqual(['InitiateTransfer:TRANSFER_INITIATED', 'BeginRollback:ROLLING_BACK', 'ReleaseLocks:ROLLED_BACK', 'MarkFailed:FAILED']);
+    expect(await compensationItems(id)).toEqual([expect.objectContaining({ state: 'NOT_REQUIRED', bankState: 'REJECTED', idempotencyKey: `${id}:1` })]);
+  });
+
+  it('leaves a rejection to Compensate when the bank cannot be asked in BeginRollback, which then finds nothing left', async () => {
+    const id = newSettlementId('reject-unasked');
+    // The send is rejected; the first status call (BeginRollback's) finds the bank's status service down.
+    engine.bank.setScenario(id, { reject: 'beneficiary account closed', statusUnavailableCalls: 1 });
+    const view = await submit(id);
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED', lock: { state: 'VOIDED' } });
     expect(trail(view).slice(-4)).toEqual(['BeginRollback:COMPENSATING', 'Compensate:ROLLING_BACK', 'ReleaseLocks:ROLLED_BACK', 'MarkFailed:FAILED']);
     expect(await compensationItems(id)).toEqual([expect.objectContaining({ state: 'NOT_REQUIRED', bankState: 'REJECTED' })]);
+  });
+
+  it('compensates a transfer the beneficiary bank returned on its own: nothing asked of the bank, recorded REVERSED once', async () => {
+    const books = await bookSummary(engine);
+    const id = newSettlementId('returned');
+    const view = await submit(id, { reference: 'Invoice 8 [mock:returned]' });
+    expect(view).toMatchObject({ status: 'FAILED', reasonCode: 'BANK.REJECTED', lock: { state: 'VOIDED' } });
+    // The bank says REVERSED, not REJECTED: money went out and came back, so the rollback compensates (Compensate
+    // finds it reversed already and sends no reversal).
+    expect(trail(view).slice(-4)).toEqual(['BeginRollback:COMPENSATING', 'Compensate:COMPENSATED', 'ReleaseLocks:ROLLED_BACK', 'MarkFailed:FAILED']);
+    expect(await compensationItems(id)).toEqual([expect.objectContaining({ state: 'REVERSED', bankState: 'REVERSED' })]);
+    expect(await engine.bank.transfer(`${id}:1`)).toMatchObject({ state: 'REVERSED', reason: 'beneficiary account closed, funds returned' });
+    expect(await bookSummary(engine)).toEqual(books);
   });
 
   it('parks a reversal the bank keeps pending, holding the lock; a requeue once the bank answers finishes the rollback', async () => {
