@@ -271,8 +271,15 @@ function isMockBankCall(input: Readonly<Record<string, unknown>>): boolean {
   return key?.pk?.S?.startsWith('MOCKBANK#') === true || (input.IndexName === 'gsi1' && JSON.stringify(input.ExpressionAttributeValues ?? {}).includes('MOCKBANK#'));
 }
 
+/** Each capacity rail as submitted: the request's rail, and the reference whose marker steers the mock bank. */
+const asRequested: Readonly<Record<CapacityRail, readonly [string, string]>> = {
+  SEPA: ['SEPA', 'capacity'],
+  SWIFT: ['SWIFT', 'capacity'],
+  SWIFT_SLOW: ['SWIFT', 'capacity [mock:slow]'],
+  SEPA_REJECTED: ['SEPA', 'capacity [mock:reject]'],
+};
+
 function request(settlementId: string, rail: CapacityRail) {
-  const asRequested = { SEPA: ['SEPA', 'capacity'], SWIFT: ['SWIFT', 'capacity'], SWIFT_SLOW: ['SWIFT', 'capacity [mock:slow]'], SEPA_REJECTED: ['SEPA', 'capacity [mock:reject]'] } as const;
   const [requestRail, reference] = asRequested[rail];
   return { settlementId, payerBic, payeeBic, amount: '1.00', currency: 'EUR', rail: requestRail, kind: 'INTERNATIONAL', valueDate: new Date().toISOString().slice(0, 10), reference };
 }

@@ -251,8 +251,9 @@ async function lockPlanOn(deps: EngineDeps, input: StageInput, current: Settleme
   const netDebitCap = deps.compliance?.netDebitCaps[current.payerBic]?.[current.currency];
   const decidedNow = validation !== undefined && validation !== input.validation;
   const reads = validation?.holds && (decidedNow || onCarriedRecord) ? readsOf(validation.holds, payerAccountId, nostroAccountId, current.settlementId) : undefined;
-  const vostroRead = started(reads ? Promise.resolve(requireUsableRead(payerAccountId, reads.vostro)) : requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
-  const nostroRead = started(reads ? Promise.resolve(requireUsableRead(nostroAccountId, reads.nostro)) : requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
+  if (reads) return { vostro: requireUsableRead(payerAccountId, reads.vostro), nostro: requireUsableRead(nostroAccountId, reads.nostro), validation, netDebitCap, amount };
+  const vostroRead = started(requireUsableHold(deps, payerAccountId, current.settlementId, amount, netDebitCap));
+  const nostroRead = started(requireUsableHold(deps, nostroAccountId, current.settlementId, amount));
   return { vostro: await vostroRead, nostro: await nostroRead, validation, netDebitCap, amount };
 }
 
